@@ -1,0 +1,186 @@
+# mtasts - MTA-STS (RFC 8461) and TLSRPT (RFC 8460) for sending MTAs.
+#
+#   make            build libmtasts.a, libmtasts.so.0 and mtasts
+#   make deps       install build and test dependencies (Debian, as root)
+#   make check      deps + build + every test (also under ASan+UBSan)
+#   make demo       deps + build + a short tour on local fixtures
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make bench      print ns/op figures
+#   make install    honours DESTDIR and PREFIX
+
+VERSION		= 0.1.0
+SOVERSION	= 0
+
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
+
+CC		?= cc
+CLANG		?= clang
+PKG_CONFIG	?= pkg-config
+CFLAGS		?= -O2 -g
+WARNINGS	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+		  -Wstrict-prototypes -Wmissing-prototypes \
+		  -Wmissing-declarations -Wsign-compare -Wformat=2
+STD		= -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+
+CORE_PKGS	= openssl libidn2
+CLI_PKGS	= jansson
+CORE_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
+CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null)
+CLI_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS) 2>/dev/null)
+CLI_LIBS	= $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
+
+ALL_CFLAGS	= $(STD) $(WARNINGS) $(CFLAGS) -Iinclude -Icore \
+		  -DMTASTS_VERSION_STR=\"$(VERSION)\"
+SAN		= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		  -fno-omit-frame-pointer
+
+B		= build
+CORE_SRCS	= $(sort $(wildcard core/*.c))
+CLI_SRCS	= $(sort $(wildcard cli/*.c))
+UNIT_SRCS	= $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS	= $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES	= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+
+CORE_OBJS	= $(CORE_SRCS:%.c=$(B)/%.o)
+CLI_OBJS	= $(CLI_SRCS:%.c=$(B)/%.o)
+ASAN_CORE_OBJS	= $(CORE_SRCS:%.c=$(B)/asan/%.o)
+ASAN_CLI_OBJS	= $(CLI_SRCS:%.c=$(B)/asan/%.o)
+UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+ASAN_UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(B)/asan/tests/%)
+REPLAY_BINS	= $(FUZZ_NAMES:%=$(B)/asan/replay_%)
+FUZZ_BINS	= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+
+LIB_A		= $(B)/libmtasts.a
+LIB_SO		= $(B)/libmtasts.so.$(VERSION)
+LIB_SONAME	= libmtasts.so.$(SOVERSION)
+MANPAGES	= $(wildcard docs/*.[1-8])
+
+DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
+		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
+		  mandoc openssl
+
+.PHONY: all deps check test demo fuzz bench install uninstall clean
+
+all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/mtasts.pc
+
+# Idempotent: only touches apt when something is missing.
+deps:
+	@sh tests/deps.sh $(DEB_PKGS)
+
+$(B)/%.o: %.c include/mtasts.h $(wildcard core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(CORE_CFLAGS) \
+	    $(CLI_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(CORE_OBJS)
+	rm -f $@
+	ar rcs $@ $(CORE_OBJS)
+
+$(LIB_SO): $(CORE_OBJS) core/libmtasts.map
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
+	    -Wl,--version-script=core/libmtasts.map $(LDFLAGS) \
+	    -o $@ $(CORE_OBJS) $(CORE_LIBS)
+
+$(B)/$(LIB_SONAME): $(LIB_SO)
+	ln -sf libmtasts.so.$(VERSION) $@
+
+$(B)/mtasts: $(CLI_OBJS) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
+
+$(B)/mtasts.pc: mtasts.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    mtasts.pc.in > $@
+
+# Unit tests link the static library (internal helpers are reachable).
+$(B)/tests/%: tests/unit/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< -o $@ $(LIB_A) -lcmocka \
+	    $(CORE_LIBS)
+
+# The same under AddressSanitizer and UndefinedBehaviorSanitizer, with
+# the allocation-failure hook compiled in (util.c, MTASTS_ALLOC_TEST).
+$(B)/asan/%.o: %.c include/mtasts.h $(wildcard core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
+	    $(CLI_CFLAGS) -c $< -o $@
+
+$(B)/asan/libmtasts.a: $(ASAN_CORE_OBJS)
+	rm -f $@
+	ar rcs $@ $(ASAN_CORE_OBJS)
+
+$(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
+$(B)/asan/mtasts: $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a
+	$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a \
+	    $(CLI_LIBS) $(CORE_LIBS)
+
+$(B)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+    $(B)/asan/libmtasts.a
+	$(CC) $(ALL_CFLAGS) $(SAN) $< tests/fuzz/replay.c -o $@ \
+	    $(B)/asan/libmtasts.a $(CORE_LIBS)
+
+# libFuzzer needs clang; the core is compiled into each target.
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(CORE_SRCS) -o $@ \
+	    $(CORE_LIBS)
+
+test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/mtasts $(REPLAY_BINS)
+	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh $(B)/mtasts
+
+FUZZ_SECONDS	?= 60
+fuzz: $(FUZZ_BINS)
+	@for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(B)/fuzz/corpus-$$n; \
+	    echo "fuzz_$$n: $(FUZZ_SECONDS) s"; \
+	    $(B)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) \
+	        -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus-$$n \
+	        tests/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; \
+	done
+
+$(B)/bench: bench/bench.c $(LIB_A)
+	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -O2 $< -o $@ $(LIB_A) $(CORE_LIBS)
+
+bench: all $(B)/bench
+	@$(B)/bench
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(B)/mtasts $(DESTDIR)$(BINDIR)/mtasts
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libmtasts.a
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmtasts.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libmtasts.so
+	install -m 644 include/mtasts.h $(DESTDIR)$(INCLUDEDIR)/mtasts.h
+	install -m 644 $(B)/mtasts.pc $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc
+	for m in $(MANPAGES); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mtasts $(DESTDIR)$(LIBDIR)/libmtasts.* \
+	    $(DESTDIR)$(INCLUDEDIR)/mtasts.h $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc
+	for m in $(MANPAGES); do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,264 @@
+/*
+ * util.c - error buffers, quoting of hostile bytes, allocation, lists.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtasts.h"
+#include "util.h"
+
+MTASTS_API const char *
+mtasts_strerror(int status)
+{
+	switch (status) {
+	case MTASTS_OK:
+		return "success";
+	case MTASTS_ENOMEM:
+		return "out of memory";
+	case MTASTS_EINVAL:
+		return "invalid argument";
+	case MTASTS_EPARSE:
+		return "syntax error";
+	case MTASTS_ENORECORD:
+		return "no record";
+	case MTASTS_EMULTIPLE:
+		return "more than one record";
+	case MTASTS_ENOMATCH:
+		return "no match";
+	}
+	return "unknown status";
+}
+
+void
+util_verr(char *err, size_t errlen, const char *fmt, va_list ap)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	/* Truncation is fine here: the message is for humans. */
+	if (vsnprintf(err, errlen, fmt, ap) < 0)
+		err[0] = '\0';
+}
+
+void
+util_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	util_verr(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Copy hostile bytes into a message: printable ASCII as is, everything
+ * else as \xHH, cut with "..." when it does not fit.  The result is
+ * always ASCII, so it is safe for logs, terminals and JSON.
+ */
+size_t
+util_quote(char *out, size_t size, const char *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	if (size == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : 4;
+
+		if (o + need + 4 > size) {	/* keep room for "...\0" */
+			if (size >= 4) {
+				if (o > size - 4)
+					o = size - 4;
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (need == 1)
+			out[o++] = (char)c;
+		else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* Does p[0..len) equal the string s exactly? */
+int
+util_memeq(const char *p, size_t len, const char *s)
+{
+	return strlen(s) == len && memcmp(p, s, len) == 0;
+}
+
+/* ASCII case-insensitive equality of two byte ranges of length len. */
+int
+util_casememeq(const char *a, const char *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (UTIL_LOWER((unsigned char)a[i]) !=
+		    UTIL_LOWER((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629 §4: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0.
+ */
+size_t
+util_utf8_seq(const unsigned char *p, size_t len)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (len == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+#ifdef MTASTS_ALLOC_TEST
+static unsigned long alloc_countdown;
+
+void
+util_alloc_fail_at(unsigned long n)
+{
+	alloc_countdown = n;
+}
+
+static int
+alloc_should_fail(void)
+{
+	if (alloc_countdown == 0)
+		return 0;
+	return --alloc_countdown == 0;
+}
+#else
+#define alloc_should_fail()	0
+#endif
+
+void *
+util_malloc(size_t size)
+{
+	if (alloc_should_fail())
+		return NULL;
+	return malloc(size);
+}
+
+void *
+util_calloc(size_t n, size_t size)
+{
+	if (alloc_should_fail())
+		return NULL;
+	return calloc(n, size);
+}
+
+void *
+util_reallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	if (alloc_should_fail())
+		return NULL;
+	return realloc(p, n * size);
+}
+
+char *
+util_strndup(const char *p, size_t len)
+{
+	char *s;
+
+	if (len == SIZE_MAX || (s = util_malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+void
+util_free(void *p)
+{
+	free(p);
+}
+
+int
+strlist_add(struct strlist *l, const char *p, size_t len)
+{
+	char **v, *s;
+	size_t size;
+
+	if (l->n >= STRLIST_MAX)
+		return MTASTS_ENOMEM;
+	if (l->n == l->size) {
+		size = l->size ? l->size * 2 : 4;
+		if ((v = util_reallocarray(l->v, size, sizeof(*v))) == NULL)
+			return MTASTS_ENOMEM;
+		l->v = v;
+		l->size = size;
+	}
+	if ((s = util_strndup(p, len)) == NULL)
+		return MTASTS_ENOMEM;
+	l->v[l->n++] = s;
+	return MTASTS_OK;
+}
+
+int
+strlist_addf(struct strlist *l, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MTASTS_EINVAL;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;	/* a truncated warning is still useful */
+	return strlist_add(l, buf, (size_t)n);
+}
+
+void
+strlist_clear(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		util_free(l->v[i]);
+	util_free(l->v);
+	l->v = NULL;
+	l->n = l->size = 0;
+}

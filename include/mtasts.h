@@ -1,0 +1,179 @@
+/*
+ * mtasts.h - public interface of libmtasts, MTA-STS (RFC 8461) and
+ * SMTP TLS Reporting (RFC 8460) for sending MTAs.
+ *
+ * This is the only header the adapters (Exim module, OpenSMTPD filter,
+ * CLI) include.  Objects are opaque; every call documents who owns what.
+ *
+ * Parsers are pure functions over (bytes, length): no I/O, no global
+ * state, safe to call from several threads.  Input is treated as hostile:
+ * embedded NUL, bare CR, non-UTF-8 and overlong input are errors, never
+ * crashes.  On error, a message naming the input position is written to
+ * the caller's buffer `err' of `errlen' bytes (always NUL-terminated when
+ * errlen > 0; may be NULL when errlen is 0).
+ */
+#ifndef MTASTS_H
+#define MTASTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define MTASTS_API __attribute__((visibility("default")))
+#else
+#define MTASTS_API
+#endif
+
+#define MTASTS_VERSION		"0.1.0"
+
+/* Suggested size of error buffers passed to the calls below. */
+#define MTASTS_ERRLEN		256
+/* RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT). */
+#define MTASTS_ID_MAX		32
+/* RFC 8461 §3.3 (D16): largest policy body we accept. */
+#define MTASTS_POLICY_MAX	65536
+/* RFC 8461 §3.2: max_age upper bound (about one year). */
+#define MTASTS_MAX_AGE_MAX	31557600u
+/* RFC 1035 §2.3.4: a domain name in text form, without trailing dot. */
+#define MTASTS_DOMAIN_MAX	253
+
+/* Status codes returned by the calls below. */
+enum mtasts_status {
+	MTASTS_OK = 0,
+	MTASTS_ENOMEM,		/* out of memory */
+	MTASTS_EINVAL,		/* bad argument from the caller */
+	MTASTS_EPARSE,		/* input is not syntactically valid */
+	MTASTS_ENORECORD,	/* RRset holds no record of the kind */
+	MTASTS_EMULTIPLE,	/* RRset holds more than one record */
+	MTASTS_ENOMATCH,	/* well-formed, but does not match */
+};
+
+/* A static, human-readable name for a status code. */
+MTASTS_API const char *mtasts_strerror(int status);
+
+/* One DNS TXT resource record: its character-strings already
+ * concatenated without separator (RFC 8461 §3.1, D17). */
+struct mtasts_rr {
+	const char	*data;		/* bytes, not NUL-terminated */
+	size_t		 len;		/* number of bytes */
+};
+
+/*
+ * _mta-sts TXT record (RFC 8461 §3.1)
+ */
+
+/* Parse one record.  On MTASTS_OK, `id' (MTASTS_ID_MAX + 1 bytes) holds
+ * the NUL-terminated policy id.  MTASTS_EPARSE otherwise. */
+MTASTS_API int mtasts_record_parse(const char *p, size_t len, char *id,
+    char *err, size_t errlen);
+
+/* Apply the RRset rule of §3.1 (D2): keep the RRs that begin with
+ * "v=STSv1" followed by optional WSP and ";" or the end; exactly one must
+ * remain (MTASTS_ENORECORD, MTASTS_EMULTIPLE) and it must parse. */
+MTASTS_API int mtasts_record_select(const struct mtasts_rr *rrs, size_t n,
+    char *id, char *err, size_t errlen);
+
+/*
+ * Policy file (RFC 8461 §3.2)
+ */
+
+enum mtasts_mode {
+	MTASTS_MODE_NONE = 0,
+	MTASTS_MODE_TESTING,
+	MTASTS_MODE_ENFORCE,
+};
+
+struct mtasts_policy;
+
+/* Parse a policy body: its exact bytes as served.  On MTASTS_OK *out is a
+ * new policy the caller frees with mtasts_policy_free(); on error *out is
+ * NULL and `err' names the line and the reason. */
+MTASTS_API int mtasts_policy_parse(const char *p, size_t len,
+    struct mtasts_policy **out, char *err, size_t errlen);
+MTASTS_API void mtasts_policy_free(struct mtasts_policy *pol);
+
+MTASTS_API enum mtasts_mode mtasts_policy_mode(const struct mtasts_policy *);
+MTASTS_API uint32_t mtasts_policy_max_age(const struct mtasts_policy *);
+MTASTS_API size_t mtasts_policy_mx_count(const struct mtasts_policy *);
+/* The i-th mx pattern, lowercase, in policy order; valid while pol is. */
+MTASTS_API const char *mtasts_policy_mx(const struct mtasts_policy *,
+    size_t i);
+/* Lint warnings (ignored duplicates, unknown fields, weak patterns). */
+MTASTS_API size_t mtasts_policy_warning_count(const struct mtasts_policy *);
+MTASTS_API const char *mtasts_policy_warning(const struct mtasts_policy *,
+    size_t i);
+/* MTASTS_OK if at least one mx pattern matches host (§4.1), else
+ * MTASTS_ENOMATCH (also for an invalid host). */
+MTASTS_API int mtasts_policy_match(const struct mtasts_policy *pol,
+    const char *host, size_t len);
+MTASTS_API const char *mtasts_mode_name(enum mtasts_mode mode);
+
+/*
+ * _smtp._tls TLSRPT record (RFC 8460 §3)
+ */
+
+struct mtasts_tlsrpt;
+
+/* Parse one record.  On MTASTS_OK *out holds the usable rua URIs
+ * (mailto: and https: only, D22); caller frees with mtasts_tlsrpt_free().
+ * A record with no usable URI is MTASTS_EPARSE. */
+MTASTS_API int mtasts_tlsrpt_parse(const char *p, size_t len,
+    struct mtasts_tlsrpt **out, char *err, size_t errlen);
+/* The RRset rule of RFC 8460 §3, as mtasts_record_select() (D2). */
+MTASTS_API int mtasts_tlsrpt_select(const struct mtasts_rr *rrs, size_t n,
+    struct mtasts_tlsrpt **out, char *err, size_t errlen);
+MTASTS_API void mtasts_tlsrpt_free(struct mtasts_tlsrpt *);
+MTASTS_API size_t mtasts_tlsrpt_rua_count(const struct mtasts_tlsrpt *);
+/* The i-th usable URI, as written in the record; valid while t is. */
+MTASTS_API const char *mtasts_tlsrpt_rua(const struct mtasts_tlsrpt *,
+    size_t i);
+/* Lint warnings (skipped URI schemes, ...). */
+MTASTS_API size_t mtasts_tlsrpt_warning_count(const struct mtasts_tlsrpt *);
+MTASTS_API const char *mtasts_tlsrpt_warning(const struct mtasts_tlsrpt *,
+    size_t i);
+
+/*
+ * Names and matching (RFC 8461 §4.1, §4.2)
+ */
+
+/* Normalise a domain name: one trailing dot removed, U-labels converted
+ * to A-labels (IDNA2008, libidn2), ASCII lowercased, then checked as an
+ * LDH host name (labels 1-63, total <= 253).  Writes the NUL-terminated
+ * result to out (outsize >= MTASTS_DOMAIN_MAX + 1). */
+MTASTS_API int mtasts_domain_normalize(const char *p, size_t len, char *out,
+    size_t outsize, char *err, size_t errlen);
+
+/* MTASTS_OK if p is a valid mx pattern: ["*."] Domain (D9). */
+MTASTS_API int mtasts_mx_pattern_check(const char *p, size_t len,
+    char *err, size_t errlen);
+
+/* Match an MX host name against one pattern (§4.1, D10): ASCII
+ * case-insensitive, the host's trailing dot ignored, "*." matching exactly
+ * one left-most label.  MTASTS_OK on a match, MTASTS_ENOMATCH if not,
+ * MTASTS_EPARSE (with err) if the pattern or the host is invalid: an
+ * invalid pattern never matches. */
+MTASTS_API int mtasts_mx_match(const char *pattern, size_t plen,
+    const char *host, size_t hlen, char *err, size_t errlen);
+
+struct x509_st;		/* OpenSSL's X509 */
+
+/* Is the certificate valid for host by name (§3.3, §4.2, D11, D12)?
+ * Only SAN dNSNames count (no CN fallback), no partial-label wildcards,
+ * "*" matches one whole left-most label.  Chain and expiry are the
+ * caller's (the TLS library's) job.  MTASTS_OK or MTASTS_ENOMATCH. */
+MTASTS_API int mtasts_cert_match(struct x509_st *cert, const char *host,
+    size_t len, char *err, size_t errlen);
+/* The same for the first certificate in a PEM buffer; MTASTS_EPARSE if
+ * the buffer holds no certificate. */
+MTASTS_API int mtasts_cert_match_pem(const char *pem, size_t pemlen,
+    const char *host, size_t len, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MTASTS_H */

@@ -1,0 +1,52 @@
+#!/bin/sh
+# Run every test program and script, then print one closing line:
+# "N passed, N failed".  Unit tests speak TAP (cmocka with
+# CMOCKA_MESSAGE_OUTPUT=TAP), scripts speak TAP; a program that exits
+# non-zero without a "not ok" line counts as one failure.
+set -u
+B=${B:-build}
+pass=0
+fail=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# run NAME CMD...: run one TAP producer and add up its results.
+run() {
+	name=$1
+	shift
+	echo "# $name"
+	"$@" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	ok=$(grep -c '^ok ' "$log")
+	nok=$(grep -c '^not ok ' "$log")
+	pass=$((pass + ok))
+	fail=$((fail + nok))
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		echo "not ok - $name exited with status $rc"
+		fail=$((fail + 1))
+	fi
+}
+
+export CMOCKA_MESSAGE_OUTPUT=TAP
+for t in "$B"/tests/test_*; do
+	[ -x "$t" ] && run "unit: ${t##*/}" "$t"
+done
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+for t in "$B"/asan/tests/test_*; do
+	[ -x "$t" ] && run "unit (asan+ubsan): ${t##*/}" "$t"
+done
+unset CMOCKA_MESSAGE_OUTPUT
+
+# Fuzz seed corpora replayed under ASan+UBSan: one result per target.
+for n in ${FUZZ_NAMES:-}; do
+	run "fuzz replay: $n" sh -c "'$B/asan/replay_$n' tests/fuzz/corpus/$n \
+	    && echo 'ok - replay $n corpus'"
+done
+
+run "cli" sh tests/cli.sh "$B/mtasts"
+run "cli (asan+ubsan)" sh tests/cli.sh "$B/asan/mtasts"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -187,11 +187,35 @@ lint_policy(const struct cli_args *a)
 	return EXIT_VALID;
 }
 
+static int
+lint_run(const char *what, const struct cli_args *a)
+{
+	struct rrset s;
+	int r;
+
+	if (a->help) {
+		fputs(usage_lint, stdout);
+		return 0;
+	}
+	if (strcmp(what, "policy") == 0)
+		return lint_policy(a);
+	if (a->npos == 0)
+		return cli_usage_error(usage_lint, "lint %s needs at least "
+		    "one RR%s", what, a->files ? " file" : "");
+	if (rrset_load(a, &s) != 0)
+		r = EXIT_USAGE;
+	else if (strcmp(what, "record") == 0)
+		r = lint_record(a, &s);
+	else
+		r = lint_tlsrpt(a, &s);
+	rrset_free(&s);
+	return r;
+}
+
 int
 cmd_lint(int argc, char **argv)
 {
 	struct cli_args a;
-	struct rrset s;
 	const char *what;
 	int r, policy;
 
@@ -207,22 +231,9 @@ cmd_lint(int argc, char **argv)
 	    strcmp(what, "tlsrpt") != 0)
 		return cli_usage_error(usage_lint, "cannot lint '%s'", what);
 	if (cli_parse_args(argc - 1, argv + 1, !policy, 0, &a) != 0)
-		return cli_usage_error(usage_lint, "bad arguments");
-	if (a.help) {
-		fputs(usage_lint, stdout);
-		return 0;
-	}
-	if (policy)
-		return lint_policy(&a);
-	if (a.npos == 0)
-		return cli_usage_error(usage_lint, "lint %s needs at least "
-		    "one RR%s", what, a.files ? " file" : "");
-	if (rrset_load(&a, &s) != 0)
-		r = EXIT_USAGE;
-	else if (strcmp(what, "record") == 0)
-		r = lint_record(&a, &s);
+		r = cli_usage_error(usage_lint, "bad arguments");
 	else
-		r = lint_tlsrpt(&a, &s);
-	rrset_free(&s);
+		r = lint_run(what, &a);
+	free(a.pos);
 	return r;
 }

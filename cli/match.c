@@ -56,35 +56,46 @@ match_cert(const struct cli_args *a)
 	return match_report(a, r, err);
 }
 
+static int
+match_run(const struct cli_args *a)
+{
+	char err[MTASTS_ERRLEN] = "", host[MTASTS_DOMAIN_MAX + 1];
+	int r;
+
+	if (a->help) {
+		fputs(usage_match, stdout);
+		return 0;
+	}
+	if (a->cert != NULL) {
+		if (a->npos != 1)
+			return cli_usage_error(usage_match, "--cert needs "
+			    "exactly one HOST");
+		return match_cert(a);
+	}
+	if (a->npos != 2)
+		return cli_usage_error(usage_match, "need PATTERN and HOST");
+	/* The host may be given as a U-label; patterns must be A-labels. */
+	r = mtasts_mx_pattern_check(a->pos[0], strlen(a->pos[0]), err,
+	    sizeof(err));
+	if (r == MTASTS_OK)
+		r = mtasts_domain_normalize(a->pos[1], strlen(a->pos[1]), host,
+		    sizeof(host), err, sizeof(err));
+	if (r == MTASTS_OK)
+		r = mtasts_mx_match(a->pos[0], strlen(a->pos[0]), host,
+		    strlen(host), err, sizeof(err));
+	return match_report(a, r, err);
+}
+
 int
 cmd_match(int argc, char **argv)
 {
-	char err[MTASTS_ERRLEN] = "", host[MTASTS_DOMAIN_MAX + 1];
 	struct cli_args a;
 	int r;
 
 	if (cli_parse_args(argc, argv, 0, 1, &a) != 0)
-		return cli_usage_error(usage_match, "bad arguments");
-	if (a.help) {
-		fputs(usage_match, stdout);
-		return 0;
-	}
-	if (a.cert != NULL) {
-		if (a.npos != 1)
-			return cli_usage_error(usage_match, "--cert needs "
-			    "exactly one HOST");
-		return match_cert(&a);
-	}
-	if (a.npos != 2)
-		return cli_usage_error(usage_match, "need PATTERN and HOST");
-	/* The host may be given as a U-label; patterns must be A-labels. */
-	r = mtasts_mx_pattern_check(a.pos[0], strlen(a.pos[0]), err,
-	    sizeof(err));
-	if (r == MTASTS_OK)
-		r = mtasts_domain_normalize(a.pos[1], strlen(a.pos[1]), host,
-		    sizeof(host), err, sizeof(err));
-	if (r == MTASTS_OK)
-		r = mtasts_mx_match(a.pos[0], strlen(a.pos[0]), host,
-		    strlen(host), err, sizeof(err));
-	return match_report(&a, r, err);
+		r = cli_usage_error(usage_match, "bad arguments");
+	else
+		r = match_run(&a);
+	free(a.pos);
+	return r;
 }

@@ -135,7 +135,15 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
 	    -fsanitize=fuzzer,address,undefined $< $(CORE_SRCS) -o $@ \
 	    $(CORE_LIBS)
 
-test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/mtasts $(REPLAY_BINS)
+# Only the ASan tree has the allocation-failure hook.
+$(B)/asan/tests/test_alloc_fail: tests/unit/alloc_fail.c \
+    $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
+test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/tests/test_alloc_fail \
+    $(B)/asan/mtasts $(REPLAY_BINS)
 	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh
 
 check: deps

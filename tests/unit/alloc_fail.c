@@ -1,0 +1,120 @@
+/*
+ * alloc_fail.c - every allocation of the parsers fails once.
+ *
+ * Built only with -DMTASTS_ALLOC_TEST (the ASan tree), which gives
+ * util_alloc_fail_at().  For n = 1, 2, ... the n-th allocation fails;
+ * the call must then return MTASTS_ENOMEM with nothing leaked
+ * (LeakSanitizer checks), until n is past the last allocation and the
+ * call succeeds with the same result as without failures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <mtasts.h>
+
+#include "util.h"
+
+static const char policy[] =
+    "version: STSv1\nmode: enforce\nmode: testing\nMODE: x\n"
+    "mx: a.example.com\nmx: *.example.net\nmx: *.com\nmx: c.example\n"
+    "mx: d.example\nmx: e.example\nmax_age: 5\n";
+static const char tlsrpt[] =
+    "v=TLSRPTv1; rua=mailto:a@example.com, http://x.example/, "
+    "https://r.example.com/x; rua=mailto:b@example.com";
+
+static int
+try_policy(void)
+{
+	struct mtasts_policy *p;
+	int r;
+
+	r = mtasts_policy_parse(policy, sizeof(policy) - 1, &p, NULL, 0);
+	if (r == MTASTS_OK) {
+		assert_int_equal(mtasts_policy_mx_count(p), 6);
+		assert_int_equal(mtasts_policy_warning_count(p), 4);
+		mtasts_policy_free(p);
+	} else
+		assert_null(p);
+	return r;
+}
+
+static int
+try_tlsrpt(void)
+{
+	struct mtasts_tlsrpt *t;
+	int r;
+
+	r = mtasts_tlsrpt_parse(tlsrpt, sizeof(tlsrpt) - 1, &t, NULL, 0);
+	if (r == MTASTS_OK) {
+		assert_int_equal(mtasts_tlsrpt_rua_count(t), 3);
+		assert_int_equal(mtasts_tlsrpt_warning_count(t), 1);
+		mtasts_tlsrpt_free(t);
+	} else
+		assert_null(t);
+	return r;
+}
+
+static int
+try_normalize(void)
+{
+	char out[MTASTS_DOMAIN_MAX + 1];
+	static const char u[] = "mail.b\xc3\xbc" "cher.example";
+
+	return mtasts_domain_normalize(u, sizeof(u) - 1, out, sizeof(out),
+	    NULL, 0);
+}
+
+static void
+fail_each(int (*try)(void))
+{
+	unsigned long n;
+	int r;
+
+	for (n = 1; n < 1000; n++) {
+		util_alloc_fail_at(n);
+		r = try();
+		util_alloc_fail_at(0);
+		if (r == MTASTS_OK)
+			break;
+		assert_int_equal(r, MTASTS_ENOMEM);
+	}
+	assert_true(n > 1);		/* at least one allocation failed */
+	assert_true(n < 1000);
+}
+
+static void
+test_policy_enomem(void **state)
+{
+	(void)state;
+	fail_each(try_policy);
+}
+
+static void
+test_tlsrpt_enomem(void **state)
+{
+	(void)state;
+	fail_each(try_tlsrpt);
+}
+
+static void
+test_normalize_enomem(void **state)
+{
+	(void)state;
+	fail_each(try_normalize);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_policy_enomem),
+		cmocka_unit_test(test_tlsrpt_enomem),
+		cmocka_unit_test(test_normalize_enomem),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -64,9 +64,9 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
 		  mandoc openssl
 
-.PHONY: all deps check test demo fuzz bench install uninstall clean
+.PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
-all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/mtasts.pc
+all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts
 
 # Idempotent: only touches apt when something is missing.
 deps:
@@ -92,7 +92,9 @@ $(B)/$(LIB_SONAME): $(LIB_SO)
 $(B)/mtasts: $(CLI_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
 
-$(B)/mtasts.pc: mtasts.pc.in Makefile
+# Made at install time: it must carry the PREFIX of that install.
+$(B)/mtasts.pc: mtasts.pc.in FORCE
+	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    mtasts.pc.in > $@
@@ -169,7 +171,7 @@ $(B)/bench: bench/bench.c $(LIB_A)
 bench: all $(B)/bench
 	@$(B)/bench
 
-install: all
+install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(MANDIR)/man1
@@ -192,3 +194,4 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+FORCE:

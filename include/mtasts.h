@@ -172,6 +172,29 @@ MTASTS_API int mtasts_cert_match(struct x509_st *cert, const char *host,
 MTASTS_API int mtasts_cert_match_pem(const char *pem, size_t pemlen,
     const char *host, size_t len, char *err, size_t errlen);
 
+/*
+ * Configuration: /etc/mtasts/mtasts.conf, see mtasts.conf(5)
+ */
+
+#define MTASTS_CONF_DEFAULT	"/etc/mtasts/mtasts.conf"
+
+struct mtasts_config;
+
+/* Read the configuration file at path; if path is NULL, $MTASTS_CONF or
+ * else MTASTS_CONF_DEFAULT, where a missing file means all defaults.  An
+ * unknown key, a duplicate or a bad value is an error naming file:line.
+ * Caller frees *out with mtasts_config_free(). */
+MTASTS_API int mtasts_config_load(const char *path,
+    struct mtasts_config **out, char *err, size_t errlen);
+/* The same from a buffer; name is used in messages. */
+MTASTS_API int mtasts_config_parse(const char *p, size_t len,
+    const char *name, struct mtasts_config **out, char *err, size_t errlen);
+MTASTS_API void mtasts_config_free(struct mtasts_config *cfg);
+/* The i-th key and its effective value as text (for "config dump");
+ * MTASTS_ENORECORD past the last key. */
+MTASTS_API int mtasts_config_item(const struct mtasts_config *cfg, size_t i,
+    const char **key, char *val, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

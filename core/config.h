@@ -1,0 +1,32 @@
+/*
+ * config.h - the effective configuration, read by the core's parts.
+ */
+#ifndef MTASTS_CONFIG_H
+#define MTASTS_CONFIG_H
+
+#include <limits.h>
+
+#include "mtasts.h"
+
+#define CONFIG_PATH_MAX		1024
+#define CONFIG_RESOLVER_MAX	512
+
+enum config_log { LOG_LVL_ERR, LOG_LVL_WARNING, LOG_LVL_NOTICE,
+	LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+struct mtasts_config {
+	char		cache_dir[CONFIG_PATH_MAX];	/* DB environment */
+	char		resolver[CONFIG_RESOLVER_MAX];	/* c-ares CSV, "" =
+							 * resolv.conf */
+	char		ca_file[CONFIG_PATH_MAX];	/* trust anchors */
+	unsigned int	dns_timeout;		/* seconds, per query */
+	unsigned int	connect_timeout;	/* seconds, TCP + TLS */
+	unsigned int	fetch_timeout;		/* seconds, whole exchange */
+	unsigned int	query_timeout;		/* seconds, whole decision */
+	unsigned int	retry_interval;		/* seconds, >= 300 (§3.3) */
+	unsigned int	refresh_horizon;	/* seconds */
+	int		strict_testing;		/* treat testing as enforce */
+	int		log_level;		/* enum config_log */
+};
+
+#endif /* MTASTS_CONFIG_H */

@@ -183,13 +183,16 @@ policy_field(struct policy_state *st, const char *name, size_t nlen,
     const char *v, size_t vlen)
 {
 	enum policy_field f;
-	int casefold, r;
+	int casefold, dup, r;
 
 	if (vlen == 0)
 		return policy_fail(st, "field '%.*s' has an empty value",
 		    (int)nlen, name);
 	f = policy_field_lookup(name, nlen, &casefold);
-	if ((r = policy_value_check(st, v, vlen, f == F_OTHER)) != MTASTS_OK)
+	/* D5: a later duplicate is any field value, UTF-8 included. */
+	dup = f != F_MX && f != F_OTHER && (st->seen & (1u << f));
+	if ((r = policy_value_check(st, v, vlen, f == F_OTHER || dup))
+	    != MTASTS_OK)
 		return r;
 	if (f == F_OTHER) {
 		if (casefold && strlist_addf(&st->pol->warnings, "line %zu: "
@@ -198,7 +201,7 @@ policy_field(struct policy_state *st, const char *name, size_t nlen,
 			return MTASTS_ENOMEM;
 		return MTASTS_OK;
 	}
-	if (f != F_MX && (st->seen & (1u << f))) {
+	if (dup) {
 		/* D5: the first wins; later ones only need to be fields. */
 		if (strlist_addf(&st->pol->warnings, "line %zu: duplicate "
 		    "'%s' ignored (the first one wins)", st->line,

@@ -27,10 +27,10 @@ WARNINGS	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
 		  -Wmissing-declarations -Wsign-compare -Wformat=2
 STD		= -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 
-CORE_PKGS	= openssl libidn2
-CLI_PKGS	= jansson
+CORE_PKGS	= openssl libidn2 libcares libevent libcurl
+CLI_PKGS	= jansson libevent
 CORE_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
-CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null)
+CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -ldb
 CLI_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS) 2>/dev/null)
 CLI_LIBS	= $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
 
@@ -40,6 +40,15 @@ SAN		= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		  -fno-omit-frame-pointer
 
 B		= build
+# Quiet by default; "make V=1" shows full commands.
+V		?= 0
+ifeq ($(V),0)
+Q		= @
+E		= @echo
+else
+Q		=
+E		= @:
+endif
 CORE_SRCS	= $(sort $(wildcard core/*.c))
 CLI_SRCS	= $(sort $(wildcard cli/*.c))
 UNIT_SRCS	= $(sort $(wildcard tests/unit/test_*.c))
@@ -61,6 +70,8 @@ LIB_SONAME	= libmtasts.so.$(SOVERSION)
 MANPAGES	= $(wildcard docs/*.[1-8])
 
 DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
+		  libc-ares-dev libcurl4-openssl-dev libevent-dev libdb5.3-dev \
+		  db5.3-util \
 		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
 		  mandoc openssl
 
@@ -74,7 +85,8 @@ deps:
 
 $(B)/%.o: %.c include/mtasts.h $(wildcard core/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(CORE_CFLAGS) \
+	$(E) "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(CORE_CFLAGS) \
 	    $(CLI_CFLAGS) -c $< -o $@
 
 $(LIB_A): $(CORE_OBJS)
@@ -82,7 +94,8 @@ $(LIB_A): $(CORE_OBJS)
 	ar rcs $@ $(CORE_OBJS)
 
 $(LIB_SO): $(CORE_OBJS) core/libmtasts.map
-	$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
+	$(E) "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
 	    -Wl,--version-script=core/libmtasts.map $(LDFLAGS) \
 	    -o $@ $(CORE_OBJS) $(CORE_LIBS)
 
@@ -90,7 +103,8 @@ $(B)/$(LIB_SONAME): $(LIB_SO)
 	ln -sf libmtasts.so.$(VERSION) $@
 
 $(B)/mtasts: $(CLI_OBJS) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
 
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
@@ -102,14 +116,16 @@ $(B)/mtasts.pc: mtasts.pc.in FORCE
 # Unit tests link the static library (internal helpers are reachable).
 $(B)/tests/%: tests/unit/%.c $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< -o $@ $(LIB_A) -lcmocka \
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< -o $@ $(LIB_A) -lcmocka \
 	    $(CORE_LIBS)
 
 # The same under AddressSanitizer and UndefinedBehaviorSanitizer, with
 # the allocation-failure hook compiled in (util.c, MTASTS_ALLOC_TEST).
 $(B)/asan/%.o: %.c include/mtasts.h $(wildcard core/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
+	$(E) "  CC      $< (asan)"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
 	    $(CLI_CFLAGS) -c $< -o $@
 
 $(B)/asan/libmtasts.a: $(ASAN_CORE_OBJS)
@@ -118,16 +134,19 @@ $(B)/asan/libmtasts.a: $(ASAN_CORE_OBJS)
 
 $(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
 	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
 
 $(B)/asan/mtasts: $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a
-	$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a \
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a \
 	    $(CLI_LIBS) $(CORE_LIBS)
 
 $(B)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
     $(B)/asan/libmtasts.a
-	$(CC) $(ALL_CFLAGS) $(SAN) $< tests/fuzz/replay.c -o $@ \
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< tests/fuzz/replay.c -o $@ \
 	    $(B)/asan/libmtasts.a $(CORE_LIBS)
 
 # libFuzzer needs clang; the core is compiled into each target.
@@ -141,7 +160,8 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
 $(B)/asan/tests/test_alloc_fail: tests/unit/alloc_fail.c \
     $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
 	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
 
 test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/tests/test_alloc_fail \

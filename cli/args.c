@@ -14,8 +14,7 @@
  * subcommand allows them --file and --cert FILE.
  */
 int
-cli_parse_args(int argc, char **argv, int allow_file, int allow_cert,
-    struct cli_args *a)
+cli_parse_args(int argc, char **argv, int allowed, struct cli_args *a)
 {
 	int i, opts = 1;
 
@@ -35,9 +34,27 @@ cli_parse_args(int argc, char **argv, int allow_file, int allow_cert,
 			a->json = 1;
 		else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)
 			a->help = 1;
-		else if (allow_file && strcmp(s, "--file") == 0)
+		else if ((allowed & CLI_OPT_FILE) && strcmp(s, "--file") == 0)
 			a->files = 1;
-		else if (allow_cert && strcmp(s, "--cert") == 0) {
+		else if ((allowed & CLI_OPT_NOCACHE) &&
+		    strcmp(s, "--no-cache") == 0)
+			a->nocache = 1;
+		else if ((allowed & CLI_OPT_ALL) && strcmp(s, "--all") == 0)
+			a->all = 1;
+		else if ((allowed & CLI_OPT_JOBS) && strcmp(s, "--jobs") == 0) {
+			char *end;
+			long n;
+
+			if (i + 1 == argc || (n = strtol(argv[i + 1], &end,
+			    10)) < 1 || n > 256 || *end != '\0') {
+				fprintf(stderr, "mtasts: --jobs needs a number "
+				    "from 1 to 256\n");
+				return -1;
+			}
+			a->jobs = (int)n;
+			i++;
+		} else if ((allowed & CLI_OPT_CERT) &&
+		    strcmp(s, "--cert") == 0) {
 			if (i + 1 == argc) {
 				fprintf(stderr, "mtasts: --cert needs a "
 				    "file\n");

@@ -5,6 +5,7 @@
 #define MTASTS_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -21,13 +22,32 @@ struct cli_args {
 	int	  json;		/* --json */
 	int	  files;	/* --file: positional arguments are files */
 	int	  help;		/* --help or -h */
+	int	  nocache;	/* --no-cache */
+	int	  all;		/* --all */
+	int	  jobs;		/* --jobs N */
 	char	 *cert;		/* --cert FILE */
 	char	**pos;		/* positional arguments */
 	int	  npos;
 };
 
-int	 cli_parse_args(int argc, char **argv, int allow_file,
-	    int allow_cert, struct cli_args *a);
+/* Options a subcommand accepts besides --json and --help. */
+#define CLI_OPT_FILE	0x1
+#define CLI_OPT_CERT	0x2
+#define CLI_OPT_NOCACHE	0x4
+#define CLI_OPT_ALL	0x8
+#define CLI_OPT_JOBS	0x10
+
+struct mtasts_config;
+
+/* Options before the command. */
+struct cli_global {
+	const char		*conf;		/* -c FILE */
+	int			 verbose;	/* -v: log to stderr */
+	struct mtasts_config	*cfg;		/* loaded on demand */
+};
+
+int	 cli_parse_args(int argc, char **argv, int allowed,
+	    struct cli_args *a);
 int	 cli_read(const char *path, char **buf, size_t *len);
 int	 cli_usage_error(const char *usage, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -36,6 +56,14 @@ void	 cli_json_print(json_t *obj);
 
 int	 cmd_lint(int argc, char **argv);
 int	 cmd_match(int argc, char **argv);
+int	 cmd_query(const struct cli_global *g, int argc, char **argv);
+int	 cmd_refresh(const struct cli_global *g, int argc, char **argv);
+int	 cmd_cache(const struct cli_global *g, int argc, char **argv);
+
+struct mtasts_result;
+void	 cli_time(int64_t t, char *buf, size_t size);
+json_t	*cli_result_json(const struct mtasts_result *r);
+void	 cli_result_text(const struct mtasts_result *r);
 
 extern const char usage_lint[];
 extern const char usage_match[];

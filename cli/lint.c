@@ -230,7 +230,7 @@ cmd_lint(int argc, char **argv)
 	if (!policy && strcmp(what, "record") != 0 &&
 	    strcmp(what, "tlsrpt") != 0)
 		return cli_usage_error(usage_lint, "cannot lint '%s'", what);
-	if (cli_parse_args(argc - 1, argv + 1, !policy, 0, &a) != 0)
+	if (cli_parse_args(argc - 1, argv + 1, policy ? 0 : CLI_OPT_FILE, &a) != 0)
 		r = cli_usage_error(usage_lint, "bad arguments");
 	else
 		r = lint_run(what, &a);

@@ -1,8 +1,9 @@
 /*
- * main.c - the mtasts command: dispatch to subcommands.
+ * main.c - the mtasts command: global options, then a subcommand.
  */
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <mtasts.h>
 
@@ -14,27 +15,104 @@ static const char usage_main[] =
     "       mtasts lint tlsrpt [--json] RR... | --file FILE...\n"
     "       mtasts match [--json] PATTERN HOST\n"
     "       mtasts match --cert FILE.pem [--json] HOST\n"
+    "       mtasts [-c FILE] [-v] query [--json] [--no-cache] DOMAIN\n"
+    "       mtasts [-c FILE] [-v] refresh [--jobs N] --all | DOMAIN...\n"
+    "       mtasts [-c FILE] cache list|show|purge|stats [--json] ...\n"
     "       mtasts --version | --help\n"
     "Exit status: 0 valid or match, 1 invalid or no match, 2 usage error "
     "or\nunreadable input.  See mtasts(1).\n";
 
+static void
+log_to_stderr(int prio, const char *msg, void *arg)
+{
+	static const char *const names[] = { "emerg", "alert", "crit",
+	    "error", "warning", "notice", "info", "debug" };
+
+	(void)arg;
+	fprintf(stderr, "mtasts: %s: %s\n", names[prio & 7], msg);
+}
+
+static void
+log_to_syslog(int prio, const char *msg, void *arg)
+{
+	(void)arg;
+	syslog(prio, "%s", msg);
+}
+
+/* Commands that need the configuration file get it here. */
+static int
+load_config(struct cli_global *g)
+{
+	char err[MTASTS_ERRLEN];
+
+	if (mtasts_config_load(g->conf, &g->cfg, err, sizeof(err)) !=
+	    MTASTS_OK) {
+		fprintf(stderr, "mtasts: %s\n", err);
+		return -1;
+	}
+	if (g->verbose)
+		mtasts_set_log(log_to_stderr, NULL);
+	else {
+		openlog("mtasts", LOG_PID, LOG_MAIL);
+		mtasts_set_log(log_to_syslog, NULL);
+	}
+	return 0;
+}
+
+static int
+run(struct cli_global *g, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+
+	if (strcmp(cmd, "lint") == 0)
+		return cmd_lint(argc - 1, argv + 1);
+	if (strcmp(cmd, "match") == 0)
+		return cmd_match(argc - 1, argv + 1);
+	if (strcmp(cmd, "query") == 0 || strcmp(cmd, "refresh") == 0 ||
+	    strcmp(cmd, "cache") == 0) {
+		if (load_config(g) != 0)
+			return EXIT_USAGE;
+		if (strcmp(cmd, "query") == 0)
+			return cmd_query(g, argc - 1, argv + 1);
+		if (strcmp(cmd, "refresh") == 0)
+			return cmd_refresh(g, argc - 1, argv + 1);
+		return cmd_cache(g, argc - 1, argv + 1);
+	}
+	return cli_usage_error(usage_main, "unknown command '%s'", cmd);
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 2)
+	struct cli_global g;
+	int i, r;
+
+	memset(&g, 0, sizeof(g));
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(usage_main, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("mtasts %s\n", MTASTS_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "-v") == 0)
+			g.verbose = 1;
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			g.conf = argv[++i];
+		else
+			return cli_usage_error(usage_main, "unknown option %s",
+			    argv[i]);
+	}
+	if (i == argc)
 		return cli_usage_error(usage_main, "no command");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[i], "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("mtasts %s\n", MTASTS_VERSION);
-		return 0;
-	}
-	if (strcmp(argv[1], "lint") == 0)
-		return cmd_lint(argc - 2, argv + 2);
-	if (strcmp(argv[1], "match") == 0)
-		return cmd_match(argc - 2, argv + 2);
-	return cli_usage_error(usage_main, "unknown command '%s'", argv[1]);
+	r = run(&g, argc - i, argv + i);
+	mtasts_config_free(g.cfg);
+	return r;
 }

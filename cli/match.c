@@ -92,7 +92,7 @@ cmd_match(int argc, char **argv)
 	struct cli_args a;
 	int r;
 
-	if (cli_parse_args(argc, argv, 0, 1, &a) != 0)
+	if (cli_parse_args(argc, argv, CLI_OPT_CERT, &a) != 0)
 		r = cli_usage_error(usage_match, "bad arguments");
 	else
 		r = match_run(&a);

@@ -28,6 +28,10 @@ mtasts_strerror(int status)
 		return "more than one record";
 	case MTASTS_ENOMATCH:
 		return "no match";
+	case MTASTS_ETIMEOUT:
+		return "timed out";
+	case MTASTS_EIO:
+		return "I/O error";
 	}
 	return "unknown status";
 }

@@ -50,6 +50,8 @@ enum mtasts_status {
 	MTASTS_ENORECORD,	/* RRset holds no record of the kind */
 	MTASTS_EMULTIPLE,	/* RRset holds more than one record */
 	MTASTS_ENOMATCH,	/* well-formed, but does not match */
+	MTASTS_ETIMEOUT,	/* no answer within the deadline */
+	MTASTS_EIO,		/* a file or database cannot be used */
 };
 
 /* A static, human-readable name for a status code. */
@@ -194,6 +196,110 @@ MTASTS_API void mtasts_config_free(struct mtasts_config *cfg);
  * MTASTS_ENORECORD past the last key. */
 MTASTS_API int mtasts_config_item(const struct mtasts_config *cfg, size_t i,
     const char **key, char *val, size_t size);
+
+/*
+ * Discovery and the RFC 8461 §5.1 decision, asynchronous on libevent
+ */
+
+struct event_base;
+struct mtasts_ctx;
+struct mtasts_result;
+
+/* mtasts_ctx_new() flags */
+#define MTASTS_CTX_NOCACHE	0x1	/* no cache: always ask the network */
+#define MTASTS_CTX_RDONLY	0x2	/* read the cache, never write it */
+
+/* mtasts_query() flags */
+#define MTASTS_Q_NOCACHE	0x1	/* ignore the cache for this query */
+#define MTASTS_Q_REFRESH	0x2	/* refetch even a fresh policy (§3.3) */
+
+enum mtasts_source {
+	MTASTS_SOURCE_NONE = 0,		/* no policy */
+	MTASTS_SOURCE_CACHE,
+	MTASTS_SOURCE_NETWORK,
+};
+
+/* Log sink for the whole process, as libevent's event_set_log_callback:
+ * prio is a syslog priority.  Without one, nothing is logged. */
+typedef void (*mtasts_log_fn)(int prio, const char *msg, void *arg);
+MTASTS_API void mtasts_set_log(mtasts_log_fn fn, void *arg);
+
+/* A context: resolver, fetcher and cache on one event base.  With base
+ * NULL the context has a private base, for mtasts_query_wait() only.
+ * cfg must outlive the context. */
+MTASTS_API int mtasts_ctx_new(struct event_base *base,
+    const struct mtasts_config *cfg, int flags, struct mtasts_ctx **out,
+    char *err, size_t errlen);
+/* Pending queries get their callbacks (with errors) before it returns. */
+MTASTS_API void mtasts_ctx_free(struct mtasts_ctx *ctx);
+
+/* cb owns res and frees it with mtasts_result_free(). */
+typedef void (*mtasts_result_cb)(struct mtasts_result *res, void *arg);
+
+/* Decide the policy in force for a policy domain (§5.1).  cb runs
+ * exactly once, never from inside this call.  MTASTS_EPARSE (and no
+ * callback) if domain is not a valid domain name. */
+MTASTS_API int mtasts_query(struct mtasts_ctx *ctx, const char *domain,
+    int flags, mtasts_result_cb cb, void *arg, char *err, size_t errlen);
+/* The blocking form, for callers that must wait (Exim): runs the
+ * context's private loop until the answer or query_timeout. */
+MTASTS_API int mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain,
+    int flags, struct mtasts_result **out, char *err, size_t errlen);
+
+MTASTS_API void mtasts_result_free(struct mtasts_result *res);
+MTASTS_API const char *mtasts_result_domain(const struct mtasts_result *);
+/* 1 if a policy is in force (mode then says which), 0 for no policy. */
+MTASTS_API int mtasts_result_has_policy(const struct mtasts_result *);
+MTASTS_API enum mtasts_mode mtasts_result_mode(const struct mtasts_result *);
+/* "enforce", "testing", "none" or "no-policy". */
+MTASTS_API const char *mtasts_result_mode_name(const struct mtasts_result *);
+MTASTS_API const char *mtasts_result_id(const struct mtasts_result *);
+MTASTS_API uint32_t mtasts_result_max_age(const struct mtasts_result *);
+MTASTS_API size_t mtasts_result_mx_count(const struct mtasts_result *);
+MTASTS_API const char *mtasts_result_mx(const struct mtasts_result *,
+    size_t i);
+/* Does the policy in force allow delivery to this MX host (§4.1)?
+ * MTASTS_OK, or MTASTS_ENOMATCH; always MTASTS_OK without a policy. */
+MTASTS_API int mtasts_result_mx_allowed(const struct mtasts_result *,
+    const char *host, size_t len);
+MTASTS_API enum mtasts_source mtasts_result_source(
+    const struct mtasts_result *);
+MTASTS_API int64_t mtasts_result_fetched_at(const struct mtasts_result *);
+MTASTS_API int64_t mtasts_result_expires_at(const struct mtasts_result *);
+/* Problems met on the way: type is a TLSRPT result type
+ * (sts-policy-fetch-error, sts-policy-invalid, sts-webpki-invalid) or
+ * one of ours (dns-temporary, sts-record-invalid, rate-limited). */
+MTASTS_API size_t mtasts_result_error_count(const struct mtasts_result *);
+MTASTS_API const char *mtasts_result_error_type(const struct mtasts_result *,
+    size_t i);
+MTASTS_API const char *mtasts_result_error_detail(
+    const struct mtasts_result *, size_t i);
+
+/*
+ * The cache, for mtasts cache and mtasts refresh
+ */
+
+/* A cached entry as a result (source MTASTS_SOURCE_CACHE, or NONE if
+ * the entry only remembers failures); its errors describe the last
+ * failure.  MTASTS_ENORECORD if the domain has no entry. */
+MTASTS_API int mtasts_cache_get(struct mtasts_ctx *ctx, const char *domain,
+    struct mtasts_result **out);
+/* Each entry in domain order; fn returns nonzero to stop.  fn does not
+ * own res. */
+MTASTS_API int mtasts_cache_foreach(struct mtasts_ctx *ctx,
+    int (*fn)(const struct mtasts_result *res, void *arg), void *arg);
+MTASTS_API int mtasts_cache_purge(struct mtasts_ctx *ctx,
+    const char *domain);
+MTASTS_API int mtasts_cache_stats(struct mtasts_ctx *ctx, uint64_t *entries,
+    uint64_t *bytes, uint64_t *log_files);
+/* Is a cached policy due for proactive refresh (§3.3, §10.2): expiring
+ * within refresh_horizon, or fetched more than a day ago? */
+MTASTS_API int mtasts_refresh_due(const struct mtasts_ctx *ctx,
+    const struct mtasts_result *res, int64_t now);
+/* Consecutive failures of the last discovery or fetch, and when the
+ * last one happened (0 if none). */
+MTASTS_API uint32_t mtasts_result_fail_count(const struct mtasts_result *);
+MTASTS_API int64_t mtasts_result_failed_at(const struct mtasts_result *);
 
 #ifdef __cplusplus
 }

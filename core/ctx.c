@@ -1,0 +1,140 @@
+/*
+ * ctx.c - a context: resolver, fetcher and cache on one event base, and
+ * the blocking wrapper that Exim uses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "mtasts.h"
+#include "cache.h"
+#include "config.h"
+#include "ctx.h"
+#include "dns.h"
+#include "fetch.h"
+#include "util.h"
+
+MTASTS_API int
+mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
+    int flags, struct mtasts_ctx **out, char *err, size_t errlen)
+{
+	struct mtasts_ctx *ctx;
+	int r = MTASTS_ENOMEM;
+
+	if (out == NULL || cfg == NULL)
+		return MTASTS_EINVAL;
+	*out = NULL;
+	if ((ctx = util_calloc(1, sizeof(*ctx))) == NULL)
+		return MTASTS_ENOMEM;
+	ctx->cfg = cfg;
+	ctx->flags = flags;
+	ctx->base = base;
+	if (base == NULL) {
+		if ((ctx->base = event_base_new()) == NULL)
+			goto fail;
+		ctx->own_base = 1;
+	}
+	if ((r = dns_new(ctx->base, cfg->resolver, cfg->dns_timeout,
+	    &ctx->dns, err, errlen)) != MTASTS_OK ||
+	    (r = fetch_new(ctx->base, cfg, &ctx->fetch, err, errlen)) !=
+	    MTASTS_OK)
+		goto fail;
+	if (!(flags & MTASTS_CTX_NOCACHE) &&
+	    (r = cache_open(cfg->cache_dir, (flags & MTASTS_CTX_RDONLY) ?
+	    CACHE_RDONLY : 0, &ctx->cache, err, errlen)) != MTASTS_OK)
+		goto fail;
+	*out = ctx;
+	return MTASTS_OK;
+fail:
+	mtasts_ctx_free(ctx);
+	return r;
+}
+
+MTASTS_API void
+mtasts_ctx_free(struct mtasts_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	/* Pending fetches and lookups call back first (as failures the
+	 * cache does not record), then what waits on a timer. */
+	ctx->closing = 1;
+	fetch_free(ctx->fetch);
+	dns_free(ctx->dns);
+	decide_cancel_all(ctx);
+	if (ctx->cache != NULL)
+		cache_close(ctx->cache);
+	if (ctx->own_base && ctx->base != NULL)
+		event_base_free(ctx->base);
+	util_free(ctx);
+}
+
+/* The waiter outlives a timed-out wait: the query still completes. */
+struct ctx_wait {
+	int			 done;
+	int			 abandoned;
+	struct mtasts_result	*res;
+};
+
+static void
+ctx_on_result(struct mtasts_result *res, void *arg)
+{
+	struct ctx_wait *w = arg;
+
+	if (w->abandoned) {
+		mtasts_result_free(res);
+		util_free(w);
+		return;
+	}
+	w->res = res;
+	w->done = 1;
+}
+
+static void
+ctx_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+MTASTS_API int
+mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain, int flags,
+    struct mtasts_result **out, char *err, size_t errlen)
+{
+	struct timeval tv = { 0, 0 };
+	struct event *deadline;
+	struct ctx_wait *w;
+	int r;
+
+	*out = NULL;
+	if (!ctx->own_base)
+		return MTASTS_EINVAL;	/* would run the caller's loop */
+	if ((w = util_calloc(1, sizeof(*w))) == NULL ||
+	    (deadline = evtimer_new(ctx->base, ctx_on_deadline,
+	    ctx->base)) == NULL) {
+		util_free(w);
+		return MTASTS_ENOMEM;
+	}
+	if ((r = mtasts_query(ctx, domain, flags, ctx_on_result, w, err,
+	    errlen)) != MTASTS_OK) {
+		event_free(deadline);
+		util_free(w);
+		return r;
+	}
+	tv.tv_sec = ctx->cfg->query_timeout;
+	evtimer_add(deadline, &tv);
+	while (!w->done && evtimer_pending(deadline, NULL))
+		if (event_base_loop(ctx->base, EVLOOP_ONCE) != 0)
+			break;
+	event_free(deadline);
+	if (!w->done) {
+		w->abandoned = 1;	/* freed by ctx_on_result later */
+		util_err(err, errlen, "%s: no decision within %us", domain,
+		    ctx->cfg->query_timeout);
+		return MTASTS_ETIMEOUT;
+	}
+	*out = w->res;
+	util_free(w);
+	return MTASTS_OK;
+}

@@ -1,0 +1,25 @@
+/*
+ * ctx.h - the context shared by decide.c and ctx.c.
+ */
+#ifndef MTASTS_CTX_H
+#define MTASTS_CTX_H
+
+#include "mtasts.h"
+
+struct decide_req;
+
+struct mtasts_ctx {
+	struct event_base	*base;
+	int			 own_base;	/* private, for _wait */
+	int			 flags;		/* MTASTS_CTX_* */
+	const struct mtasts_config *cfg;
+	struct dns		*dns;
+	struct fetch		*fetch;
+	struct cache		*cache;		/* NULL: MTASTS_CTX_NOCACHE */
+	struct decide_req	*inflight;	/* one per domain and kind */
+	int			 closing;	/* cancellations, not failures */
+};
+
+void	decide_cancel_all(struct mtasts_ctx *ctx);
+
+#endif /* MTASTS_CTX_H */

@@ -1,0 +1,498 @@
+/*
+ * decide.c - the policy in force for a domain, per RFC 8461 §5.1 and the
+ * caching rules of §3.1 and §3.3 (checklist A6, A7):
+ *
+ *   fresh cached policy        -> use it at once
+ *   otherwise                  -> TXT _mta-sts.<domain>
+ *     DNS temporary failure    -> unexpired cached policy, else none
+ *     no record, or invalid    -> unexpired cached policy, else none
+ *     id fetched and failed    -> no new fetch before retry_interval
+ *     else                     -> fetch; success replaces the cache;
+ *                                 failure keeps the unexpired policy
+ *
+ * One fetch per domain: in one process the queries share a request;
+ * across processes a lease in the cache entry says who is fetching.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "mtasts.h"
+#include "cache.h"
+#include "config.h"
+#include "ctx.h"
+#include "dns.h"
+#include "fetch.h"
+#include "log.h"
+#include "result.h"
+#include "util.h"
+
+#define DECIDE_LEASE_POLL_MS	200
+
+struct decide_waiter {
+	mtasts_result_cb	 cb;
+	void			*arg;
+	struct decide_waiter	*next;
+};
+
+struct decide_req {
+	struct mtasts_ctx	*ctx;
+	struct decide_req	*next;		/* ctx->inflight */
+	char			 domain[MTASTS_DOMAIN_MAX + 1];
+	int			 flags;		/* MTASTS_Q_* */
+	struct decide_waiter	*waiters;
+	struct cache_entry	 cached;	/* snapshot, if have_cached */
+	int			 have_cached;
+	char			 id[MTASTS_ID_MAX + 1];	/* from the TXT */
+	struct mtasts_result	*res;
+	struct event		*timer;		/* deferral, lease polls */
+	int64_t			 now;
+	int64_t			 wait_start;	/* began waiting on a lease */
+	int64_t			 lease_deadline;
+	int			 leased;	/* we hold the fetch lease */
+};
+
+static void decide_fetch(struct decide_req *);
+static void decide_fallback(struct decide_req *);
+
+static int
+decide_use_cache(const struct decide_req *q)
+{
+	return q->ctx->cache != NULL && !(q->flags & MTASTS_Q_NOCACHE);
+}
+
+static int
+decide_can_write(const struct decide_req *q)
+{
+	return decide_use_cache(q) && !q->ctx->closing &&
+	    !(q->ctx->flags & MTASTS_CTX_RDONLY);
+}
+
+/* A cached policy still in force: fetched and not expired (§3.2). */
+static int
+decide_cached_valid(const struct decide_req *q)
+{
+	return q->have_cached && q->cached.text != NULL &&
+	    q->now < q->cached.expires_at;
+}
+
+static void
+decide_finish(struct decide_req *q)
+{
+	struct decide_req **pp;
+	struct decide_waiter *w, *next;
+	struct mtasts_result *r;
+
+	for (pp = &q->ctx->inflight; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	for (w = q->waiters; w != NULL; w = next) {
+		next = w->next;
+		/* The last waiter gets the original, the others copies. */
+		r = next == NULL ? q->res : result_copy(q->res);
+		if (next == NULL)
+			q->res = NULL;
+		if (r != NULL)
+			w->cb(r, w->arg);
+		util_free(w);
+	}
+	if (q->timer != NULL)
+		event_free(q->timer);
+	mtasts_result_free(q->res);
+	cache_entry_clear(&q->cached);
+	util_free(q);
+}
+
+/* Record a failure for everyone (§3.3: at most one fetch of a failed
+ * id per retry_interval, whatever process asks). */
+struct decide_fail {
+	const struct decide_req	*q;
+	int			 kind;		/* enum cache_fail */
+};
+
+static int
+decide_on_fail_update(struct cache_entry *e, int exists, void *arg)
+{
+	struct decide_fail *f = arg;
+	const struct decide_req *q = f->q;
+
+	(void)exists;
+	e->txt_checked_at = q->now;
+	e->failed_at = q->now;
+	e->fail_kind = f->kind;
+	e->fail_count++;
+	if (f->kind != CACHE_FAIL_DNS && q->id[0] != '\0') {
+		memcpy(e->failed_id, q->id, sizeof(e->failed_id));
+		e->next_fetch_at = q->now + q->ctx->cfg->retry_interval;
+	}
+	if (e->lease_pid == (uint32_t)getpid())
+		e->lease_until = e->lease_pid = 0;
+	return 1;
+}
+
+static void
+decide_fail(struct decide_req *q, int kind, const char *type,
+    const char *why)
+{
+	struct decide_fail f = { q, kind };
+
+	result_add_error(q->res, q->ctx->closing ? "cancelled" : type, "%s",
+	    why);
+	if (q->ctx->closing) {
+		decide_fallback(q);
+		return;
+	}
+	log_msg(LOG_WARNING, "%s: %s: %s%s", q->domain, type, why,
+	    decide_cached_valid(q) ? " (keeping the cached policy)" : "");
+	if (decide_can_write(q))
+		cache_update(q->ctx->cache, q->domain, decide_on_fail_update,
+		    &f);
+	decide_fallback(q);
+}
+
+/* No live policy: an unexpired cached one still applies (§3.3). */
+static void
+decide_fallback(struct decide_req *q)
+{
+	if (decide_cached_valid(q))
+		result_set_policy(q->res, &q->cached, MTASTS_SOURCE_CACHE);
+	decide_finish(q);
+}
+
+/* A fetched, valid policy replaces what was cached (§3.3, §8.3). */
+struct decide_new {
+	const struct decide_req	*q;
+	const struct mtasts_policy *pol;
+	const char		*body;
+	size_t			 len;
+};
+
+static int
+decide_on_new_update(struct cache_entry *e, int exists, void *arg)
+{
+	struct decide_new *n = arg;
+	const struct decide_req *q = n->q;
+	struct cache_entry fresh;
+	size_t i, nmx = mtasts_policy_mx_count(n->pol);
+
+	(void)exists;
+	memset(&fresh, 0, sizeof(fresh));
+	memcpy(fresh.domain, q->domain, sizeof(fresh.domain));
+	memcpy(fresh.id, q->id, sizeof(fresh.id));
+	if ((fresh.text = util_strndup(n->body, n->len)) == NULL ||
+	    (nmx > 0 && (fresh.mx = util_calloc(nmx, sizeof(char *))) ==
+	    NULL)) {
+		cache_entry_clear(&fresh);
+		return -MTASTS_ENOMEM;
+	}
+	fresh.text_len = n->len;
+	for (i = 0; i < nmx; i++, fresh.nmx++) {
+		const char *m = mtasts_policy_mx(n->pol, i);
+
+		if ((fresh.mx[i] = util_strndup(m, strlen(m))) == NULL) {
+			cache_entry_clear(&fresh);
+			return -MTASTS_ENOMEM;
+		}
+	}
+	fresh.mode = (int)mtasts_policy_mode(n->pol);
+	fresh.max_age = mtasts_policy_max_age(n->pol);
+	fresh.fetched_at = fresh.txt_checked_at = q->now;
+	fresh.expires_at = q->now + (int64_t)fresh.max_age;	/* D13 */
+	cache_entry_clear(e);
+	*e = fresh;
+	return 1;
+}
+
+static void
+decide_on_policy(struct decide_req *q, const char *body, size_t len)
+{
+	char err[MTASTS_ERRLEN];
+	struct mtasts_policy *pol;
+	struct cache_entry e;
+	struct decide_new n;
+
+	if (mtasts_policy_parse(body, len, &pol, err, sizeof(err)) !=
+	    MTASTS_OK) {
+		decide_fail(q, CACHE_FAIL_INVALID, "sts-policy-invalid", err);
+		return;
+	}
+	n.q = q;
+	n.pol = pol;
+	n.body = body;
+	n.len = len;
+	memset(&e, 0, sizeof(e));
+	if (decide_on_new_update(&e, 0, &n) != 1) {
+		mtasts_policy_free(pol);
+		decide_fallback(q);
+		return;
+	}
+	if (decide_can_write(q))
+		cache_update(q->ctx->cache, q->domain, decide_on_new_update,
+		    &n);
+	log_msg(LOG_INFO, "%s: policy id %s fetched: mode %s, max_age %u",
+	    q->domain, q->id, mtasts_mode_name(mtasts_policy_mode(pol)),
+	    mtasts_policy_max_age(pol));
+	result_set_policy(q->res, &e, MTASTS_SOURCE_NETWORK);
+	cache_entry_clear(&e);
+	mtasts_policy_free(pol);
+	decide_finish(q);
+}
+
+static void
+decide_on_fetch(int status, const char *body, size_t len, const char *why,
+    void *arg)
+{
+	struct decide_req *q = arg;
+
+	q->now = (int64_t)time(NULL);
+	if (status == FETCH_OK)
+		decide_on_policy(q, body, len);
+	else if (status == FETCH_WEBPKI)
+		decide_fail(q, CACHE_FAIL_WEBPKI, "sts-webpki-invalid", why);
+	else
+		decide_fail(q, CACHE_FAIL_FETCH, "sts-policy-fetch-error",
+		    why);
+}
+
+static void
+decide_on_addr(int status, char *const *v, size_t n, const char *why,
+    void *arg)
+{
+	struct decide_req *q = arg;
+
+	if (status != DNS_OK) {
+		char msg[160];
+
+		q->now = (int64_t)time(NULL);
+		util_err(msg, sizeof(msg), "mta-sts.%s: %s", q->domain, why);
+		decide_fail(q, CACHE_FAIL_FETCH, "sts-policy-fetch-error",
+		    msg);
+		return;
+	}
+	fetch_policy(q->ctx->fetch, q->domain, v, n, decide_on_fetch, q);
+}
+
+static void
+decide_fetch(struct decide_req *q)
+{
+	char host[MTASTS_DOMAIN_MAX + 16];
+
+	snprintf(host, sizeof(host), "mta-sts.%s", q->domain);
+	dns_addr(q->ctx->dns, host, decide_on_addr, q);
+}
+
+/* Is another live process fetching this domain right now? */
+static int
+decide_on_lease_update(struct cache_entry *e, int exists, void *arg)
+{
+	struct decide_req *q = arg;
+	uint32_t me = (uint32_t)getpid();
+
+	(void)exists;
+	if (e->lease_until > q->now && e->lease_pid != 0 &&
+	    e->lease_pid != me && (kill((pid_t)e->lease_pid, 0) == 0 ||
+	    errno == EPERM))
+		return 0;		/* busy: not ours */
+	e->lease_pid = me;
+	e->lease_until = q->now + q->ctx->cfg->dns_timeout +
+	    q->ctx->cfg->fetch_timeout;
+	q->leased = 1;
+	return 1;
+}
+
+static void
+decide_on_lease_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct decide_req *q = arg;
+	struct timeval tv = { 0, DECIDE_LEASE_POLL_MS * 1000 };
+	struct cache_entry e;
+
+	(void)fd;
+	(void)what;
+	q->now = (int64_t)time(NULL);
+	memset(&e, 0, sizeof(e));
+	if (cache_get(q->ctx->cache, q->domain, &e) == MTASTS_OK &&
+	    e.text != NULL && strcmp(e.id, q->id) == 0 &&
+	    q->now < e.expires_at && e.fetched_at >= q->wait_start) {
+		/* The other process fetched it for us. */
+		result_set_policy(q->res, &e, MTASTS_SOURCE_CACHE);
+		cache_entry_clear(&e);
+		decide_finish(q);
+		return;
+	}
+	cache_entry_clear(&e);
+	if (q->now >= q->lease_deadline ||
+	    cache_update(q->ctx->cache, q->domain, decide_on_lease_update,
+	    q) != MTASTS_OK || q->leased) {
+		if (q->leased)
+			decide_fetch(q);
+		else
+			decide_fallback(q);
+		return;
+	}
+	evtimer_add(q->timer, &tv);
+}
+
+static void
+decide_claim_and_fetch(struct decide_req *q)
+{
+	struct timeval tv = { 0, DECIDE_LEASE_POLL_MS * 1000 };
+
+	if (!decide_can_write(q) || cache_update(q->ctx->cache, q->domain,
+	    decide_on_lease_update, q) != MTASTS_OK || q->leased) {
+		decide_fetch(q);
+		return;
+	}
+	/* Someone else is fetching: wait for their result, bounded. */
+	q->wait_start = q->now;
+	q->lease_deadline = q->now + q->ctx->cfg->dns_timeout +
+	    q->ctx->cfg->fetch_timeout + 1;
+	evtimer_assign(q->timer, q->ctx->base, decide_on_lease_poll, q);
+	evtimer_add(q->timer, &tv);
+}
+
+static void
+decide_on_txt(int status, const struct mtasts_rr *rrs, size_t n,
+    const char *why, void *arg)
+{
+	struct decide_req *q = arg;
+	char err[MTASTS_ERRLEN];
+	int r;
+
+	q->now = (int64_t)time(NULL);
+	if (status == DNS_TEMP) {
+		/* Never read as "MTA-STS removed" (checklist A7.50). */
+		decide_fail(q, CACHE_FAIL_DNS, "dns-temporary", why);
+		return;
+	}
+	if (status == DNS_NODATA) {
+		decide_fallback(q);	/* §3.1: absence keeps the cache */
+		return;
+	}
+	r = mtasts_record_select(rrs, n, q->id, err, sizeof(err));
+	if (r == MTASTS_ENORECORD) {
+		decide_fallback(q);
+		return;
+	}
+	if (r != MTASTS_OK) {
+		result_add_error(q->res, "sts-record-invalid", "%s", err);
+		log_msg(LOG_NOTICE, "%s: %s", q->domain, err);
+		decide_fallback(q);
+		return;
+	}
+	if (q->have_cached && strcmp(q->cached.failed_id, q->id) == 0 &&
+	    q->now < q->cached.next_fetch_at) {
+		/* §3.3: wait at least retry_interval per failed id. */
+		result_add_error(q->res, "rate-limited", "fetch of policy id "
+		    "%s failed; next attempt in %llds", q->id,
+		    (long long)(q->cached.next_fetch_at - q->now));
+		decide_fallback(q);
+		return;
+	}
+	decide_claim_and_fetch(q);
+}
+
+static void
+decide_on_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct decide_req *q = arg;
+	char name[MTASTS_DOMAIN_MAX + 16];
+
+	(void)fd;
+	(void)what;
+	q->now = (int64_t)time(NULL);
+	if (decide_use_cache(q) && cache_get(q->ctx->cache, q->domain,
+	    &q->cached) == MTASTS_OK)
+		q->have_cached = 1;
+	if (decide_cached_valid(q) && !(q->flags & MTASTS_Q_REFRESH)) {
+		/* §5.1 step 1: fetched less than max_age ago. */
+		result_set_policy(q->res, &q->cached, MTASTS_SOURCE_CACHE);
+		decide_finish(q);
+		return;
+	}
+	snprintf(name, sizeof(name), "_mta-sts.%s", q->domain);
+	dns_txt(q->ctx->dns, name, decide_on_txt, q);
+}
+
+static struct decide_req *
+decide_find(struct mtasts_ctx *ctx, const char *domain, int flags)
+{
+	struct decide_req *q;
+
+	for (q = ctx->inflight; q != NULL; q = q->next)
+		if (q->flags == flags && strcmp(q->domain, domain) == 0)
+			return q;
+	return NULL;
+}
+
+static int
+decide_add_waiter(struct decide_req *q, mtasts_result_cb cb, void *arg)
+{
+	struct decide_waiter *w, **pp;
+
+	if ((w = util_calloc(1, sizeof(*w))) == NULL)
+		return MTASTS_ENOMEM;
+	w->cb = cb;
+	w->arg = arg;
+	for (pp = &q->waiters; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = w;
+	return MTASTS_OK;
+}
+
+MTASTS_API int
+mtasts_query(struct mtasts_ctx *ctx, const char *domain, int flags,
+    mtasts_result_cb cb, void *arg, char *err, size_t errlen)
+{
+	char name[MTASTS_DOMAIN_MAX + 1];
+	struct timeval tv = { 0, 0 };
+	struct decide_req *q;
+	int r;
+
+	if (ctx == NULL || domain == NULL || cb == NULL)
+		return MTASTS_EINVAL;
+	if ((r = mtasts_domain_normalize(domain, strlen(domain), name,
+	    sizeof(name), err, errlen)) != MTASTS_OK)
+		return r;
+	/* Queries for one domain in one process share one request. */
+	if ((q = decide_find(ctx, name, flags)) != NULL)
+		return decide_add_waiter(q, cb, arg);
+	if ((q = util_calloc(1, sizeof(*q))) == NULL)
+		return MTASTS_ENOMEM;
+	q->ctx = ctx;
+	q->flags = flags;
+	memcpy(q->domain, name, sizeof(q->domain));
+	if ((q->res = result_new(name)) == NULL ||
+	    decide_add_waiter(q, cb, arg) != MTASTS_OK ||
+	    (q->timer = evtimer_new(ctx->base, decide_on_start, q)) == NULL) {
+		mtasts_result_free(q->res);
+		util_free(q->waiters);
+		util_free(q);
+		return MTASTS_ENOMEM;
+	}
+	q->next = ctx->inflight;
+	ctx->inflight = q;
+	/* The answer never comes from inside this call. */
+	evtimer_add(q->timer, &tv);
+	return MTASTS_OK;
+}
+
+/* Context going away: answer every pending query with what we have. */
+void
+decide_cancel_all(struct mtasts_ctx *ctx)
+{
+	struct decide_req *q;
+
+	while ((q = ctx->inflight) != NULL) {
+		result_add_error(q->res, "cancelled", "the context was freed");
+		event_del(q->timer);
+		decide_fallback(q);
+	}
+}

@@ -1,0 +1,37 @@
+/*
+ * result.h - what a query decided, built by decide.c.
+ */
+#ifndef MTASTS_RESULT_H
+#define MTASTS_RESULT_H
+
+#include <stdint.h>
+
+#include "mtasts.h"
+#include "util.h"
+
+struct cache_entry;
+
+struct mtasts_result {
+	char		 domain[MTASTS_DOMAIN_MAX + 1];
+	int		 has_policy;	/* 0: no policy in force */
+	enum mtasts_mode mode;
+	char		 id[MTASTS_ID_MAX + 1];
+	uint32_t	 max_age;
+	struct strlist	 mx;
+	enum mtasts_source source;
+	int64_t		 fetched_at;
+	int64_t		 expires_at;
+	uint32_t	 fail_count;	/* from the cache entry */
+	int64_t		 failed_at;
+	struct strlist	 err_types;	/* parallel to err_details */
+	struct strlist	 err_details;
+};
+
+struct mtasts_result *result_new(const char *domain);
+int	result_set_policy(struct mtasts_result *r, const struct cache_entry *e,
+	    enum mtasts_source src);
+int	result_add_error(struct mtasts_result *r, const char *type,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+struct mtasts_result *result_copy(const struct mtasts_result *r);
+
+#endif /* MTASTS_RESULT_H */

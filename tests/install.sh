@@ -1,0 +1,62 @@
+#!/bin/sh
+# The build's promises: soname, only public symbols exported, make install
+# with DESTDIR and PREFIX, a working pkg-config file, man pages that
+# mandoc accepts.  Prints TAP.
+set -u
+B=${B:-build}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { d=$1; shift; if "$@" >"$T/log" 2>&1; then ok "$d"; else nok "$d"; sed 's/^/# /' "$T/log"; fi; }
+
+soname=$(objdump -p "$B/libmtasts.so.0" | awk '$1 == "SONAME" { print $2 }')
+[ "$soname" = libmtasts.so.0 ] && ok "soname libmtasts.so.0" || nok "soname is '$soname'"
+
+other=$(nm -D --defined-only "$B/libmtasts.so.0" | awk '{ print $3 }' |
+    sed 's/@.*//' | grep -v '^mtasts_' | grep -v '^MTASTS_0$')
+[ -z "$other" ] && ok "only mtasts_* symbols exported" ||
+    nok "exported non-API symbols: $other"
+nm -D --defined-only "$B/libmtasts.so.0" | grep -q ' mtasts_policy_parse@@MTASTS_0$' &&
+    ok "mtasts_policy_parse exported" || nok "mtasts_policy_parse not exported"
+
+check "make install DESTDIR PREFIX" make -s install DESTDIR="$T/root" PREFIX=/opt/mt
+R="$T/root/opt/mt"
+for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
+    include/mtasts.h lib/pkgconfig/mtasts.pc share/man/man1/mtasts.1; do
+	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
+done
+grep -q '^prefix=/opt/mt$' "$R/lib/pkgconfig/mtasts.pc" &&
+    ok "mtasts.pc prefix" || nok "mtasts.pc prefix"
+
+# A program built only from the installed header, pkg-config and library.
+cat >"$T/use.c" <<'EOC'
+#include <string.h>
+#include <mtasts.h>
+int
+main(void)
+{
+	const char *p = "version: STSv1\nmode: testing\nmx: a.example\nmax_age: 9\n";
+	struct mtasts_policy *pol;
+
+	if (mtasts_policy_parse(p, strlen(p), &pol, NULL, 0) != MTASTS_OK)
+		return 1;
+	mtasts_policy_free(pol);
+	return 0;
+}
+EOC
+flags=$(PKG_CONFIG_SYSROOT_DIR="$T/root" PKG_CONFIG_PATH="$R/lib/pkgconfig" \
+    pkg-config --cflags --libs mtasts)
+check "link against installed libmtasts.so" \
+    cc -std=c11 -Wall -Werror "$T/use.c" -o "$T/use" $flags
+check "run against installed libmtasts.so" env LD_LIBRARY_PATH="$R/lib" "$T/use"
+check "installed mtasts runs" "$R/bin/mtasts" --version
+
+for m in docs/*.[1-8]; do
+	[ -f "$m" ] || continue
+	check "mandoc -T lint $m" mandoc -T lint -W warning "$m"
+done
+echo "1..$n"
+[ "$failed" -eq 0 ]

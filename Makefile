@@ -186,7 +186,8 @@ fuzz: $(FUZZ_BINS)
 	done
 
 $(B)/bench: bench/bench.c $(LIB_A)
-	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -O2 $< -o $@ $(LIB_A) $(CORE_LIBS)
+	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< -o $@ $(LIB_A) \
+	    $(CLI_LIBS) $(CORE_LIBS)
 
 bench: all $(B)/bench
 	@$(B)/bench

@@ -110,6 +110,8 @@ mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain, int flags,
 	*out = NULL;
 	if (!ctx->own_base)
 		return MTASTS_EINVAL;	/* would run the caller's loop */
+	if ((r = decide_cached(ctx, domain, flags, out)) != MTASTS_ENORECORD)
+		return r;
 	if ((w = util_calloc(1, sizeof(*w))) == NULL ||
 	    (deadline = evtimer_new(ctx->base, ctx_on_deadline,
 	    ctx->base)) == NULL) {

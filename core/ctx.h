@@ -21,5 +21,7 @@ struct mtasts_ctx {
 };
 
 void	decide_cancel_all(struct mtasts_ctx *ctx);
+int	decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
+	    struct mtasts_result **out);
 
 #endif /* MTASTS_CTX_H */

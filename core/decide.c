@@ -484,6 +484,38 @@ mtasts_query(struct mtasts_ctx *ctx, const char *domain, int flags,
 	return MTASTS_OK;
 }
 
+/*
+ * The blocking wrapper's fast path: a fresh policy in the cache is the
+ * answer (§5.1 step 1) and needs no event loop.  MTASTS_ENORECORD when
+ * the network must be asked; then the caller takes the slow path.
+ */
+int
+decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
+    struct mtasts_result **out)
+{
+	char name[MTASTS_DOMAIN_MAX + 1];
+	struct cache_entry e;
+	int r = MTASTS_ENORECORD;
+
+	*out = NULL;
+	if (ctx->cache == NULL || (flags & (MTASTS_Q_NOCACHE |
+	    MTASTS_Q_REFRESH)) || mtasts_domain_normalize(domain,
+	    strlen(domain), name, sizeof(name), NULL, 0) != MTASTS_OK ||
+	    cache_get(ctx->cache, name, &e) != MTASTS_OK)
+		return MTASTS_ENORECORD;
+	if (e.text != NULL && (int64_t)time(NULL) < e.expires_at) {
+		if ((*out = result_new(name)) == NULL)
+			r = MTASTS_ENOMEM;
+		else if ((r = result_set_policy(*out, &e,
+		    MTASTS_SOURCE_CACHE)) != MTASTS_OK) {
+			mtasts_result_free(*out);
+			*out = NULL;
+		}
+	}
+	cache_entry_clear(&e);
+	return r;
+}
+
 /* Context going away: answer every pending query with what we have. */
 void
 decide_cancel_all(struct mtasts_ctx *ctx)

@@ -11,6 +11,7 @@
 #include "cache.h"
 #include "config.h"
 #include "ctx.h"
+#include "log.h"
 #include "dns.h"
 #include "fetch.h"
 #include "util.h"
@@ -28,6 +29,7 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 	if ((ctx = util_calloc(1, sizeof(*ctx))) == NULL)
 		return MTASTS_ENOMEM;
 	ctx->cfg = cfg;
+	log_set_level(LOG_ERR + cfg->log_level);	/* enum config_log */
 	ctx->flags = flags;
 	ctx->base = base;
 	if (base == NULL) {

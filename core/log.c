@@ -11,6 +11,13 @@
 
 static mtasts_log_fn log_fn;
 static void *log_arg;
+static int log_max = LOG_INFO;	/* log_level's default */
+
+void
+log_set_level(int prio)
+{
+	log_max = prio;
+}
 
 MTASTS_API void
 mtasts_set_log(mtasts_log_fn fn, void *arg)
@@ -25,7 +32,7 @@ log_msg(int prio, const char *fmt, ...)
 	char buf[1024];
 	va_list ap;
 
-	if (log_fn == NULL)
+	if (log_fn == NULL || prio > log_max)
 		return;
 	va_start(ap, fmt);
 	util_verr(buf, sizeof(buf), fmt, ap);

@@ -73,7 +73,8 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  libc-ares-dev libcurl4-openssl-dev libevent-dev libdb5.3-dev \
 		  db5.3-util \
 		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
-		  mandoc openssl
+		  mandoc openssl \
+		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
@@ -173,7 +174,7 @@ check: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@sh tests/demo.sh $(B)/mtasts
+	@sh tests/demo.sh $(B)/mtasts $(B)
 
 FUZZ_SECONDS	?= 60
 fuzz: $(FUZZ_BINS)

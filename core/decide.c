@@ -32,6 +32,9 @@
 #include "result.h"
 #include "util.h"
 
+/* A refresh does not refetch an unchanged id fetched this recently. */
+#define DECIDE_REFETCH_MIN	60
+
 #define DECIDE_LEASE_POLL_MS	200
 
 struct decide_waiter {
@@ -393,6 +396,13 @@ decide_on_txt(int status, const struct mtasts_rr *rrs, size_t n,
 		result_add_error(q->res, "rate-limited", "fetch of policy id "
 		    "%s failed; next attempt in %llds", q->id,
 		    (long long)(q->cached.next_fetch_at - q->now));
+		decide_fallback(q);
+		return;
+	}
+	if (decide_cached_valid(q) && strcmp(q->cached.id, q->id) == 0 &&
+	    q->now - q->cached.fetched_at < DECIDE_REFETCH_MIN) {
+		/* A refresh of a policy this id fetched moments ago (by any
+		 * process) would learn nothing: spare the policy host. */
 		decide_fallback(q);
 		return;
 	}

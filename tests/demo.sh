@@ -1,27 +1,84 @@
 #!/bin/sh
-# make demo: a short tour of what mtasts checks, on local sample files.
-# (The discovery/cache work turns this into a full end-to-end run.)
+# make demo: mtasts's main job end to end, on the local fixture.
+#
+# Starts a real DNS server (nsd) and HTTPS server (nginx, throwaway CA)
+# on 127.0.0.x (tests/fixture), asks mtasts for the policy of a handful
+# of domains as a sending MTA would, prints what it decided and why,
+# shows the second lookup coming from the shared cache, then stops the
+# fixture.  Nothing leaves the machine.
+set -u
 M=${1:-build/mtasts}
-E=docs/examples
-run() {
-	printf '\n$ mtasts %s\n' "$*"
-	"$M" "$@"
-	printf '(exit %d)\n' $?
+B=${2:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+S=$(pwd)/$B/fixture-demo
+
+echo "== Starting the fixture: nsd on 127.0.0.1:5353, nginx on 127.0.1.1:443"
+if ! sh "$here/fixture/start" "$S" >"$S.log" 2>&1; then
+	echo "demo: the fixture did not start; see $S.log" >&2
+	exit 1
+fi
+trap 'sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
+trap 'exit 1' HUP INT TERM
+conf=$S/mtasts.conf
+echo "   config: $conf"
+sed 's/^/   | /' "$conf"
+
+row() {
+	printf '%-15s %-10s %-8s %-31s %s\n' "$@"
 }
-echo "== The _mta-sts TXT record (RFC 8461 §3.1)"
-run lint record 'v=STSv1; id=20261124T000000;'
-run lint record 'v=STSv1; id=2026-11-24'
-run lint record 'v=spf1 -all' 'v=STSv1; id=a' 'v=STSv1 ; id=b'
+
+# decide DOMAIN WHAT: one decision, one table row.
+decide() {
+	j=$("$M" -c "$conf" query --json "$1" 2>/dev/null)
+	mode=$(printf '%s' "$j" | jq -r .mode)
+	src=$(printf '%s' "$j" | jq -r .source)
+	mx=$(printf '%s' "$j" | jq -r '.mx | join(" ")')
+	why=$(printf '%s' "$j" | jq -r '.errors[0] | if . then .type + ": " +
+	    (.detail | .[0:60]) else "" end')
+	case $mode in
+	enforce) act="deliver only to these MX, verified TLS" ;;
+	testing) act="deliver anyway, report failures" ;;
+	none) act="policy withdrawn: as without MTA-STS" ;;
+	*) act="no MTA-STS: usual delivery" ;;
+	esac
+	row "$1" "$mode" "$src" "${mx:--}" "$act"
+	[ -n "$why" ] && row "" "" "" "" "  why: $why"
+	return 0
+}
+
 echo
-echo "== The policy file (RFC 8461 §3.2)"
-cat "$E/good-policy.txt"
-run lint policy --json "$E/good-policy.txt"
-run lint policy "$E/bad-policy.txt"
+echo "== What mtasts decided (RFC 8461 §5.1), fresh cache"
+row DOMAIN DECISION SOURCE "ALLOWED MX" MEANING
+row ------ -------- ------ ---------- -------
+decide enforce.test
+decide testing.test
+decide none.test
+decide nxdomain.test
+decide twotxt.test
+decide http404.test
+decide wrongname.test
+decide big.test
+decide servfail.test
+
 echo
-echo "== MX hosts against the policy's patterns (RFC 8461 §4.1)"
-run match '*.backup.example.net' mx1.backup.example.net
-run match '*.backup.example.net' a.mx1.backup.example.net
-run match mail.example.com mail.example.com.evil.example
+echo "== Asked again: answered from the shared Berkeley DB cache"
+row DOMAIN DECISION SOURCE "ALLOWED MX" MEANING
+decide enforce.test
+decide testing.test
+
 echo
-echo "== The TLSRPT record (RFC 8460 §3)"
-run lint tlsrpt 'v=TLSRPTv1; rua=mailto:tlsrpt@example.com,http://example.com/r'
+echo "== Is an MX host allowed by enforce.test's policy? (§4.1)"
+for h in mx1.enforce.test a.enforce.test mx.attacker.test; do
+	if "$M" match '*.enforce.test' "$h" >/dev/null 2>&1 ||
+	    "$M" match mx1.enforce.test "$h" >/dev/null 2>&1; then
+		echo "   $h: allowed"
+	else
+		echo "   $h: NOT allowed (enforce: the message is deferred)"
+	fi
+done
+
+echo
+echo "== The cache, as mtasts cache list shows it"
+"$M" -c "$conf" cache list
+echo
+echo "== Stopping the fixture"

@@ -49,5 +49,10 @@ run "build and install" sh tests/install.sh
 run "cli" sh tests/cli.sh "$B/mtasts"
 run "cli (asan+ubsan)" sh tests/cli.sh "$B/asan/mtasts"
 
+# Real programs on loopback: the fixture (nsd, nginx), MTAs.
+for t in tests/integration/*.sh; do
+	[ -f "$t" ] && run "integration: ${t##*/}" sh "$t" "$B"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -190,8 +190,9 @@ $(B)/bench: bench/bench.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< -o $@ $(LIB_A) \
 	    $(CLI_LIBS) $(CORE_LIBS)
 
-bench: all $(B)/bench
+bench: deps all $(B)/bench
 	@$(B)/bench
+	@sh bench/cold.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -14,7 +14,7 @@
  *
  * Sharing: the directory and its files are created mode 0770/0660 and
  * take the group of the directory, so every MTA user in that group
- * (mtasts.conf(5) suggests "mtasts", set-group-ID directory) can read
+ * (mtasts.conf(5) suggests "_mtasts", set-group-ID directory) can read
  * and write.  Logs are removed automatically once checkpointed.
  */
 

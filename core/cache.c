@@ -38,6 +38,7 @@
 #include "util.h"
 
 #define CACHE_DB_FILE	"policies.db"
+#define CACHE_RES_FILE	"results.db"	/* TLS result counters (RFC 8460) */
 #define CACHE_MODE	0660
 #define CACHE_WAIT_MS	3000	/* give up on a busy lock after this */
 #define CACHE_THREADS	4096	/* processes the env tracks for failchk */
@@ -47,6 +48,7 @@
 struct cache_env {
 	DB_ENV		*env;
 	DB		*db;
+	DB		*res;		/* results.db */
 	char		 dir[PATH_MAX];
 	pid_t		 pid;		/* the process the handles belong to */
 	int		 refs;		/* struct cache handles using it */
@@ -88,9 +90,12 @@ cache_handles_close(struct cache_env *ce)
 {
 	if (ce->db != NULL)
 		ce->db->close(ce->db, 0);
+	if (ce->res != NULL)
+		ce->res->close(ce->res, 0);
 	if (ce->env != NULL)
 		ce->env->close(ce->env, 0);
 	ce->db = NULL;
+	ce->res = NULL;
 	ce->env = NULL;
 }
 
@@ -122,7 +127,8 @@ cache_fix_modes(struct cache_env *ce)
 	while ((d = readdir(dir)) != NULL) {
 		if (strncmp(d->d_name, "__db.", 5) != 0 &&
 		    strncmp(d->d_name, "log.", 4) != 0 &&
-		    strcmp(d->d_name, CACHE_DB_FILE) != 0)
+		    strcmp(d->d_name, CACHE_DB_FILE) != 0 &&
+		    strcmp(d->d_name, CACHE_RES_FILE) != 0)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", ce->dir,
 		    d->d_name) >= (int)sizeof(path))
@@ -200,14 +206,39 @@ cache_env_open(struct cache_env *ce)
 }
 
 static int
-cache_db_open(struct cache_env *ce)
+cache_db_open_one(struct cache_env *ce, DB **db, const char *file)
 {
 	int r;
 
-	if ((r = db_create(&ce->db, ce->env, 0)) != 0)
+	if ((r = db_create(db, ce->env, 0)) != 0)
 		return r;
-	if ((r = ce->db->open(ce->db, NULL, CACHE_DB_FILE, NULL, DB_BTREE,
+	if ((r = (*db)->open(*db, NULL, file, NULL, DB_BTREE,
 	    DB_CREATE | DB_AUTO_COMMIT, CACHE_MODE)) != 0) {
+		(*db)->close(*db, 0);
+		*db = NULL;
+	}
+	return r;
+}
+
+/* The TLS result counters are rebuilt empty if damaged: losing a day of
+ * counts is better than losing the policies. */
+static int
+cache_db_open(struct cache_env *ce)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = cache_db_open_one(ce, &ce->db, CACHE_DB_FILE)) != 0)
+		return r;
+	if ((r = cache_db_open_one(ce, &ce->res, CACHE_RES_FILE)) == EINVAL &&
+	    snprintf(path, sizeof(path), "%s/%s", ce->dir, CACHE_RES_FILE) <
+	    (int)sizeof(path)) {
+		log_msg(LOG_ERR, "cache %s: %s unreadable; starting it empty",
+		    ce->dir, CACHE_RES_FILE);
+		unlink(path);
+		r = cache_db_open_one(ce, &ce->res, CACHE_RES_FILE);
+	}
+	if (r != 0) {
 		ce->db->close(ce->db, 0);
 		ce->db = NULL;
 	}
@@ -394,6 +425,7 @@ cache_ready(struct cache *c, int broken)
 	if (ce->pid == getpid())
 		cache_handles_close(ce);
 	ce->db = NULL;		/* the parent's: left alone on purpose */
+	ce->res = NULL;
 	ce->env = NULL;
 	if ((r = cache_open_handles(ce, err, sizeof(err))) != MTASTS_OK)
 		log_msg(LOG_ERR, "%s", err);
@@ -812,4 +844,124 @@ cache_stats(struct cache *c, struct cache_stats *st)
 		free(logs);
 	}
 	return MTASTS_OK;
+}
+
+/*
+ * Counters in results.db: key -> 8-byte little-endian count.  Used for
+ * TLS results (tlsresult.c); keys are opaque here.
+ */
+struct cache_counter_op {
+	const void	*key;
+	size_t		 len;
+	uint64_t	 add;
+};
+
+static int
+cache_counter_once(struct cache *c, void *arg)
+{
+	struct cache_counter_op *o = arg;
+	unsigned char b[8];
+	uint64_t n = 0;
+	DB_TXN *txn;
+	DBT key, data;
+	int i, r;
+
+	if ((r = cache_txn_begin(c, &txn)) != 0)
+		return r;
+	cache_dbt(&key, o->key, o->len);
+	memset(&data, 0, sizeof(data));
+	data.data = b;
+	data.ulen = sizeof(b);
+	data.flags = DB_DBT_USERMEM;
+	r = c->ce->res->get(c->ce->res, txn, &key, &data, DB_RMW);
+	if (r == 0 && data.size == sizeof(b))
+		for (i = 0; i < 8; i++)
+			n |= (uint64_t)b[i] << (8 * i);
+	else if (r != 0 && r != DB_NOTFOUND && r != DB_BUFFER_SMALL) {
+		txn->abort(txn);
+		return r;
+	}
+	n += o->add;
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(n >> (8 * i));
+	cache_dbt(&data, b, sizeof(b));
+	if ((r = c->ce->res->put(c->ce->res, txn, &key, &data, 0)) != 0) {
+		txn->abort(txn);
+		return r;
+	}
+	return txn->commit(txn, 0);
+}
+
+int
+cache_counter_add(struct cache *c, const void *key, size_t len, uint64_t n)
+{
+	struct cache_counter_op o = { key, len, n };
+
+	if (c->flags & CACHE_RDONLY)
+		return MTASTS_EINVAL;
+	return cache_run(c, "count", "", cache_counter_once, &o);
+}
+
+struct cache_counter_walk {
+	int		(*fn)(const char *key, size_t len, uint64_t n,
+			    void *arg);
+	void		*arg;
+};
+
+/* Small keys: read them all in one transaction, then call fn. */
+static int
+cache_counter_scan(struct cache *c, void *arg)
+{
+	struct cache_counter_walk *w = arg;
+	struct strlist keys;
+	uint64_t *counts = NULL, *nc, n;
+	DB_TXN *txn;
+	DBC *cur;
+	DBT key, data;
+	size_t i, k = 0;
+	int r, stop = 0;
+
+	memset(&keys, 0, sizeof(keys));
+	if ((r = cache_txn_begin(c, &txn)) != 0)
+		return r;
+	if ((r = c->ce->res->cursor(c->ce->res, txn, &cur, 0)) != 0) {
+		txn->abort(txn);
+		return r;
+	}
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	while ((r = cur->get(cur, &key, &data, DB_NEXT)) == 0) {
+		for (n = 0, i = 0; i < 8 && i < data.size; i++)
+			n |= (uint64_t)((unsigned char *)data.data)[i] <<
+			    (8 * i);
+		if ((nc = util_reallocarray(counts, k + 1,
+		    sizeof(*counts))) == NULL ||
+		    strlist_add(&keys, key.data, key.size) != MTASTS_OK) {
+			counts = nc != NULL ? nc : counts;
+			r = ENOMEM;
+			break;
+		}
+		counts = nc;
+		counts[k++] = n;
+	}
+	cur->close(cur);
+	txn->commit(txn, 0);
+	if (r == DB_NOTFOUND)
+		r = 0;
+	for (i = 0; r == 0 && !stop && i < k; i++)
+		stop = w->fn(keys.v[i], strlen(keys.v[i]), counts[i],
+		    w->arg) != 0;
+	strlist_clear(&keys);
+	util_free(counts);
+	return r;
+}
+
+int
+cache_counter_foreach(struct cache *c,
+    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
+    void *arg)
+{
+	struct cache_counter_walk w = { fn, arg };
+
+	return cache_run(c, "scan counters", "", cache_counter_scan, &w);
 }

@@ -90,6 +90,13 @@ int	cache_encode(const struct cache_entry *e, unsigned char **out,
 int	cache_decode(const unsigned char *p, size_t len,
 	    struct cache_entry *e);
 
+/* TLS result counters (results.db): add n to key's count; walk them. */
+int	cache_counter_add(struct cache *c, const void *key, size_t len,
+	    uint64_t n);
+int	cache_counter_foreach(struct cache *c,
+	    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
+	    void *arg);
+
 void	cache_entry_clear(struct cache_entry *e);
 int	cache_entry_copy(struct cache_entry *dst,
 	    const struct cache_entry *src);

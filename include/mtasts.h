@@ -276,6 +276,27 @@ MTASTS_API const char *mtasts_result_error_detail(
     const struct mtasts_result *, size_t i);
 
 /*
+ * TLS results for TLSRPT (RFC 8460 §4.3), counted in the shared cache per
+ * UTC day, policy domain, result type, MX host and MX address.
+ */
+
+/* 1 if type is "success" or an RFC 8460 §4.3 result type. */
+MTASTS_API int mtasts_tls_result_type_valid(const char *type);
+/* Count one TLS session attempt to mx_host (may be NULL or "") at mx_ip
+ * (IPv4 or IPv6 text, may be NULL) for policy domain.  Every argument is
+ * checked: MTASTS_EPARSE with err naming the bad one. */
+MTASTS_API int mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
+    const char *type, const char *mx_host, const char *mx_ip, char *err,
+    size_t errlen);
+/* Each counter in (day, domain, type, mx, ip) order; fn returns nonzero
+ * to stop.  mx and ip are "-" when unknown. */
+typedef int (*mtasts_tls_result_fn)(const char *day, const char *domain,
+    const char *type, const char *mx, const char *ip, uint64_t count,
+    void *arg);
+MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
+    mtasts_tls_result_fn fn, void *arg);
+
+/*
  * The cache, for mtasts cache and mtasts refresh
  */
 

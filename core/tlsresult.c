@@ -1,0 +1,135 @@
+/*
+ * tlsresult.c - TLS results for TLSRPT (RFC 8460 §4.3), counted in the
+ * shared cache per UTC day, policy domain, result type, MX host and MX
+ * address.  The adapters (Exim's event_action, the OpenSMTPD filter)
+ * record one result per TLS session attempt; reports are built from
+ * the counters (mtasts report).  Everything recorded comes from the
+ * MTA's view of a remote peer and is checked like hostile input.
+ */
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mtasts.h"
+#include "cache.h"
+#include "ctx.h"
+#include "util.h"
+
+/* RFC 8460 §4.3 result types, and "success". */
+static const char *const tlsresult_types[] = {
+	"success",
+	"starttls-not-supported", "certificate-host-mismatch",
+	"certificate-expired", "certificate-not-trusted",
+	"validation-failure",
+	"tlsa-invalid", "dnssec-invalid", "dane-required",
+	"sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid",
+	NULL
+};
+
+MTASTS_API int
+mtasts_tls_result_type_valid(const char *type)
+{
+	size_t i;
+
+	for (i = 0; type != NULL && tlsresult_types[i] != NULL; i++)
+		if (strcmp(type, tlsresult_types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An address as the MTA gave it, in canonical text form. */
+static int
+tlsresult_ip(const char *ip, char *out, size_t size)
+{
+	unsigned char a[16];
+
+	if (ip == NULL || *ip == '\0') {
+		snprintf(out, size, "-");
+		return MTASTS_OK;
+	}
+	if (strnlen(ip, 64) < 64 && inet_pton(AF_INET, ip, a) == 1 &&
+	    inet_ntop(AF_INET, a, out, (socklen_t)size) != NULL)
+		return MTASTS_OK;
+	if (strnlen(ip, 64) < 64 && inet_pton(AF_INET6, ip, a) == 1 &&
+	    inet_ntop(AF_INET6, a, out, (socklen_t)size) != NULL)
+		return MTASTS_OK;
+	return MTASTS_EPARSE;
+}
+
+MTASTS_API int
+mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
+    const char *type, const char *mx_host, const char *mx_ip, char *err,
+    size_t errlen)
+{
+	char d[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1], ip[64];
+	char day[16], key[2 * MTASTS_DOMAIN_MAX + 128];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (ctx == NULL || ctx->cache == NULL)
+		return util_err(err, errlen, "no cache to record in"),
+		    MTASTS_EINVAL;
+	if (domain == NULL || mtasts_domain_normalize(domain, strlen(domain),
+	    d, sizeof(d), err, errlen) != MTASTS_OK)
+		return MTASTS_EPARSE;
+	if (!mtasts_tls_result_type_valid(type))
+		return util_err(err, errlen, "%s: unknown TLS result type",
+		    d), MTASTS_EPARSE;
+	if (mx_host == NULL || *mx_host == '\0')
+		snprintf(mx, sizeof(mx), "-");
+	else if (mtasts_domain_normalize(mx_host, strlen(mx_host), mx,
+	    sizeof(mx), err, errlen) != MTASTS_OK)
+		return MTASTS_EPARSE;
+	if (tlsresult_ip(mx_ip, ip, sizeof(ip)) != MTASTS_OK)
+		return util_err(err, errlen, "%s: MX address is not an IP "
+		    "address", d), MTASTS_EPARSE;
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s", day, d, type,
+	    mx, ip);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return MTASTS_EINVAL;
+	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
+}
+
+struct tlsresult_walk {
+	mtasts_tls_result_fn	 fn;
+	void			*arg;
+};
+
+/* Split "day\tdomain\ttype\tmx\tip" (our own keys; checked anyway). */
+static int
+tlsresult_on_counter(const char *key, size_t len, uint64_t n, void *arg)
+{
+	struct tlsresult_walk *w = arg;
+	char buf[2 * MTASTS_DOMAIN_MAX + 128], *f[5], *p;
+	int i;
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, key, len);
+	buf[len] = '\0';
+	for (p = buf, i = 0; i < 5; i++) {
+		f[i] = p;
+		if ((p = strchr(p, '\t')) == NULL)
+			break;
+		*p++ = '\0';
+	}
+	if (i != 4)
+		return 0;
+	return w->fn(f[0], f[1], f[2], f[3], f[4], n, w->arg);
+}
+
+MTASTS_API int
+mtasts_tls_result_foreach(struct mtasts_ctx *ctx, mtasts_tls_result_fn fn,
+    void *arg)
+{
+	struct tlsresult_walk w = { fn, arg };
+
+	if (ctx == NULL || ctx->cache == NULL || fn == NULL)
+		return MTASTS_EINVAL;
+	return cache_counter_foreach(ctx->cache, tlsresult_on_counter, &w);
+}

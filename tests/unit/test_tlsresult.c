@@ -1,0 +1,150 @@
+/*
+ * test_tlsresult.c - TLS results for TLSRPT (RFC 8460 §4.3): counted per
+ * day, domain, type, MX and address in the shared cache; every field
+ * from the MTA is checked before it is stored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mtasts.h"
+
+static char dir[] = "/tmp/mtasts-test-tlsresult.XXXXXX";
+static struct mtasts_config *cfg;
+static struct mtasts_ctx *ctx;
+
+static int
+setup(void **state)
+{
+	char conf[256], err[MTASTS_ERRLEN];
+
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(conf, sizeof(conf), "cache_dir = %s/cache\n"
+	    "resolver = 127.0.0.1:9\n", dir);
+	if (mtasts_config_parse(conf, strlen(conf), "test", &cfg, err,
+	    sizeof(err)) != MTASTS_OK || mtasts_ctx_new(NULL, cfg, 0, &ctx,
+	    err, sizeof(err)) != MTASTS_OK) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	mtasts_ctx_free(ctx);
+	mtasts_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+struct seen {
+	char	 line[16][300];
+	size_t	 n;
+};
+
+static int
+collect(const char *day, const char *domain, const char *type,
+    const char *mx, const char *ip, uint64_t count, void *arg)
+{
+	struct seen *s = arg;
+
+	assert_int_equal(strlen(day), 10);
+	if (s->n < 16)
+		snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s %s %llu",
+		    domain, type, mx, ip, (unsigned long long)count);
+	return 0;
+}
+
+static void
+test_count(void **state)
+{
+	char err[MTASTS_ERRLEN];
+	struct seen s;
+
+	(void)state;
+	assert_int_equal(mtasts_tls_result(ctx, "Example.COM.", "success",
+	    "MX1.example.com", "192.0.2.1", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result(ctx, "example.com", "success",
+	    "mx1.example.com.", "192.0.2.1", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result(ctx, "example.com",
+	    "certificate-host-mismatch", "mx2.example.com",
+	    "2001:DB8:0::1", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result(ctx, "example.com",
+	    "starttls-not-supported", NULL, NULL, err, sizeof(err)),
+	    MTASTS_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_result_foreach(ctx, collect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 3);
+	/* Normalised names and addresses; one counter for two calls. */
+	assert_string_equal(s.line[0], "example.com certificate-host-mismatch "
+	    "mx2.example.com 2001:db8::1 1");
+	assert_string_equal(s.line[1], "example.com starttls-not-supported "
+	    "- - 1");
+	assert_string_equal(s.line[2], "example.com success mx1.example.com "
+	    "192.0.2.1 2");
+}
+
+/* Hostile input from the MTA: refused with a reason, nothing stored. */
+static void
+test_hostile(void **state)
+{
+	static const char *const bad[][4] = {
+		{ "example.com", "succes", "mx.example.com", "192.0.2.1" },
+		{ "example.com", "success", "mx.example.com", "192.0.2.256" },
+		{ "example.com", "success", "mx.example.com", "192.0.2.1 x" },
+		{ "example.com", "success", "mx example.com", "192.0.2.1" },
+		{ "exa\tmple.com", "success", "mx.example.com", "192.0.2.1" },
+		{ "", "success", "mx.example.com", "192.0.2.1" },
+		{ "example.com", "", "mx.example.com", "192.0.2.1" },
+		{ "example.com", "success", "mx.example.com\n", "::1" },
+	};
+	char err[MTASTS_ERRLEN], huge[5000];
+	struct seen s;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(mtasts_tls_result(ctx, bad[i][0], bad[i][1],
+		    bad[i][2], bad[i][3], err, sizeof(err)), MTASTS_EPARSE);
+		assert_true(err[0] != '\0');
+	}
+	memset(huge, 'a', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	assert_int_equal(mtasts_tls_result(ctx, huge, "success", NULL, NULL,
+	    err, sizeof(err)), MTASTS_EPARSE);
+	assert_int_equal(mtasts_tls_result(ctx, "example.com", "success",
+	    huge, NULL, err, sizeof(err)), MTASTS_EPARSE);
+	assert_int_equal(mtasts_tls_result(ctx, NULL, "success", NULL, NULL,
+	    err, sizeof(err)), MTASTS_EPARSE);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_result_foreach(ctx, collect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 3);	/* only test_count's */
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_count),
+		cmocka_unit_test(test_hostile),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -74,11 +74,12 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  db5.3-util \
 		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
 		  mandoc openssl \
-		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq
+		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq \
+		  exim4-dev
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
-all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts
+all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/exim/mtasts.so
 
 # Idempotent: only touches apt when something is missing.
 deps:
@@ -106,6 +107,18 @@ $(B)/$(LIB_SONAME): $(LIB_SO)
 $(B)/mtasts: $(CLI_OBJS) $(LIB_A)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
+
+# The Exim ${dlfunc} module: the core linked in, only the three entry
+# points exported; Exim's own functions (log_write, string_copy_function,
+# store_get_3) are resolved when Exim loads it.
+EXIM_CFLAGS	= -isystem /usr/include/exim4
+$(B)/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
+    $(CORE_OBJS) include/mtasts.h
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXIM_CFLAGS) -fPIC -fvisibility=hidden \
+	    -shared -Wl,--version-script=exim-dlfunc/mtasts.map $(LDFLAGS) \
+	    -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
 
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE

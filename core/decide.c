@@ -58,6 +58,8 @@ struct decide_req {
 	int64_t			 wait_start;	/* began waiting on a lease */
 	int64_t			 lease_deadline;
 	int			 leased;	/* we hold the fetch lease */
+	int			 found;		/* another process fetched it:
+						 * the answer is in cached */
 };
 
 static void decide_fetch(struct decide_req *);
@@ -291,6 +293,18 @@ decide_fetch(struct decide_req *q)
 	dns_addr(q->ctx->dns, host, decide_on_addr, q);
 }
 
+/* Did another process store this very policy since we looked?  Then it
+ * is the answer: no second fetch (§3.3, one fetch for everyone). */
+static int
+decide_fetched_meanwhile(const struct decide_req *q,
+    const struct cache_entry *e)
+{
+	return e->text != NULL && strcmp(e->id, q->id) == 0 &&
+	    q->now < e->expires_at &&
+	    (!(q->flags & MTASTS_Q_REFRESH) ||
+	    q->now - e->fetched_at < DECIDE_REFETCH_MIN);
+}
+
 /* Is another live process fetching this domain right now? */
 static int
 decide_on_lease_update(struct cache_entry *e, int exists, void *arg)
@@ -299,6 +313,12 @@ decide_on_lease_update(struct cache_entry *e, int exists, void *arg)
 	uint32_t me = (uint32_t)getpid();
 
 	(void)exists;
+	if (decide_fetched_meanwhile(q, e)) {
+		cache_entry_clear(&q->cached);
+		if (cache_entry_copy(&q->cached, e) == MTASTS_OK)
+			q->have_cached = q->found = 1;
+		return 0;
+	}
 	if (e->lease_until > q->now && e->lease_pid != 0 &&
 	    e->lease_pid != me && (kill((pid_t)e->lease_pid, 0) == 0 ||
 	    errno == EPERM))
@@ -308,6 +328,14 @@ decide_on_lease_update(struct cache_entry *e, int exists, void *arg)
 	    q->ctx->cfg->fetch_timeout;
 	q->leased = 1;
 	return 1;
+}
+
+/* The policy another process fetched for us. */
+static void
+decide_use_found(struct decide_req *q)
+{
+	result_set_policy(q->res, &q->cached, MTASTS_SOURCE_CACHE);
+	decide_finish(q);
 }
 
 static void
@@ -333,8 +361,10 @@ decide_on_lease_poll(evutil_socket_t fd, short what, void *arg)
 	cache_entry_clear(&e);
 	if (q->now >= q->lease_deadline ||
 	    cache_update(q->ctx->cache, q->domain, decide_on_lease_update,
-	    q) != MTASTS_OK || q->leased) {
-		if (q->leased)
+	    q) != MTASTS_OK || q->leased || q->found) {
+		if (q->found)
+			decide_use_found(q);
+		else if (q->leased)
 			decide_fetch(q);
 		else
 			decide_fallback(q);
@@ -351,6 +381,10 @@ decide_claim_and_fetch(struct decide_req *q)
 	if (!decide_can_write(q) || cache_update(q->ctx->cache, q->domain,
 	    decide_on_lease_update, q) != MTASTS_OK || q->leased) {
 		decide_fetch(q);
+		return;
+	}
+	if (q->found) {
+		decide_use_found(q);
 		return;
 	}
 	/* Someone else is fetching: wait for their result, bounded. */

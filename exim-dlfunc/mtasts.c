@@ -5,8 +5,9 @@
  *	enforce, testing, none or no-policy
  *   ${dlfunc{...}{mtasts_mx}{DOMAIN}{MXLIST}{[CONF]}}
  *	enforce: the MX hosts the policy allows, in preference order,
- *	colon-separated, for a manualroute router; none allowed: DEFER
- *	(§5.1: temporary, never a bounce); any other mode: forced failure,
+ *	colon-separated, for a manualroute router; none allowed: a failed
+ *	expansion, which defers the address (§5.1: temporary, never a
+ *	bounce); any other mode: forced failure,
  *	so the router declines and dnslookup routes as usual
  *   ${dlfunc{...}{mtasts_record}{DOMAIN}{RESULT}{MXHOST}{MXIP}{[CONF]}}
  *	count one TLS result for TLSRPT (RFC 8460 §4.3)
@@ -133,8 +134,10 @@ mod_decide(uschar **yield, const char *fn, int argc, uschar *argv[],
 		return OK;
 	if (r == MTASTS_EPARSE || r == MTASTS_EINVAL)
 		return mod_yield(yield, FAIL, "mtasts: %s: %s", fn, err);
-	/* No decision in time: retry later rather than guess (§5.1). */
-	return mod_yield(yield, DEFER, "mtasts: %s: %s", fn, err);
+	/* No decision in time: retry later rather than guess (§5.1).  A
+	 * failed (not forced) expansion defers the router; DEFER would
+	 * also write to the paniclog on every attempt. */
+	return mod_yield(yield, FAIL, "mtasts: %s: %s", fn, err);
 }
 
 EXPORT int
@@ -282,8 +285,9 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 		    "hosts", domain, MX_MAX);
 	} else if ((hosts = mx_allowed_list(res, v, n, &count)), count == 0) {
 		/* RFC 8461 §5.1: no MX matches an enforce policy: do not
-		 * deliver, and do not bounce either. */
-		rc = mod_yield(yield, DEFER, "MTA-STS: %s: policy %s (enforce) "
+		 * deliver, and do not bounce either.  FAIL: the expansion
+		 * fails, so the router defers the address with this text. */
+		rc = mod_yield(yield, FAIL, "MTA-STS: %s: policy %s (enforce) "
 		    "allows none of the domain's %ld MX hosts",
 		    mtasts_result_domain(res), mtasts_result_id(res), n);
 	} else {

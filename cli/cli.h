@@ -59,6 +59,7 @@ int	 cmd_match(int argc, char **argv);
 int	 cmd_query(const struct cli_global *g, int argc, char **argv);
 int	 cmd_refresh(const struct cli_global *g, int argc, char **argv);
 int	 cmd_cache(const struct cli_global *g, int argc, char **argv);
+int	 cmd_report(const struct cli_global *g, int argc, char **argv);
 
 struct mtasts_result;
 void	 cli_time(int64_t t, char *buf, size_t size);

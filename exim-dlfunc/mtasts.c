@@ -233,7 +233,19 @@ mx_list_parse(const char *list, const char *domain, long *n)
 	return v;
 }
 
-/* The allowed hosts of v as "h1:h2" in Exim's store. */
+/* Was this host listed before (at a better preference)? */
+static int
+mx_seen(const struct mx_item *v, long i)
+{
+	long j;
+
+	for (j = 0; j < i; j++)
+		if (strcmp(v[j].host, v[i].host) == 0)
+			return 1;
+	return 0;
+}
+
+/* The allowed hosts of v as "h1:h2" in Exim's store, each once. */
 static uschar *
 mx_allowed_list(const struct mtasts_result *res, struct mx_item *v,
     long n, size_t *count)
@@ -246,7 +258,7 @@ mx_allowed_list(const struct mtasts_result *res, struct mx_item *v,
 	out[0] = '\0';
 	for (i = 0; i < n; i++) {
 		if (mtasts_result_mx_allowed(res, v[i].host,
-		    strlen(v[i].host)) != MTASTS_OK)
+		    strlen(v[i].host)) != MTASTS_OK || mx_seen(v, i))
 			continue;
 		len += (size_t)snprintf((char *)out + len, size - len, "%s%s",
 		    len > 0 ? ":" : "", v[i].host);
@@ -274,14 +286,17 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 		*yield = string_copy((const uschar *)"not enforce");
 		return FAIL_FORCED;	/* the router declines */
 	}
-	if (strnlen((const char *)argv[1], LIST_MAX + 1) > LIST_MAX ||
-	    (v = mx_list_parse((const char *)argv[1], domain, &n)) == NULL) {
+	if (strnlen((const char *)argv[1], LIST_MAX + 1) > LIST_MAX) {
 		mtasts_result_free(res);
-		return mod_yield(yield, DEFER, "mtasts: %.253s: MX list too "
-		    "long or out of memory", domain);
+		return mod_yield(yield, FAIL, "mtasts: %.253s: MX list longer "
+		    "than %d bytes", domain, LIST_MAX);
+	}
+	if ((v = mx_list_parse((const char *)argv[1], domain, &n)) == NULL) {
+		mtasts_result_free(res);
+		return mod_yield(yield, DEFER, "mtasts: out of memory");
 	}
 	if (n < 0) {
-		rc = mod_yield(yield, DEFER, "mtasts: %.253s: more than %d MX "
+		rc = mod_yield(yield, FAIL, "mtasts: %.253s: more than %d MX "
 		    "hosts", domain, MX_MAX);
 	} else if ((hosts = mx_allowed_list(res, v, n, &count)), count == 0) {
 		/* RFC 8461 §5.1: no MX matches an enforce policy: do not

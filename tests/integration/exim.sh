@@ -1,0 +1,183 @@
+#!/bin/sh
+# tests/integration/exim.sh BUILDDIR
+#
+# The Exim module (exim-dlfunc/mtasts.so) in Debian's real Exim 4.96,
+# run from a dpkg -x tree (tests/exim), against the fixture's DNS and
+# HTTPS and five receiving Exims on 127.0.3.x behind byte captures:
+# good certificate, wrong name, self-signed, no STARTTLS, never to be
+# contacted.  Asserts on what the receivers got and saw, on the sender's
+# queue and log, and on the TLS results counted for TLSRPT.  TAP.
+set -u
+B=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+S=$(pwd)/$B/fixture-exim-it
+M=$(pwd)/$B/mtasts
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "#   $l"; done
+}
+check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+
+if ! sh "$here/exim/setup" "$B" >"$S.setup.log" 2>&1; then
+	echo "Bail out! tests/exim/setup failed: $(tail -n 2 "$S.setup.log")"
+	exit 1
+fi
+if ! sh "$here/fixture/start" "$S" >"$S.start.log" 2>&1; then
+	echo "Bail out! fixture did not start: $(tail -n 2 "$S.start.log")"
+	exit 1
+fi
+trap 'sh "$here/exim/stop" "$S" >/dev/null 2>&1;
+    sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
+trap 'exit 1' HUP INT TERM
+if ! sh "$here/exim/start" "$B" "$S" >"$S.exim.log" 2>&1; then
+	echo "Bail out! exim harness did not start: $(tail -n 2 "$S.exim.log")"
+	exit 1
+fi
+. "$S/env"
+. "$S/exim/env"
+LOG=$EXIM_SENDER_LOG
+X="$EXIM_SENDER -DHARNESS_MTASTS"
+run=$$
+
+# send DOMAIN: one message with a unique marker in its body, delivered
+# at once (-odi); the marker is in $mark.
+send() {
+	mark="MARKER-$1-$run-$n"
+	printf 'Subject: mtasts test\n\n%s\n' "$mark" |
+	    $X -odi -f a@harness.test -- "u@$1" 2>>"$S/exim-stderr.log"
+}
+logged() { grep -q -- "$1" "$LOG"; }
+queued() { $X -bp 2>/dev/null | grep -q "u@$1"; }
+got() { grep -rqs -- "$2" "$1/Maildir/new"; }	# got RCVDIR MARK
+seen_clear() { grep -qs -- "$2" "$1"; }	# seen_clear CAPTURE MARK
+counted() {	# counted DOMAIN RESULT: TLS results recorded for TLSRPT
+	"$M" -c "$EXIM_MTASTS_CONF" report counts 2>/dev/null |
+	    awk -v d="$1" -v r="$2" '$2 == d && $3 == r { c += $6 }
+	    END { print c + 0 }'
+}
+
+echo "# enforce, good MX"
+send exgood.test
+check "exgood: delivered by mtasts_enforce/mtasts_smtp over verified TLS" \
+    logged "=> u@exgood.test .*R=mtasts_enforce T=mtasts_smtp .*CV=yes"
+check "exgood: the good receiver stored the message" \
+    got "$EXIM_RCV_GOOD_DIR" "$mark"
+check "exgood: the message never crossed the wire in clear" \
+    sh -c "! grep -qs -- '$mark' '$EXIM_RCV_GOOD_CAPTURE'"
+check "exgood: success counted for TLSRPT" \
+    test "$(counted exgood.test success)" -ge 1
+
+for d in exbadcert:wrongname:-37 exselfsigned:selfsigned:-37 \
+    exnotls:notls:-38; do
+	dom=${d%%:*}.test
+	r=${d#*:}
+	r=${r%%:*}
+	code=${d##*:}
+	eval "cap=\$EXIM_RCV_$(echo "$r" | tr a-z A-Z)_CAPTURE"
+	eval "dir=\$EXIM_RCV_$(echo "$r" | tr a-z A-Z)_DIR"
+	echo "# enforce, $r receiver"
+	send "$dom"
+	check "$dom: deferred ($code), not delivered, not bounced" \
+	    logged "== u@$dom R=mtasts_enforce T=mtasts_smtp defer ($code)"
+	check "$dom: still in the queue" queued "$dom"
+	check "$dom: the receiver stored nothing" sh -c \
+	    "! grep -rqs -- '$mark' '$dir/Maildir/new'"
+	check "$dom: no byte of the message seen in clear" \
+	    sh -c "! grep -qs -- '$mark' '$cap'"
+done
+check "exbadcert: validation-failure counted" \
+    test "$(counted exbadcert.test validation-failure)" -ge 1
+check "exnotls: starttls-not-supported counted" \
+    test "$(counted exnotls.test starttls-not-supported)" -ge 1
+check "no bounce was generated for any enforce failure" \
+    sh -c "! grep -q ' \*\* ' '$LOG'"
+
+echo "# enforce, MX sets"
+send exmixed.test
+check "exmixed: delivered to the matching MX only" \
+    logged "=> u@exmixed.test .*R=mtasts_enforce .*\[$EXIM_RCV_GOOD_IP\]"
+send exnomatch.test
+check "exnomatch: deferred with the module's message" \
+    logged "== u@exnomatch.test .*MTA-STS: exnomatch.test: policy .* allows none"
+check "exnomatch: still queued, not bounced" queued exnomatch.test
+check "exmixed/exnomatch: the non-matching MX was never contacted" \
+    test ! -s "$EXIM_RCV_NEVER_CAPTURE"
+
+echo "# testing and none: delivered whatever TLS did"
+send extesting.test
+check "extesting: delivered by dnslookup despite the bad certificate" \
+    logged "=> u@extesting.test .*R=dnslookup T=remote_smtp .*CV=no"
+check "extesting: validation-failure counted for TLSRPT" \
+    test "$(counted extesting.test validation-failure)" -ge 1
+send exnone.test
+check "exnone: delivered by dnslookup" \
+    logged "=> u@exnone.test .*R=dnslookup"
+check "exnone: nothing counted (no policy to report on)" \
+    test "$(counted exnone.test validation-failure)" = 0
+
+echo "# a policy change reaches queued mail on the next retry"
+P=$S/policies
+send exdynamic.test
+check "exdynamic (enforce, self-signed MX): deferred" \
+    logged "== u@exdynamic.test R=mtasts_enforce .*defer"
+sh "$here/fixture/set" "$S" exdynamic.test exdyn2 "$P/exdynamic-none.txt"
+"$M" -c "$EXIM_MTASTS_CONF" refresh exdynamic.test >/dev/null 2>&1
+$X -qff 2>>"$S/exim-stderr.log"
+sleep 1
+check "exdynamic after enforce -> none (new id): delivered on retry" \
+    logged "=> u@exdynamic.test .*R=dnslookup"
+
+echo "# hostile arguments through exim -be"
+be() {	# be EXPANSION: its value in $out; rc 1 if it failed ("Failed:")
+	out=$($X -be "$1" 2>/dev/null)
+	rc=$?
+	case $out in Failed:*) rc=1 ;; esac
+}
+SO=$EXIM_MODULE_SO
+C=$EXIM_MTASTS_CONF
+long=$(awk 'BEGIN { while (i++ < 5000) printf "a" }')
+be "\${dlfunc{$SO}{mtasts_mode}{$long.test}{$C}}"
+check "5000-byte domain: an error naming the input, no crash" \
+    sh -c "[ $rc -ne 0 ] && ! echo \"\$0\" | grep -qi 'segmentation\|signal'" "$out"
+be "\${dlfunc{$SO}{mtasts_mode}{ex\\xc3\\xa4mple..test}{$C}}"
+check "non-ASCII, empty label: refused" test "$rc" -ne 0
+be "\${dlfunc{$SO}{mtasts_mode}{exgood.test}{$C}}"
+check "mtasts_mode exgood.test = enforce" test "$out" = enforce
+be "\${dlfunc{$SO}{mtasts_mode}}"
+check "no arguments: 'wrong arguments'" sh -c \
+    "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'wrong arguments'" "$out"
+be "\${dlfunc{$SO}{mtasts_mode}{exgood.test}{relative/path}}"
+check "relative config path refused" test "$rc" -ne 0
+# 10 000 names are more than one argv string may hold: from a file.
+awk 'BEGIN { while (i++ < 10000) printf "%s10 h%d.exgood.test", \
+    (i > 1 ? ":" : ""), i }' >"$S/mx10000.txt"
+be "\${dlfunc{$SO}{mtasts_mx}{exgood.test}{\${readfile{$S/mx10000.txt}}}{$C}}"
+check "10 000 MX names (209 KB): refused with a clear error" sh -c \
+    "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'MX list longer than'" "$out"
+awk 'BEGIN { while (i++ < 2000) printf "%s10 h%d.x.test", \
+    (i > 1 ? ":" : ""), i }' >"$S/mx2000.txt"
+be "\${dlfunc{$SO}{mtasts_mx}{exgood.test}{\${readfile{$S/mx2000.txt}}}{$C}}"
+check "2000 MX names: refused, more than 1024" sh -c \
+    "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'more than 1024 MX'" "$out"
+be "\${dlfunc{$SO}{mtasts_mx}{exgood.test}{20 mx.exgood.test:10 MX.EXGOOD.TEST.:5 evil.attacker.test:junk junk:99999999 mx.exgood.test}{$C}}"
+check "mtasts_mx filters, normalises, dedupes, orders by preference" \
+    test "$out" = "mx.exgood.test"
+be "\${dlfunc{$SO}{mtasts_mx}{extesting.test}{10 mx.extesting.test}{$C}}"
+check "mtasts_mx on a testing domain: forced failure (router declines)" \
+    test "$rc" -ne 0
+be "\${dlfunc{$SO}{mtasts_record}{exgood.test}{no-such-result}{mx.exgood.test}{127.0.3.1}{$C}}"
+check "mtasts_record: unknown result type refused" sh -c \
+    "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'unknown TLS result'" "$out"
+be "\${dlfunc{$SO}{mtasts_record}{exgood.test}{success}{mx.exgood.test}{127.0.3.999}{$C}}"
+check "mtasts_record: bad address refused" test "$rc" -ne 0
+check "the paniclog holds no module errors" sh -c \
+    "! grep -qs mtasts '$EXIM_DIR/sender/log/paniclog'"
+
+echo "1..$n"
+echo "# $((n - failed)) passed, $failed failed"
+[ $failed = 0 ]

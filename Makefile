@@ -206,6 +206,7 @@ $(B)/bench: bench/bench.c $(LIB_A)
 bench: deps all $(B)/bench
 	@$(B)/bench
 	@sh bench/cold.sh $(B)
+	@sh bench/exim.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -17,7 +17,8 @@ if ! sh "$here/fixture/start" "$S" >"$S.log" 2>&1; then
 	echo "demo: the fixture did not start; see $S.log" >&2
 	exit 1
 fi
-trap 'sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
+trap 'sh "$here/exim/stop" "$S" >/dev/null 2>&1;
+    sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
 trap 'exit 1' HUP INT TERM
 conf=$S/mtasts.conf
 echo "   config: $conf"
@@ -81,4 +82,27 @@ echo
 echo "== The cache, as mtasts cache list shows it"
 "$M" -c "$conf" cache list
 echo
-echo "== Stopping the fixture"
+echo "== Exim 4.96 (Debian's, from a dpkg -x tree) with the mtasts module"
+if sh "$here/exim/setup" "$B" >"$S.exim-setup.log" 2>&1 &&
+    sh "$here/exim/start" "$B" "$S" >"$S.exim.log" 2>&1; then
+	. "$S/env"
+	. "$S/exim/env"
+	for d in exgood.test exbadcert.test; do
+		printf 'Subject: demo\n\nhello\n' | "$EXIM_SENDER" \
+		    -DHARNESS_MTASTS -odi -f demo@harness.test -- "postmaster@$d"
+	done
+	echo "   exgood.test: enforce, MX with a valid certificate;"
+	echo "   exbadcert.test: enforce, MX certificate for another name."
+	echo "   Exim's log:"
+	grep -E ' (=>|==) ' "$EXIM_SENDER_LOG" | cut -d' ' -f3- |
+	    sed -e 's/^/   | /' | cut -c1-220
+	echo "   Exim's queue (the deferred message waits; nothing was bounced):"
+	"$EXIM_SENDER" -bp | sed 's/^/   | /'
+	echo "   TLS results counted for TLSRPT (mtasts report counts):"
+	"$M" -c "$EXIM_MTASTS_CONF" report counts | sed 's/^/   | /'
+else
+	echo "   (Exim harness did not start: see $S.exim.log)"
+fi
+
+echo
+echo "== Stopping Exim and the fixture"

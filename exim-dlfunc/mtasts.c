@@ -30,8 +30,7 @@
 #include <mtasts.h>
 
 #define EXPORT		__attribute__((visibility("default")))
-#define MX_MAX		1024	/* more MX hosts than this: refuse */
-#define LIST_MAX	65536	/* bytes of MXLIST */
+#define LIST_MAX	65536	/* bytes of MXLIST the core accepts */
 
 exim_dlfunc_t mtasts_mode, mtasts_mx, mtasts_record;
 
@@ -154,128 +153,14 @@ mtasts_mode(uschar **yield, int argc, uschar *argv[])
 	return rc;
 }
 
-struct mx_item {
-	unsigned	 pref;
-	size_t		 order;		/* position in MXLIST, for ties */
-	char		 host[MTASTS_DOMAIN_MAX + 1];
-};
-
-static int
-mx_item_cmp(const void *a, const void *b)
-{
-	const struct mx_item *x = a, *y = b;
-
-	if (x->pref != y->pref)
-		return x->pref < y->pref ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* One "PREF HOST" (or "HOST") item; 0 if it is not one. */
-static int
-mx_item_parse(const char *p, size_t len, struct mx_item *it)
-{
-	size_t i = 0;
-	unsigned long pref = 0;
-
-	while (i < len && p[i] == ' ')
-		i++;
-	if (i < len && p[i] >= '0' && p[i] <= '9') {
-		for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
-			if ((pref = pref * 10 + (unsigned)(p[i] - '0')) >
-			    65535)
-				return 0;
-		if (i == len || p[i] != ' ')
-			return 0;
-		while (i < len && p[i] == ' ')
-			i++;
-	}
-	while (len > i && p[len - 1] == ' ')
-		len--;
-	if (i == len || mtasts_domain_normalize(p + i, len - i, it->host,
-	    sizeof(it->host), NULL, 0) != MTASTS_OK)
-		return 0;
-	it->pref = (unsigned)pref;
-	return 1;
-}
-
-/* Split MXLIST; *n = -1 if it has more than MX_MAX items. */
-static struct mx_item *
-mx_list_parse(const char *list, const char *domain, long *n)
-{
-	struct mx_item *v;
-	const char *p = list, *end;
-	size_t len = strlen(list), k = 0, order = 0;
-
-	*n = 0;
-	if ((v = calloc(MX_MAX, sizeof(*v))) == NULL)
-		return NULL;
-	while (len > 0) {
-		end = p;
-		while (end < p + len && *end != ':' && *end != '\n')
-			end++;
-		if (end > p) {
-			if (k == MX_MAX) {
-				*n = -1;
-				return v;
-			}
-			if (mx_item_parse(p, (size_t)(end - p), &v[k]))
-				v[k].order = order, k++;
-			order++;
-		}
-		len -= (size_t)(end - p) + (end < p + len);
-		p = end + 1;
-	}
-	/* No MX at all: the domain itself (RFC 5321 §5.1 implicit MX). */
-	if (order == 0 && mx_item_parse(domain, strlen(domain), &v[0]))
-		k = 1;
-	qsort(v, k, sizeof(*v), mx_item_cmp);
-	*n = (long)k;
-	return v;
-}
-
-/* Was this host listed before (at a better preference)? */
-static int
-mx_seen(const struct mx_item *v, long i)
-{
-	long j;
-
-	for (j = 0; j < i; j++)
-		if (strcmp(v[j].host, v[i].host) == 0)
-			return 1;
-	return 0;
-}
-
-/* The allowed hosts of v as "h1:h2" in Exim's store, each once. */
-static uschar *
-mx_allowed_list(const struct mtasts_result *res, struct mx_item *v,
-    long n, size_t *count)
-{
-	size_t size = (size_t)n * (MTASTS_DOMAIN_MAX + 1) + 1, len = 0;
-	uschar *out = store_get((int)size, GET_UNTAINTED);
-	long i;
-
-	*count = 0;
-	out[0] = '\0';
-	for (i = 0; i < n; i++) {
-		if (mtasts_result_mx_allowed(res, v[i].host,
-		    strlen(v[i].host)) != MTASTS_OK || mx_seen(v, i))
-			continue;
-		len += (size_t)snprintf((char *)out + len, size - len, "%s%s",
-		    len > 0 ? ":" : "", v[i].host);
-		(*count)++;
-	}
-	return out;
-}
-
 EXPORT int
 mtasts_mx(uschar **yield, int argc, uschar *argv[])
 {
+	char err[MTASTS_ERRLEN];
 	struct mtasts_result *res;
-	struct mx_item *v;
-	const char *domain = argc > 0 ? (const char *)argv[0] : "";
-	size_t count;
-	uschar *hosts;
-	long n;
+	const char *list;
+	size_t len, size, allowed, total;
+	uschar *out;
 	int rc;
 
 	if ((rc = mod_decide(yield, "mtasts_mx", argc, argv, 2, &res)) != OK)
@@ -286,30 +171,25 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 		*yield = string_copy((const uschar *)"not enforce");
 		return FAIL_FORCED;	/* the router declines */
 	}
-	if (strnlen((const char *)argv[1], LIST_MAX + 1) > LIST_MAX) {
-		mtasts_result_free(res);
-		return mod_yield(yield, FAIL, "mtasts: %.253s: MX list longer "
-		    "than %d bytes", domain, LIST_MAX);
-	}
-	if ((v = mx_list_parse((const char *)argv[1], domain, &n)) == NULL) {
-		mtasts_result_free(res);
-		return mod_yield(yield, DEFER, "mtasts: out of memory");
-	}
-	if (n < 0) {
-		rc = mod_yield(yield, FAIL, "mtasts: %.253s: more than %d MX "
-		    "hosts", domain, MX_MAX);
-	} else if ((hosts = mx_allowed_list(res, v, n, &count)), count == 0) {
+	list = (const char *)argv[1];
+	len = strnlen(list, LIST_MAX + 1);
+	size = len + MTASTS_DOMAIN_MAX + 2;
+	out = store_get((int)size, GET_UNTAINTED);
+	if (mtasts_result_mx_filter(res, list, len, (char *)out, size,
+	    &allowed, &total, err, sizeof(err)) != MTASTS_OK)
+		rc = mod_yield(yield, FAIL, "mtasts: %s: %s",
+		    mtasts_result_domain(res), err);
+	else if (allowed == 0)
 		/* RFC 8461 §5.1: no MX matches an enforce policy: do not
 		 * deliver, and do not bounce either.  FAIL: the expansion
 		 * fails, so the router defers the address with this text. */
 		rc = mod_yield(yield, FAIL, "MTA-STS: %s: policy %s (enforce) "
-		    "allows none of the domain's %ld MX hosts",
-		    mtasts_result_domain(res), mtasts_result_id(res), n);
-	} else {
-		*yield = hosts;
+		    "allows none of the domain's %zu MX hosts",
+		    mtasts_result_domain(res), mtasts_result_id(res), total);
+	else {
+		*yield = out;
 		rc = OK;
 	}
-	free(v);
 	mtasts_result_free(res);
 	return rc;
 }

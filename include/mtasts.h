@@ -262,6 +262,16 @@ MTASTS_API const char *mtasts_result_mx(const struct mtasts_result *,
  * MTASTS_OK, or MTASTS_ENOMATCH; always MTASTS_OK without a policy. */
 MTASTS_API int mtasts_result_mx_allowed(const struct mtasts_result *,
     const char *host, size_t len);
+/* Filter a domain's MX RRset given as text -- "PREF HOST" or "HOST"
+ * items separated by ':' or newlines, as Exim's dnsdb mx= lookup gives
+ * it; no item at all means the implicit MX, the domain itself -- through
+ * the policy in force: the allowed hosts, each once, best preference
+ * first, joined by ':' into out (NUL-terminated; len + 256 bytes always
+ * suffice).  *nallowed and *ntotal count hosts allowed and listed.
+ * MTASTS_EPARSE (err says why) over 65536 bytes or 1024 items. */
+MTASTS_API int mtasts_result_mx_filter(const struct mtasts_result *res,
+    const char *list, size_t len, char *out, size_t size, size_t *nallowed,
+    size_t *ntotal, char *err, size_t errlen);
 MTASTS_API enum mtasts_source mtasts_result_source(
     const struct mtasts_result *);
 MTASTS_API int64_t mtasts_result_fetched_at(const struct mtasts_result *);

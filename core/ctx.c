@@ -21,11 +21,16 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
     int flags, struct mtasts_ctx **out, char *err, size_t errlen)
 {
 	struct mtasts_ctx *ctx;
+	struct util_fds fds;
 	int r = MTASTS_ENOMEM;
 
 	if (out == NULL || cfg == NULL)
 		return MTASTS_EINVAL;
 	*out = NULL;
+	/* libevent, c-ares and curl (its multi wakeup socketpair) open
+	 * descriptors of their own below: none may leak into a program the
+	 * MTA executes later. */
+	util_fds_snapshot(&fds);
 	if ((ctx = util_calloc(1, sizeof(*ctx))) == NULL)
 		return MTASTS_ENOMEM;
 	ctx->cfg = cfg;
@@ -46,6 +51,7 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 	    (r = cache_open(cfg->cache_dir, (flags & MTASTS_CTX_RDONLY) ?
 	    CACHE_RDONLY : 0, &ctx->cache, err, errlen)) != MTASTS_OK)
 		goto fail;
+	util_fds_cloexec_new(&fds);
 	*out = ctx;
 	return MTASTS_OK;
 fail:

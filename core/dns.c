@@ -127,6 +127,16 @@ dns_on_sock_state(void *arg, ares_socket_t fd, int readable, int writable)
 		event_add(d->socks[i].ev, NULL);
 }
 
+/* A query's socket must not outlive an exec (Exim's pipe transport). */
+static int
+dns_on_socket(ares_socket_t fd, int type, void *arg)
+{
+	(void)type;
+	(void)arg;
+	util_cloexec(fd);
+	return ARES_SUCCESS;
+}
+
 int
 dns_new(struct event_base *base, const char *servers, unsigned int timeout,
     struct dns **out, char *err, size_t errlen)
@@ -157,6 +167,7 @@ dns_new(struct event_base *base, const char *servers, unsigned int timeout,
 		util_free(d);
 		return MTASTS_EINVAL;
 	}
+	ares_set_socket_callback(d->channel, dns_on_socket, NULL);
 	if (servers != NULL && servers[0] != '\0' &&
 	    (r = ares_set_servers_ports_csv(d->channel, servers)) !=
 	    ARES_SUCCESS) {

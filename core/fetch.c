@@ -85,6 +85,16 @@ fetch_on_body(char *p, size_t size, size_t n, void *arg)
 
 /* D12: OpenSSL checks the name during the handshake, SAN DNS-IDs only;
  * curl's own check (which may fall back to the CN) runs as well. */
+/* A connection must not outlive an exec (Exim's pipe transport). */
+static int
+fetch_on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	(void)purpose;
+	util_cloexec(fd);
+	return CURL_SOCKOPT_OK;
+}
+
 static CURLcode
 fetch_on_ssl_ctx(CURL *easy, void *ctx, void *arg)
 {
@@ -359,6 +369,7 @@ fetch_setup(struct fetch_req *r, char *const *addrs, size_t naddrs)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);	/* §3.3 */
 	curl_easy_setopt(e, CURLOPT_PROXY, "");		/* no env proxies */
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, fetch_on_sockopt);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);

@@ -1,6 +1,7 @@
 /*
  * util.c - error buffers, quoting of hostile bytes, allocation, lists.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -265,4 +266,34 @@ strlist_clear(struct strlist *l)
 	util_free(l->v);
 	l->v = NULL;
 	l->n = l->size = 0;
+}
+
+void
+util_cloexec(int fd)
+{
+	int fl;
+
+	if (fd >= 0 && (fl = fcntl(fd, F_GETFD)) != -1 && !(fl & FD_CLOEXEC))
+		fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+void
+util_fds_snapshot(struct util_fds *s)
+{
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	for (fd = 3; fd < UTIL_FD_SCAN; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			s->open[fd / 8] |= (unsigned char)(1u << (fd % 8));
+}
+
+void
+util_fds_cloexec_new(const struct util_fds *s)
+{
+	int fd;
+
+	for (fd = 3; fd < UTIL_FD_SCAN; fd++)
+		if (!(s->open[fd / 8] & (1u << (fd % 8))))
+			util_cloexec(fd);
 }

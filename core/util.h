@@ -34,6 +34,16 @@ void	*util_calloc(size_t n, size_t size);
 void	*util_reallocarray(void *p, size_t n, size_t size);
 char	*util_strndup(const char *p, size_t len);
 void	 util_free(void *p);
+/* Descriptors must not leak into programs the MTA executes (Exim's pipe
+ * transports, smtpd's mda): mark one close-on-exec, or every descriptor
+ * opened since a snapshot (for libraries that open their own). */
+void	 util_cloexec(int fd);
+#define UTIL_FD_SCAN	1024
+struct util_fds {
+	unsigned char	open[UTIL_FD_SCAN / 8];
+};
+void	 util_fds_snapshot(struct util_fds *s);
+void	 util_fds_cloexec_new(const struct util_fds *s);
 
 int	 strlist_add(struct strlist *l, const char *p, size_t len);
 int	 strlist_addf(struct strlist *l, const char *fmt, ...)

@@ -86,6 +86,19 @@ decide_cached_valid(const struct decide_req *q)
 	    q->now < q->cached.expires_at;
 }
 
+/* strict_testing (mtasts.conf(5)): a testing policy is applied as
+ * enforce, for admins who want failures to defer rather than report. */
+static void
+decide_strict(const struct mtasts_ctx *ctx, struct mtasts_result *r)
+{
+	if (r == NULL || !ctx->cfg->strict_testing || !r->has_policy ||
+	    r->mode != MTASTS_MODE_TESTING)
+		return;
+	r->mode = MTASTS_MODE_ENFORCE;
+	result_add_error(r, "strict-testing", "policy mode is testing; "
+	    "applied as enforce (strict_testing = yes)");
+}
+
 static void
 decide_finish(struct decide_req *q)
 {
@@ -98,6 +111,7 @@ decide_finish(struct decide_req *q)
 			*pp = q->next;
 			break;
 		}
+	decide_strict(q->ctx, q->res);
 	for (w = q->waiters; w != NULL; w = next) {
 		next = w->next;
 		/* The last waiter gets the original, the others copies. */
@@ -554,7 +568,8 @@ decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
 		    MTASTS_SOURCE_CACHE)) != MTASTS_OK) {
 			mtasts_result_free(*out);
 			*out = NULL;
-		}
+		} else
+			decide_strict(ctx, *out);
 	}
 	cache_entry_clear(&e);
 	return r;

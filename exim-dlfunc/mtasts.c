@@ -112,7 +112,10 @@ mod_conf_arg(int argc, uschar *argv[], int i, const char **conf)
 	return 0;
 }
 
-/* Decide the policy for DOMAIN; DEFER only when Exim should retry. */
+/* Decide the policy for DOMAIN: OK; FAIL_FORCED if DOMAIN is not a
+ * domain name; FAIL (a failed expansion: Exim defers and retries) when
+ * no decision came in time; DEFER (also in the paniclog) when the
+ * configuration or the cache cannot be used at all. */
 static int
 mod_decide(uschar **yield, const char *fn, int argc, uschar *argv[],
     int nargs, struct mtasts_result **res)
@@ -131,8 +134,11 @@ mod_decide(uschar **yield, const char *fn, int argc, uschar *argv[],
 	r = mtasts_query_wait(mod.ctx, domain, 0, res, err, sizeof(err));
 	if (r == MTASTS_OK)
 		return OK;
-	if (r == MTASTS_EPARSE || r == MTASTS_EINVAL)
-		return mod_yield(yield, FAIL, "mtasts: %s: %s", fn, err);
+	if (r == MTASTS_EPARSE)
+		/* Not a domain name: no policy can exist for it; the
+		 * caller routes it as usual (Exim decides what it is). */
+		return mod_yield(yield, FAIL_FORCED, "mtasts: %s: %s", fn,
+		    err);
 	/* No decision in time: retry later rather than guess (§5.1).  A
 	 * failed (not forced) expansion defers the router; DEFER would
 	 * also write to the paniclog on every attempt. */
@@ -145,8 +151,10 @@ mtasts_mode(uschar **yield, int argc, uschar *argv[])
 	struct mtasts_result *res;
 	int rc;
 
-	if ((rc = mod_decide(yield, "mtasts_mode", argc, argv, 1, &res)) !=
-	    OK)
+	if ((rc = mod_decide(yield, "mtasts_mode", argc, argv, 1, &res)) ==
+	    FAIL_FORCED)
+		return mod_yield(yield, OK, "no-policy");	/* not a domain */
+	if (rc != OK)
 		return rc;
 	rc = mod_yield(yield, OK, "%s", mtasts_result_mode_name(res));
 	mtasts_result_free(res);

@@ -107,6 +107,14 @@ check "mxmismatch.test: the policy's own MX list is returned" \
     test "$(printf '%s' "$j" | jq -r '.mx | join(",")')" = \
     "mail.elsewhere.test"
 
+# strict_testing = yes: a testing policy is applied as enforce.
+sed 's/^strict_testing.*//' "$conf" >"$S/strict.conf"
+echo "strict_testing = yes" >>"$S/strict.conf"
+q "$ASAN" "$S/strict.conf" testing.test
+check "strict_testing: testing applied as enforce, and said so" test \
+    "$(printf '%s' "$j" | jq -r '.mode + " " + .errors[0].type')" = \
+    "enforce strict-testing"
+
 # A resolver that never answers: a bounded, temporary failure.
 sed "s|^resolver.*|resolver = $FIXTURE_BLACKHOLE|" "$conf" >"$S/blackhole.conf"
 t0=$(date +%s)

@@ -105,8 +105,10 @@ send exnomatch.test
 check "exnomatch: deferred with the module's message" \
     logged "== u@exnomatch.test .*MTA-STS: exnomatch.test: policy .* allows none"
 check "exnomatch: still queued, not bounced" queued exnomatch.test
+# (The capture may hold socat's own notes about the readiness probe.)
 check "exmixed/exnomatch: the non-matching MX was never contacted" \
-    test ! -s "$EXIM_RCV_NEVER_CAPTURE"
+    sh -c "! grep -q 'accepting connection from AF=2 127.0.5.1:' \
+    '$EXIM_RCV_NEVER_CAPTURE'"
 
 echo "# testing and none: delivered whatever TLS did"
 send extesting.test
@@ -140,12 +142,14 @@ be() {	# be EXPANSION: its value in $out; rc 1 if it failed ("Failed:")
 }
 SO=$EXIM_MODULE_SO
 C=$EXIM_MTASTS_CONF
-long=$(awk 'BEGIN { while (i++ < 5000) printf "a" }')
-be "\${dlfunc{$SO}{mtasts_mode}{$long.test}{$C}}"
-check "5000-byte domain: an error naming the input, no crash" \
-    sh -c "[ $rc -ne 0 ] && ! echo \"\$0\" | grep -qi 'segmentation\|signal'" "$out"
+# Exim refuses command-line arguments over 256 bytes itself: from a file.
+awk 'BEGIN { while (i++ < 5000) printf "a"; printf ".test" }' >"$S/long"
+be "\${dlfunc{$SO}{mtasts_mx}{\${readfile{$S/long}}}{10 mx.exgood.test}{$C}}"
+check "5000-byte domain: mtasts_mx declines with a message, no crash" \
+    sh -c "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'mtasts_mx: name'" "$out"
 be "\${dlfunc{$SO}{mtasts_mode}{ex\\xc3\\xa4mple..test}{$C}}"
-check "non-ASCII, empty label: refused" test "$rc" -ne 0
+check "non-ASCII, empty label: not a domain, so no policy" \
+    test "$out" = no-policy
 be "\${dlfunc{$SO}{mtasts_mode}{exgood.test}{$C}}"
 check "mtasts_mode exgood.test = enforce" test "$out" = enforce
 be "\${dlfunc{$SO}{mtasts_mode}}"

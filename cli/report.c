@@ -1,7 +1,8 @@
 /*
  * report.c - mtasts report counts: the TLS results counted so far for
- * TLSRPT (RFC 8460 §4.3), per UTC day, policy domain, result, MX host
- * and MX address, as the MTA adapters recorded them.
+ * TLSRPT (RFC 8460 §4.3), per UTC day, policy domain, policy (type and
+ * id), result, MX host and MX address, as the MTA adapters recorded
+ * them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,9 @@ struct report_walk {
 };
 
 static int
-report_on_count(const char *day, const char *domain, const char *type,
-    const char *mx, const char *ip, uint64_t count, void *arg)
+report_on_count(const char *day, const char *domain, const char *ptype,
+    const char *pid, const char *type, const char *mx, const char *ip,
+    uint64_t count, void *arg)
 {
 	struct report_walk *w = arg;
 	json_t *o;
@@ -32,13 +34,16 @@ report_on_count(const char *day, const char *domain, const char *type,
 		return 0;
 	w->n++;
 	if (w->arr == NULL) {
-		printf("%s %-30s %-26s %-30s %-15s %llu\n", day, domain, type,
-		    mx, ip, (unsigned long long)count);
+		printf("%s %-24s %-15s %-12s %-26s %-24s %-15s %llu\n", day,
+		    domain, ptype, pid, type, mx, ip,
+		    (unsigned long long)count);
 		return 0;
 	}
 	o = json_object();
 	json_object_set_new(o, "date", cli_jstr(day));
 	json_object_set_new(o, "domain", cli_jstr(domain));
+	json_object_set_new(o, "policy_type", cli_jstr(ptype));
+	json_object_set_new(o, "policy_id", cli_jstr(pid));
 	json_object_set_new(o, "result", cli_jstr(type));
 	json_object_set_new(o, "mx", cli_jstr(mx));
 	json_object_set_new(o, "ip", cli_jstr(ip));

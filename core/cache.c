@@ -965,3 +965,86 @@ cache_counter_foreach(struct cache *c,
 
 	return cache_run(c, "scan counters", "", cache_counter_scan, &w);
 }
+
+/*
+ * Notes in results.db: a value stored once under a key (the text of a
+ * policy that TLS results refer to, so a report can quote it after the
+ * policy changed).  Keys start with "P\t"; counters start with a date.
+ */
+struct cache_note_op {
+	const void	*key;
+	size_t		 klen;
+	const void	*val;
+	size_t		 vlen;
+	char		**out;
+	size_t		*outlen;
+};
+
+static int
+cache_note_put_once(struct cache *c, void *arg)
+{
+	struct cache_note_op *o = arg;
+	DB_TXN *txn;
+	DBT key, data;
+	int r;
+
+	if ((r = cache_txn_begin(c, &txn)) != 0)
+		return r;
+	cache_dbt(&key, o->key, o->klen);
+	cache_dbt(&data, o->val, o->vlen);
+	r = c->ce->res->put(c->ce->res, txn, &key, &data, DB_NOOVERWRITE);
+	if (r != 0 && r != DB_KEYEXIST) {
+		txn->abort(txn);
+		return r;
+	}
+	return txn->commit(txn, 0);
+}
+
+int
+cache_note_put(struct cache *c, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	struct cache_note_op o = { key, klen, val, vlen, NULL, NULL };
+
+	if (c->flags & CACHE_RDONLY)
+		return MTASTS_EINVAL;
+	return cache_run(c, "note", "", cache_note_put_once, &o);
+}
+
+static int
+cache_note_get_once(struct cache *c, void *arg)
+{
+	struct cache_note_op *o = arg;
+	DB_TXN *txn;
+	DBT key, data;
+	int r;
+
+	if ((r = cache_txn_begin(c, &txn)) != 0)
+		return r;
+	cache_dbt(&key, o->key, o->klen);
+	memset(&data, 0, sizeof(data));
+	data.flags = DB_DBT_MALLOC;
+	if ((r = c->ce->res->get(c->ce->res, txn, &key, &data, 0)) != 0) {
+		txn->abort(txn);
+		return r;
+	}
+	txn->commit(txn, 0);
+	if ((*o->out = util_strndup(data.data, data.size)) == NULL) {
+		free(data.data);
+		return ENOMEM;
+	}
+	*o->outlen = data.size;
+	free(data.data);
+	return 0;
+}
+
+int
+cache_note_get(struct cache *c, const void *key, size_t klen, char **val,
+    size_t *vlen)
+{
+	struct cache_note_op o = { key, klen, NULL, 0, val, vlen };
+
+	*val = NULL;
+	*vlen = 0;
+	return cache_run(c, "note", "", cache_note_get_once, &o);
+}

@@ -97,6 +97,13 @@ int	cache_counter_foreach(struct cache *c,
 	    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
 	    void *arg);
 
+/* Notes in results.db: val stored under key unless there already; read
+ * back into a NUL-terminated copy the caller frees (util_free). */
+int	cache_note_put(struct cache *c, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+int	cache_note_get(struct cache *c, const void *key, size_t klen,
+	    char **val, size_t *vlen);
+
 void	cache_entry_clear(struct cache_entry *e);
 int	cache_entry_copy(struct cache_entry *dst,
 	    const struct cache_entry *src);

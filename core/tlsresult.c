@@ -58,13 +58,41 @@ tlsresult_ip(const char *ip, char *out, size_t size)
 	return MTASTS_EPARSE;
 }
 
+/* The policy in force for d as the cache has it: type and id, and its
+ * text noted once under "P\tdomain\tid" so that a report can quote it
+ * after the policy changed (RFC 8460 §4.3 policy-string). */
+static void
+tlsresult_policy(struct mtasts_ctx *ctx, const char *d, const char **type,
+    char *id, size_t idsize)
+{
+	char key[MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
+	struct cache_entry e;
+	int n;
+
+	*type = "no-policy-found";
+	snprintf(id, idsize, "-");
+	if (cache_get(ctx->cache, d, &e) != MTASTS_OK)
+		return;
+	if (e.text != NULL && (int64_t)time(NULL) < e.expires_at) {
+		*type = "sts";
+		snprintf(id, idsize, "%s", e.id);
+		n = snprintf(key, sizeof(key), "P\t%s\t%s", d, e.id);
+		if (n > 0 && (size_t)n < sizeof(key))
+			cache_note_put(ctx->cache, key, (size_t)n, e.text,
+			    e.text_len);
+	}
+	cache_entry_clear(&e);
+}
+
 MTASTS_API int
 mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
     const char *type, const char *mx_host, const char *mx_ip, char *err,
     size_t errlen)
 {
 	char d[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1], ip[64];
-	char day[16], key[2 * MTASTS_DOMAIN_MAX + 128];
+	char day[16], id[MTASTS_ID_MAX + 1];
+	char key[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 160];
+	const char *ptype;
 	struct tm tm;
 	time_t now = time(NULL);
 	int n;
@@ -86,10 +114,11 @@ mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
 	if (tlsresult_ip(mx_ip, ip, sizeof(ip)) != MTASTS_OK)
 		return util_err(err, errlen, "%s: MX address is not an IP "
 		    "address", d), MTASTS_EPARSE;
+	tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s", day, d, type,
-	    mx, ip);
+	n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s\t%s\t%s", day, d,
+	    ptype, id, type, mx, ip);
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return MTASTS_EINVAL;
 	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
@@ -100,27 +129,28 @@ struct tlsresult_walk {
 	void			*arg;
 };
 
-/* Split "day\tdomain\ttype\tmx\tip" (our own keys; checked anyway). */
+/* Split "day\tdomain\tptype\tid\ttype\tmx\tip" (our own keys; checked
+ * anyway).  Notes ("P\t...") are not counters. */
 static int
 tlsresult_on_counter(const char *key, size_t len, uint64_t n, void *arg)
 {
 	struct tlsresult_walk *w = arg;
-	char buf[2 * MTASTS_DOMAIN_MAX + 128], *f[5], *p;
+	char buf[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 160], *f[7], *p;
 	int i;
 
-	if (len >= sizeof(buf))
+	if (len >= sizeof(buf) || len == 0 || key[0] == 'P')
 		return 0;
 	memcpy(buf, key, len);
 	buf[len] = '\0';
-	for (p = buf, i = 0; i < 5; i++) {
+	for (p = buf, i = 0; i < 7; i++) {
 		f[i] = p;
 		if ((p = strchr(p, '\t')) == NULL)
 			break;
 		*p++ = '\0';
 	}
-	if (i != 4)
+	if (i != 6)
 		return 0;
-	return w->fn(f[0], f[1], f[2], f[3], f[4], n, w->arg);
+	return w->fn(f[0], f[1], f[2], f[3], f[4], f[5], f[6], n, w->arg);
 }
 
 MTASTS_API int
@@ -132,4 +162,21 @@ mtasts_tls_result_foreach(struct mtasts_ctx *ctx, mtasts_tls_result_fn fn,
 	if (ctx == NULL || ctx->cache == NULL || fn == NULL)
 		return MTASTS_EINVAL;
 	return cache_counter_foreach(ctx->cache, tlsresult_on_counter, &w);
+}
+
+MTASTS_API int
+mtasts_tls_policy_text(struct mtasts_ctx *ctx, const char *domain,
+    const char *id, char **text, size_t *len)
+{
+	char key[MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
+	int n;
+
+	*text = NULL;
+	*len = 0;
+	if (ctx == NULL || ctx->cache == NULL || domain == NULL || id == NULL)
+		return MTASTS_EINVAL;
+	n = snprintf(key, sizeof(key), "P\t%s\t%s", domain, id);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return MTASTS_EINVAL;
+	return cache_note_get(ctx->cache, key, (size_t)n, text, len);
 }

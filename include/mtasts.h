@@ -293,18 +293,25 @@ MTASTS_API const char *mtasts_result_error_detail(
 /* 1 if type is "success" or an RFC 8460 §4.3 result type. */
 MTASTS_API int mtasts_tls_result_type_valid(const char *type);
 /* Count one TLS session attempt to mx_host (may be NULL or "") at mx_ip
- * (IPv4 or IPv6 text, may be NULL) for policy domain.  Every argument is
- * checked: MTASTS_EPARSE with err naming the bad one. */
+ * (IPv4 or IPv6 text, may be NULL) for policy domain, under the policy
+ * the cache holds for it then ("sts" and its id, or "no-policy-found");
+ * that policy's text is kept for reports.  Every argument is checked:
+ * MTASTS_EPARSE with err naming the bad one. */
 MTASTS_API int mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
     const char *type, const char *mx_host, const char *mx_ip, char *err,
     size_t errlen);
-/* Each counter in (day, domain, type, mx, ip) order; fn returns nonzero
- * to stop.  mx and ip are "-" when unknown. */
+/* Each counter in (day, domain, policy type, policy id, result, mx, ip)
+ * order; fn returns nonzero to stop.  id, mx and ip are "-" when
+ * unknown. */
 typedef int (*mtasts_tls_result_fn)(const char *day, const char *domain,
-    const char *type, const char *mx, const char *ip, uint64_t count,
-    void *arg);
+    const char *policy_type, const char *policy_id, const char *result,
+    const char *mx, const char *ip, uint64_t count, void *arg);
 MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
     mtasts_tls_result_fn fn, void *arg);
+/* The text of policy id of domain as it was when results were counted
+ * under it; caller frees *text with free().  MTASTS_ENORECORD if none. */
+MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,
+    const char *domain, const char *id, char **text, size_t *len);
 
 /*
  * The cache, for mtasts cache and mtasts refresh

@@ -57,7 +57,7 @@ got() { grep -rqs -- "$2" "$1/Maildir/new"; }	# got RCVDIR MARK
 seen_clear() { grep -qs -- "$2" "$1"; }	# seen_clear CAPTURE MARK
 counted() {	# counted DOMAIN RESULT: TLS results recorded for TLSRPT
 	"$M" -c "$EXIM_MTASTS_CONF" report counts 2>/dev/null |
-	    awk -v d="$1" -v r="$2" '$2 == d && $3 == r { c += $6 }
+	    awk -v d="$1" -v r="$2" '$2 == d && $5 == r { c += $8 }
 	    END { print c + 0 }'
 }
 
@@ -71,6 +71,10 @@ check "exgood: the message never crossed the wire in clear" \
     sh -c "! grep -qs -- '$mark' '$EXIM_RCV_GOOD_CAPTURE'"
 check "exgood: success counted for TLSRPT" \
     test "$(counted exgood.test success)" -ge 1
+check "exgood: counted under its policy (sts, id exgoodv1)" test "$("$M" \
+    -c "$EXIM_MTASTS_CONF" report counts --json | jq -r '[.[] |
+    select(.domain == "exgood.test")][0] | .policy_type + " " +
+    .policy_id')" = "sts exgoodv1"
 
 for d in exbadcert:wrongname:-37 exselfsigned:selfsigned:-37 \
     exnotls:notls:-38; do

@@ -57,12 +57,16 @@ struct seen {
 };
 
 static int
-collect(const char *day, const char *domain, const char *type,
-    const char *mx, const char *ip, uint64_t count, void *arg)
+collect(const char *day, const char *domain, const char *ptype,
+    const char *pid, const char *type, const char *mx, const char *ip,
+    uint64_t count, void *arg)
 {
 	struct seen *s = arg;
 
 	assert_int_equal(strlen(day), 10);
+	/* No policy in this test's cache (RFC 8460 §4.1 no-policy-found). */
+	assert_string_equal(ptype, "no-policy-found");
+	assert_string_equal(pid, "-");
 	if (s->n < 16)
 		snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s %s %llu",
 		    domain, type, mx, ip, (unsigned long long)count);

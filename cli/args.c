@@ -53,6 +53,17 @@ cli_parse_args(int argc, char **argv, int allowed, struct cli_args *a)
 			}
 			a->jobs = (int)n;
 			i++;
+		} else if ((allowed & CLI_OPT_REPORT) &&
+		    (strcmp(s, "--date") == 0 || strcmp(s, "--out") == 0)) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "mtasts: %s needs a value\n",
+				    s);
+				return -1;
+			}
+			if (s[2] == 'd')
+				a->date = argv[++i];
+			else
+				a->out = argv[++i];
 		} else if ((allowed & CLI_OPT_CERT) &&
 		    strcmp(s, "--cert") == 0) {
 			if (i + 1 == argc) {

@@ -26,6 +26,8 @@ struct cli_args {
 	int	  all;		/* --all */
 	int	  jobs;		/* --jobs N */
 	char	 *cert;		/* --cert FILE */
+	char	 *date;		/* --date YYYY-MM-DD */
+	char	 *out;		/* --out DIR */
 	char	**pos;		/* positional arguments */
 	int	  npos;
 };
@@ -36,6 +38,7 @@ struct cli_args {
 #define CLI_OPT_NOCACHE	0x4
 #define CLI_OPT_ALL	0x8
 #define CLI_OPT_JOBS	0x10
+#define CLI_OPT_REPORT	0x20	/* --date D, --out DIR */
 
 struct mtasts_config;
 
@@ -60,6 +63,16 @@ int	 cmd_query(const struct cli_global *g, int argc, char **argv);
 int	 cmd_refresh(const struct cli_global *g, int argc, char **argv);
 int	 cmd_cache(const struct cli_global *g, int argc, char **argv);
 int	 cmd_report(const struct cli_global *g, int argc, char **argv);
+
+/* RFC 8460 §4.4 report metadata. */
+struct tlsrpt_meta {
+	const char	*date;		/* YYYY-MM-DD, UTC */
+	const char	*org;
+	const char	*contact;
+	const char	*submitter;
+};
+struct mtasts_ctx;
+json_t	*tlsrpt_reports(struct mtasts_ctx *ctx, const struct tlsrpt_meta *m);
 
 struct mtasts_result;
 void	 cli_time(int64_t t, char *buf, size_t size);

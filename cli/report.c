@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mtasts.h>
 
@@ -14,7 +16,9 @@
 
 static const char usage_report[] =
     "usage: mtasts [-c FILE] report counts [--json] [DATE]\n"
-    "DATE is YYYY-MM-DD (UTC); without it, every day kept.\n";
+    "       mtasts [-c FILE] report show [--date DATE]\n"
+    "       mtasts [-c FILE] report generate [--date DATE] --out DIR\n"
+    "DATE is YYYY-MM-DD (UTC); show and generate default to yesterday.\n";
 
 struct report_walk {
 	const char	*date;
@@ -66,41 +70,19 @@ report_date_ok(const char *d)
 	return 1;
 }
 
-int
-cmd_report(const struct cli_global *g, int argc, char **argv)
+static int
+report_counts(struct mtasts_ctx *ctx, const struct cli_args *a)
 {
-	char err[MTASTS_ERRLEN];
 	struct report_walk w;
-	struct mtasts_ctx *ctx;
-	struct cli_args a;
 	int r;
 
-	if (argc < 1 || strcmp(argv[0], "counts") != 0)
-		return cli_usage_error(usage_report, "give a report command");
-	if (cli_parse_args(argc - 1, argv + 1, 0, &a) != 0)
-		return cli_usage_error(usage_report, "bad arguments");
-	if (a.help) {
-		fputs(usage_report, stdout);
-		free(a.pos);
-		return EXIT_VALID;
-	}
 	memset(&w, 0, sizeof(w));
-	if (a.npos > 1 || (a.npos == 1 && !report_date_ok(a.pos[0]))) {
-		free(a.pos);
+	if (a->npos > 1 || (a->npos == 1 && !report_date_ok(a->pos[0])))
 		return cli_usage_error(usage_report, "DATE is YYYY-MM-DD");
-	}
-	w.date = a.npos == 1 ? a.pos[0] : NULL;
-	if (mtasts_ctx_new(NULL, g->cfg, MTASTS_CTX_RDONLY, &ctx, err,
-	    sizeof(err)) != MTASTS_OK) {
-		fprintf(stderr, "mtasts: %s\n", err);
-		free(a.pos);
-		return EXIT_USAGE;
-	}
-	w.arr = a.json ? json_array() : NULL;
-	r = mtasts_tls_result_foreach(ctx, report_on_count, &w);
-	mtasts_ctx_free(ctx);
-	free(a.pos);
-	if (r != MTASTS_OK) {
+	w.date = a->npos == 1 ? a->pos[0] : NULL;
+	w.arr = a->json ? json_array() : NULL;
+	if ((r = mtasts_tls_result_foreach(ctx, report_on_count, &w)) !=
+	    MTASTS_OK) {
 		fprintf(stderr, "mtasts: report: %s\n", mtasts_strerror(r));
 		json_decref(w.arr);
 		return EXIT_USAGE;
@@ -108,4 +90,131 @@ cmd_report(const struct cli_global *g, int argc, char **argv)
 	if (w.arr != NULL)
 		cli_json_print(w.arr);
 	return EXIT_VALID;
+}
+
+/* The configured report metadata (mtasts.conf(5) report_*). */
+static void
+report_meta(const struct cli_global *g, struct tlsrpt_meta *m, char *org,
+    char *contact, char *sub, size_t size)
+{
+	const char *key;
+	char val[256];
+	size_t i;
+
+	org[0] = contact[0] = sub[0] = '\0';
+	for (i = 0; mtasts_config_item(g->cfg, i, &key, val, sizeof(val)) ==
+	    MTASTS_OK; i++) {
+		if (strcmp(key, "report_organization") == 0)
+			snprintf(org, size, "%s", val);
+		else if (strcmp(key, "report_contact") == 0)
+			snprintf(contact, size, "%s", val);
+		else if (strcmp(key, "report_submitter") == 0)
+			snprintf(sub, size, "%s", val);
+	}
+	m->org = org;
+	m->contact = contact;
+	m->submitter = sub;
+}
+
+/* RFC 8460 §5.1: submitter!policy-domain!begin!end!unique.json */
+static int
+report_write(const char *dir, const struct tlsrpt_meta *m,
+    const char *domain, json_t *rep)
+{
+	char path[4096], tmp[4200];
+	struct tm tm;
+	time_t begin;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(m->date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday) != 3)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	begin = timegm(&tm);
+	if (snprintf(path, sizeof(path), "%s/%s!%s!%lld!%lld!%lld.json", dir,
+	    m->submitter, domain, (long long)begin, (long long)begin + 86399,
+	    (long long)begin) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -1;
+	if (json_dump_file(rep, tmp, JSON_COMPACT | JSON_ENSURE_ASCII) != 0 ||
+	    rename(tmp, path) != 0) {
+		fprintf(stderr, "mtasts: report: cannot write %s\n", path);
+		unlink(tmp);
+		return -1;
+	}
+	printf("%s\n", path);
+	return 0;
+}
+
+static int
+report_build(const struct cli_global *g, struct mtasts_ctx *ctx,
+    const struct cli_args *a, int generate)
+{
+	char org[256], contact[256], sub[256], day[16];
+	struct tlsrpt_meta m;
+	const char *domain;
+	json_t *reps, *rep;
+	time_t y = time(NULL) - 86400;
+	struct tm tm;
+	int rc = EXIT_VALID;
+
+	if (a->npos != 0 || (a->date != NULL && !report_date_ok(a->date)) ||
+	    (generate && a->out == NULL))
+		return cli_usage_error(usage_report, "bad arguments");
+	gmtime_r(&y, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	m.date = a->date != NULL ? a->date : day;
+	report_meta(g, &m, org, contact, sub, sizeof(org));
+	if (generate && (!org[0] || !contact[0] || !sub[0]))
+		return cli_usage_error(usage_report, "set report_organization, "
+		    "report_contact and report_submitter in mtasts.conf");
+	if ((reps = tlsrpt_reports(ctx, &m)) == NULL) {
+		fprintf(stderr, "mtasts: report: cannot read the counters\n");
+		return EXIT_USAGE;
+	}
+	if (!generate)
+		cli_json_print(reps);
+	else
+		json_object_foreach(reps, domain, rep)
+			if (report_write(a->out, &m, domain, rep) != 0)
+				rc = EXIT_INVALID;
+	if (!generate)
+		return rc;
+	json_decref(reps);
+	return rc;
+}
+
+int
+cmd_report(const struct cli_global *g, int argc, char **argv)
+{
+	char err[MTASTS_ERRLEN];
+	struct mtasts_ctx *ctx;
+	struct cli_args a;
+	int r, what;
+
+	if (argc < 1 || ((what = strcmp(argv[0], "counts") == 0 ? 0 :
+	    strcmp(argv[0], "show") == 0 ? 1 : strcmp(argv[0], "generate") ==
+	    0 ? 2 : -1) < 0))
+		return cli_usage_error(usage_report, "give a report command");
+	if (cli_parse_args(argc - 1, argv + 1, CLI_OPT_REPORT, &a) != 0) {
+		free(a.pos);
+		return cli_usage_error(usage_report, "bad arguments");
+	}
+	if (a.help) {
+		fputs(usage_report, stdout);
+		free(a.pos);
+		return EXIT_VALID;
+	}
+	if (mtasts_ctx_new(NULL, g->cfg, MTASTS_CTX_RDONLY, &ctx, err,
+	    sizeof(err)) != MTASTS_OK) {
+		fprintf(stderr, "mtasts: %s\n", err);
+		free(a.pos);
+		return EXIT_USAGE;
+	}
+	r = what == 0 ? report_counts(ctx, &a) : report_build(g, ctx, &a,
+	    what == 2);
+	mtasts_ctx_free(ctx);
+	free(a.pos);
+	return r;
 }

@@ -19,7 +19,8 @@
 #define CONFIG_FILE_MAX	(1024 * 1024)
 #define CONFIG_LINE_MAX	4096
 
-enum config_type { T_PATH, T_RESOLVER, T_DURATION, T_BOOL, T_LOGLEVEL };
+enum config_type { T_PATH, T_RESOLVER, T_DURATION, T_BOOL, T_LOGLEVEL,
+	T_TEXT };
 
 struct config_key {
 	const char	*name;
@@ -53,6 +54,13 @@ static const struct config_key config_keys[] = {
 	    OFF(refresh_horizon), 0 },
 	{ "strict_testing", T_BOOL, "no", 0, 0, OFF(strict_testing), 0 },
 	{ "log_level", T_LOGLEVEL, "info", 0, 0, OFF(log_level), 0 },
+	/* RFC 8460 §4.4 report metadata: who sends the TLS reports. */
+	{ "report_organization", T_TEXT, "", 0, 0, OFF(report_org),
+	    SZ(report_org) },
+	{ "report_contact", T_TEXT, "", 0, 0, OFF(report_contact),
+	    SZ(report_contact) },
+	{ "report_submitter", T_TEXT, "", 0, 0, OFF(report_submitter),
+	    SZ(report_submitter) },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -226,6 +234,20 @@ config_set(struct mtasts_config *cfg, const struct config_key *k,
 	case T_BOOL:
 		if (config_bool(v, len, (int *)(void *)base) != 0)
 			return util_err(why, whylen, "expected yes or no"), -1;
+		return 0;
+	case T_TEXT:
+		/* Printable ASCII: it goes into JSON, mail headers and
+		 * file names (RFC 8460 §5.1, §5.3). */
+		if (len >= k->size)
+			return util_err(why, whylen, "longer than %zu bytes",
+			    k->size - 1), -1;
+		for (i = 0; i < len; i++)
+			if ((unsigned char)v[i] < 0x20 ||
+			    (unsigned char)v[i] > 0x7e || v[i] == '!')
+				return util_err(why, whylen, "printable ASCII "
+				    "only, no '!'"), -1;
+		memcpy(base, v, len);
+		base[len] = '\0';
 		return 0;
 	case T_LOGLEVEL:
 		for (i = 0; i < 5; i++)
@@ -418,6 +440,7 @@ mtasts_config_item(const struct mtasts_config *cfg, size_t i,
 	switch (k->type) {
 	case T_PATH:
 	case T_RESOLVER:
+	case T_TEXT:
 		snprintf(val, size, "%s", base);
 		break;
 	case T_DURATION:

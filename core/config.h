@@ -27,6 +27,9 @@ struct mtasts_config {
 	unsigned int	refresh_horizon;	/* seconds */
 	int		strict_testing;		/* treat testing as enforce */
 	int		log_level;		/* enum config_log */
+	char		report_org[256];	/* RFC 8460 organization-name */
+	char		report_contact[256];	/* contact-info (addr-spec) */
+	char		report_submitter[256];	/* TLS-Report-Submitter */
 };
 
 #endif /* MTASTS_CONFIG_H */

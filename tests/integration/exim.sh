@@ -138,6 +138,39 @@ sleep 1
 check "exdynamic after enforce -> none (new id): delivered on retry" \
     logged "=> u@exdynamic.test .*R=dnslookup"
 
+echo "# RFC 8460 reports from what was counted"
+RC=$S/report.conf
+cp "$EXIM_MTASTS_CONF" "$RC"
+printf 'report_organization = mtasts test\nreport_contact = tlsrpt@harness.test\nreport_submitter = harness.test\n' >>"$RC"
+today=$(date -u +%F)
+"$M" -c "$RC" report show --date "$today" >"$S/reports.json" 2>>"$S/exim-stderr.log"
+r() { jq -r "$1" "$S/reports.json"; }
+check "report: exbadcert's failures as counted (validation-failure)" test \
+    "$(r '.["exbadcert.test"].policies[0]."failure-details"[0] |
+    ."result-type" + " " + (."failed-session-count" | tostring)')" = \
+    "validation-failure $(counted exbadcert.test validation-failure)"
+check "report: exgood's policy quoted line by line, mx-host an array (D18)" \
+    test "$(r '[.["exgood.test"].policies[] |
+    select(.policy."policy-type" == "sts")][0].policy | ."policy-type" + " " +
+    ."policy-string"[0] + " " + (."mx-host" | join(",")))' )" = \
+    "sts version: STSv1 mx.exgood.test"
+check "report: summary counts are integers, date range is the UTC day" \
+    test "$(r '.["exgood.test"] | (.policies[0].summary |
+    ."total-successful-session-count" | type) + " " +
+    ."date-range"."start-datetime"')" = "number ${today}T00:00:00Z"
+check "report: report-id has no ':' (D21)" sh -c \
+    "! jq -r '.[].\"report-id\"' '$S/reports.json' | grep -q :"
+mkdir -p "$S/out"
+"$M" -c "$RC" report generate --date "$today" --out "$S/out" >/dev/null
+check "report generate: one file per domain, named per RFC 8460 5.1" \
+    test -f "$(ls "$S/out"/harness.test\!exgood.test\!*\!*\!*.json)"
+check "report generate: every file is a JSON report" sh -c \
+    "for f in '$S/out'/*.json; do jq -e '.\"report-id\"' \"\$f\" \
+    >/dev/null || exit 1; done"
+"$M" -c "$EXIM_MTASTS_CONF" report generate --out "$S/out" >/dev/null 2>&1
+check "report generate without report_* settings: usage error (2)" \
+    test $? = 2
+
 echo "# hostile arguments through exim -be"
 be() {	# be EXPANSION: its value in $out; rc 1 if it failed ("Failed:")
 	out=$($X -be "$1" 2>/dev/null)

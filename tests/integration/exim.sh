@@ -152,7 +152,7 @@ check "report: exbadcert's failures as counted (validation-failure)" test \
 check "report: exgood's policy quoted line by line, mx-host an array (D18)" \
     test "$(r '[.["exgood.test"].policies[] |
     select(.policy."policy-type" == "sts")][0].policy | ."policy-type" + " " +
-    ."policy-string"[0] + " " + (."mx-host" | join(",")))' )" = \
+    ."policy-string"[0] + " " + (."mx-host" | join(","))')" = \
     "sts version: STSv1 mx.exgood.test"
 check "report: summary counts are integers, date range is the UTC day" \
     test "$(r '.["exgood.test"] | (.policies[0].summary |

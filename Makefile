@@ -28,7 +28,7 @@ WARNINGS	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
 STD		= -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 
 CORE_PKGS	= openssl libidn2 libcares libevent libcurl
-CLI_PKGS	= jansson libevent
+CLI_PKGS	= jansson libevent zlib
 CORE_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
 CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -ldb
 CLI_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS) 2>/dev/null)
@@ -75,7 +75,7 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
 		  mandoc openssl \
 		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq \
-		  exim4-dev socat
+		  exim4-dev socat zlib1g-dev
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
@@ -85,7 +85,7 @@ all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/exim/mtasts.so
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
-$(B)/%.o: %.c include/mtasts.h $(wildcard core/*.h)
+$(B)/%.o: %.c include/mtasts.h $(wildcard core/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(@D)
 	$(E) "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(CORE_CFLAGS) \
@@ -120,6 +120,24 @@ $(B)/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
 	    -shared -Wl,--version-script=exim-dlfunc/mtasts.map $(LDFLAGS) \
 	    -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
 
+# The OpenSMTPD filter (opensmtpd-filter/, filter-mtasts(8)): the core
+# linked in statically; an ASan+UBSan build for the tests too.
+FILTER_SRCS	= $(sort $(wildcard opensmtpd-filter/*.c))
+FILTER_OBJS	= $(FILTER_SRCS:%.c=$(B)/%.o)
+ASAN_FILTER_OBJS = $(FILTER_SRCS:%.c=$(B)/asan/%.o)
+$(FILTER_OBJS) $(ASAN_FILTER_OBJS): opensmtpd-filter/filter.h
+all: $(B)/filter-mtasts
+test: $(B)/filter-mtasts $(B)/asan/filter-mtasts
+
+$(B)/filter-mtasts: $(FILTER_OBJS) $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(FILTER_OBJS) $(LIB_A) $(CORE_LIBS)
+
+$(B)/asan/filter-mtasts: $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a \
+	    $(CORE_LIBS)
+
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
 	@mkdir -p $(@D)
@@ -136,7 +154,7 @@ $(B)/tests/%: tests/unit/%.c $(LIB_A)
 
 # The same under AddressSanitizer and UndefinedBehaviorSanitizer, with
 # the allocation-failure hook compiled in (util.c, MTASTS_ALLOC_TEST).
-$(B)/asan/%.o: %.c include/mtasts.h $(wildcard core/*.h)
+$(B)/asan/%.o: %.c include/mtasts.h $(wildcard core/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(@D)
 	$(E) "  CC      $< (asan)"
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <mtasts.h>
 
 #include "cli.h"
@@ -116,7 +118,27 @@ report_meta(const struct cli_global *g, struct tlsrpt_meta *m, char *org,
 	m->submitter = sub;
 }
 
-/* RFC 8460 §5.1: submitter!policy-domain!begin!end!unique.json */
+/* The report gzip-compressed (RFC 8460 §5.2) into path. */
+static int
+report_gzip(const char *path, json_t *rep)
+{
+	char *s;
+	gzFile gz;
+	int ok;
+
+	if ((s = json_dumps(rep, JSON_COMPACT | JSON_ENSURE_ASCII)) == NULL)
+		return -1;
+	if ((gz = gzopen(path, "wb9")) == NULL) {
+		free(s);
+		return -1;
+	}
+	ok = gzwrite(gz, s, (unsigned)strlen(s)) == (int)strlen(s);
+	ok = gzclose(gz) == Z_OK && ok;
+	free(s);
+	return ok ? 0 : -1;
+}
+
+/* RFC 8460 §5.1: submitter!policy-domain!begin!end!unique.json.gz */
 static int
 report_write(const char *dir, const struct tlsrpt_meta *m,
     const char *domain, json_t *rep)
@@ -132,13 +154,12 @@ report_write(const char *dir, const struct tlsrpt_meta *m,
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	begin = timegm(&tm);
-	if (snprintf(path, sizeof(path), "%s/%s!%s!%lld!%lld!%lld.json", dir,
+	if (snprintf(path, sizeof(path), "%s/%s!%s!%lld!%lld!%lld.json.gz", dir,
 	    m->submitter, domain, (long long)begin, (long long)begin + 86399,
 	    (long long)begin) >= (int)sizeof(path) ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -1;
-	if (json_dump_file(rep, tmp, JSON_COMPACT | JSON_ENSURE_ASCII) != 0 ||
-	    rename(tmp, path) != 0) {
+	if (report_gzip(tmp, rep) != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, "mtasts: report: cannot write %s\n", path);
 		unlink(tmp);
 		return -1;

@@ -163,10 +163,10 @@ check "report: report-id has no ':' (D21)" sh -c \
 mkdir -p "$S/out"
 "$M" -c "$RC" report generate --date "$today" --out "$S/out" >/dev/null
 check "report generate: one file per domain, named per RFC 8460 5.1" \
-    test -f "$(ls "$S/out"/harness.test\!exgood.test\!*\!*\!*.json)"
-check "report generate: every file is a JSON report" sh -c \
-    "for f in '$S/out'/*.json; do jq -e '.\"report-id\"' \"\$f\" \
-    >/dev/null || exit 1; done"
+    test -f "$(ls "$S/out"/harness.test\!exgood.test\!*\!*\!*.json.gz)"
+check "report generate: every file is a gzip'd JSON report (5.2)" sh -c \
+    "for f in '$S/out'/*.json.gz; do gzip -dc \"\$f\" |
+    jq -e '.\"report-id\"' >/dev/null || exit 1; done"
 "$M" -c "$EXIM_MTASTS_CONF" report generate --out "$S/out" >/dev/null 2>&1
 check "report generate without report_* settings: usage error (2)" \
     test $? = 2

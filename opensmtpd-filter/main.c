@@ -1,0 +1,169 @@
+/*
+ * main.c - filter-mtasts: MTA-STS (RFC 8461) for OpenSMTPD, as a proc
+ * filter.  See filter-mtasts(8).
+ *
+ * smtpd runs it with stdin/stdout on a socketpair and logs its stderr;
+ * if it exits, smtpd shuts down.  So it never exits on input, only on
+ * startup errors, out of memory, or end of input.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <event2/event.h>
+
+#include <mtasts.h>
+
+#include "filter.h"
+
+struct filter_env	env;
+
+static void
+log_vmsg(const char *fmt, va_list ap)
+{
+	char	msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* smtpd prefixes each line of our stderr with the filter name. */
+	fprintf(stderr, "%s\n", msg);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!env.verbose)
+		return;
+	va_start(ap, fmt);
+	log_vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vmsg(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+static void
+main_on_log(int prio, const char *msg, void *arg)
+{
+	(void)arg;
+	if (prio <= LOG_NOTICE || env.verbose)
+		log_warnx("%s", msg);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: filter-mtasts [-v] [-c config] "
+	    "[-d seconds] [-t enforce.db]\n"
+	    "       filter-mtasts --report [-v] [-c config]\n");
+	exit(1);
+}
+
+static unsigned int
+main_seconds(const char *s)
+{
+	char		*end;
+	unsigned long	 n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 300)
+		fatalx("-d %s: expected 1 to 300 seconds", s);
+	return (unsigned int)n;
+}
+
+/* Options into env; the configuration file, if given, into *conf. */
+static void
+main_options(int argc, char *argv[], const char **conf)
+{
+	static const struct option	 longopts[] = {
+		{ "report", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int				 ch;
+
+	env.deadline = 10;
+	while ((ch = getopt_long(argc, argv, "c:d:rt:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			*conf = optarg;
+			break;
+		case 'd':
+			env.deadline = main_seconds(optarg);
+			break;
+		case 'r':
+			env.report = 1;
+			break;
+		case 't':
+			env.dbpath = optarg;
+			break;
+		case 'v':
+			env.verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mtasts_config	*cfg = NULL;
+	const char		*conf = NULL;
+	char			 err[MTASTS_ERRLEN];
+
+	main_options(argc, argv, &conf);
+	/* smtpd may be gone before our last answer: EPIPE, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	mtasts_set_log(main_on_log, NULL);
+	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
+		fatalx("%s", err);
+	if ((env.base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	if (mtasts_ctx_new(env.base, cfg, 0, &env.mtasts, err,
+	    sizeof(err)) != MTASTS_OK)
+		fatalx("%s", err);
+	if (!env.report && env.dbpath != NULL &&
+	    enforcedb_init(env.dbpath) == -1)
+		fatalx("%s: cannot use the enforce table", env.dbpath);
+	io_init(proto_line);
+
+	event_base_dispatch(env.base);
+
+	rcpt_shutdown();
+	report_shutdown();
+	io_free();
+	mtasts_ctx_free(env.mtasts);	/* runs pending query callbacks */
+	mtasts_config_free(cfg);
+	enforcedb_free();
+	event_base_free(env.base);
+	return 0;
+}

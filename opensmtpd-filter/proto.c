@@ -1,0 +1,160 @@
+/*
+ * proto.c - smtpd's filter protocol (smtpd-filters(7); protocol 0.6 in
+ * OpenSMTPD 6.8, 0.7 from 7.4).  Every line is hostile: a malformed one
+ * is logged and dropped, never fatal.  A well-formed filter request is
+ * always answered, whatever came before it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "filter.h"
+
+static int	proto_registered;	/* register|ready sent */
+
+/* Split line at the first n - 1 '|' into f[0..n-1]; the last field
+ * keeps any further '|' (an address or a parameter may hold one).
+ * Returns the number of fields. */
+static size_t
+proto_split(char *line, char **f, size_t n)
+{
+	size_t	i = 0;
+	char	*p = line;
+
+	while (i + 1 < n) {
+		f[i++] = p;
+		if ((p = strchr(p, '|')) == NULL)
+			return i;
+		*p++ = '\0';
+	}
+	f[i++] = p;
+	return i;
+}
+
+/* "0.N" with N >= 5: session before token from 0.5 on, and the tx-rcpt
+ * order of 0.6; 0.7 changed only link-auth, which we do not use. */
+static int
+proto_version_ok(const char *v)
+{
+	size_t	i;
+
+	if (strncmp(v, "0.", 2) != 0 || v[2] == '\0' || strlen(v) > 6)
+		return 0;
+	for (i = 2; v[i] != '\0'; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+	return (v[2] != '0' || v[3] == '\0') &&
+	    (strlen(v) > 3 || v[2] >= '5');
+}
+
+/* Session ids and tokens are 16 hex digits in every smtpd. */
+static int
+proto_id_ok(const char *id)
+{
+	size_t	len = strlen(id);
+
+	return len > 0 && len <= 16 &&
+	    strspn(id, "0123456789abcdefABCDEF") == len;
+}
+
+static void
+proto_register(void)
+{
+	static const char *const out_events[] = {
+		"link-connect", "link-greeting", "link-identify",
+		"link-tls", "link-disconnect", "protocol-server", "tx-rcpt",
+	};
+	size_t	i;
+
+	if (proto_registered)
+		return;
+	if (env.report) {
+		/* smtp-out reports exist only with "relay ... filter"; a
+		 * smtp-out filter registration would be fatal to smtpd. */
+		for (i = 0; i < sizeof(out_events) / sizeof(out_events[0]);
+		    i++)
+			io_printf("register|report|smtp-out|%s", out_events[i]);
+	} else
+		io_printf("register|filter|smtp-in|rcpt-to");
+	io_printf("register|ready");
+	proto_registered = 1;
+}
+
+static void
+proto_config(char **f, size_t n)
+{
+	if (n < 2) {
+		log_warnx("stdin: config line without a key");
+		return;
+	}
+	if (strcmp(f[1], "ready") == 0)
+		proto_register();
+	else if (n == 3)
+		log_debug("smtpd config %s = %s", f[1], f[2]);
+}
+
+/* filter|ver|ts|subsystem|phase|session|token|param */
+static void
+proto_filter(char **f, size_t n)
+{
+	const char	*sid, *tok;
+
+	if (n != 8) {
+		log_warnx("stdin: filter request with %zu fields", n);
+		return;
+	}
+	if (!proto_version_ok(f[1])) {
+		log_warnx("stdin: filter request of protocol '%.16s'", f[1]);
+		return;
+	}
+	sid = f[5];
+	tok = f[6];
+	if (!proto_id_ok(sid) || !proto_id_ok(tok)) {
+		log_warnx("stdin: filter request with bad session or token");
+		return;
+	}
+	if (strcmp(f[3], "smtp-in") == 0 && strcmp(f[4], "rcpt-to") == 0)
+		rcpt_start(sid, tok, f[7], strlen(f[7]));
+	else {
+		/* Not registered: answer anyway, a stalled session is
+		 * worse than an unfiltered phase. */
+		log_warnx("session %s: unexpected phase '%.32s', proceeding",
+		    sid, f[4]);
+		io_printf("filter-result|%s|%s|proceed", sid, tok);
+	}
+}
+
+/* report|ver|ts|subsystem|event|session|params */
+static void
+proto_report(char **f, size_t n)
+{
+	if (n < 6 || !proto_version_ok(f[1]) || !proto_id_ok(f[5])) {
+		log_warnx("stdin: malformed report line");
+		return;
+	}
+	if (env.report)
+		report_event(f[3], f[4], f[5], n == 7 ? f[6] : NULL);
+}
+
+void
+proto_line(char *line, size_t len)
+{
+	char	*f[FILTER_FIELDS_MAX];
+	size_t	 n;
+
+	if (memchr(line, '\0', len) != NULL) {
+		log_warnx("stdin: line with a NUL byte dropped");
+		return;
+	}
+	log_debug("< %s", line);
+	if (strncmp(line, "config|", 7) == 0) {
+		n = proto_split(line, f, 3);
+		proto_config(f, n);
+	} else if (strncmp(line, "filter|", 7) == 0) {
+		n = proto_split(line, f, 8);
+		proto_filter(f, n);
+	} else if (strncmp(line, "report|", 7) == 0) {
+		n = proto_split(line, f, 7);
+		proto_report(f, n);
+	} else
+		log_warnx("stdin: unknown line '%.32s' dropped", line);
+}

@@ -1,0 +1,202 @@
+/*
+ * rcpt.c - the rcpt-to phase: resolve the recipient domain's MTA-STS
+ * policy (RFC 8461 §5.1) without stalling other sessions, update the
+ * enforce table, then answer.
+ *
+ * One query per domain is in flight at a time: recipients of a domain
+ * whose policy is being resolved wait for that query (RFC 8461 §3.3
+ * asks senders not to refetch needlessly).  Each request has its own
+ * deadline, because smtpd has none for filters and the SMTP session is
+ * paused until we answer.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include <mtasts.h>
+
+#include "filter.h"
+
+struct lookup;
+
+struct req {
+	TAILQ_ENTRY(req)	 entry;
+	struct lookup		*lk;		/* NULL once answered */
+	struct event		*timer;		/* the deadline */
+	char			 sid[17];
+	char			 tok[17];
+};
+TAILQ_HEAD(reqlist, req);
+
+struct lookup {
+	LIST_ENTRY(lookup)	 entry;
+	struct reqlist		 reqs;		/* waiting for the answer */
+	char			 domain[MTASTS_DOMAIN_MAX + 1];
+};
+
+static LIST_HEAD(, lookup)	lookups = LIST_HEAD_INITIALIZER(lookups);
+static size_t			npending;
+static int			shutting_down;
+
+static void
+rcpt_answer(struct req *r, const char *verdict)
+{
+	io_printf("filter-result|%s|%s|%s", r->sid, r->tok, verdict);
+}
+
+static void
+rcpt_free(struct req *r)
+{
+	if (r->lk != NULL)
+		TAILQ_REMOVE(&r->lk->reqs, r, entry);
+	event_free(r->timer);
+	free(r);
+	npending--;
+	if (!shutting_down)
+		io_idle();
+}
+
+/* The deadline: answer with what the table already says.  A domain in
+ * it stays enforced; one not in it goes out as before (RFC 8461 §5.1
+ * lets a sender that cannot fetch treat the domain as without policy). */
+static void
+rcpt_on_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct req	*r = arg;
+
+	(void)fd;
+	(void)ev;
+	log_warnx("session %s: %s: no policy decision within %us, "
+	    "proceeding", r->sid, r->lk->domain, env.deadline);
+	rcpt_answer(r, "proceed");
+	rcpt_free(r);
+}
+
+/* What to answer for one domain.  Without an MX lookup in libmtasts'
+ * public API, the MX check of RFC 8461 §4.1 is left to delivery time:
+ * smtpd's "relay tls" checks the certificate against the MX name. */
+static const char *
+rcpt_decide(const struct lookup *lk, const struct mtasts_result *res)
+{
+	int	enforce;
+
+	enforce = mtasts_result_has_policy(res) &&
+	    mtasts_result_mode(res) == MTASTS_MODE_ENFORCE;
+	log_debug("%s: %s (%zu errors)", lk->domain,
+	    mtasts_result_mode_name(res), mtasts_result_error_count(res));
+	if (enforcedb_set(lk->domain, enforce) == -1 && enforce)
+		/* The route would be opportunistic: never that for an
+		 * enforce domain (§5.1: defer, do not bounce). */
+		return "reject|451 4.7.5 MTA-STS: policy table unavailable,"
+		    " try again later";
+	return "proceed";
+}
+
+static void
+rcpt_on_result(struct mtasts_result *res, void *arg)
+{
+	struct lookup	*lk = arg;
+	struct req	*r;
+	const char	*verdict = "proceed";
+
+	LIST_REMOVE(lk, entry);
+	if (!shutting_down)
+		verdict = rcpt_decide(lk, res);
+	while ((r = TAILQ_FIRST(&lk->reqs)) != NULL) {
+		rcpt_answer(r, verdict);
+		rcpt_free(r);
+	}
+	mtasts_result_free(res);
+	free(lk);
+}
+
+static struct lookup *
+rcpt_lookup(const char *domain)
+{
+	struct lookup	*lk;
+	char		 err[MTASTS_ERRLEN];
+
+	LIST_FOREACH(lk, &lookups, entry)
+		if (strcmp(lk->domain, domain) == 0)
+			return lk;
+	if ((lk = calloc(1, sizeof(*lk))) == NULL)
+		fatalx("out of memory");
+	TAILQ_INIT(&lk->reqs);
+	memcpy(lk->domain, domain, strlen(domain) + 1);
+	if (mtasts_query(env.mtasts, domain, 0, rcpt_on_result, lk, err,
+	    sizeof(err)) != MTASTS_OK) {
+		log_warnx("%s: %s", domain, err);
+		free(lk);
+		return NULL;
+	}
+	LIST_INSERT_HEAD(&lookups, lk, entry);
+	return lk;
+}
+
+/* The policy domain of an address: after its last '@' (RFC 5321 local
+ * parts may be quoted and hold '@'), normalised to lowercase A-labels.
+ * 0 if there is none (no '@', an address literal, garbage). */
+static int
+rcpt_domain(const char *addr, size_t len, char *out, size_t size)
+{
+	const char	*at;
+	char		 err[MTASTS_ERRLEN];
+
+	for (at = addr + len; at > addr && at[-1] != '@'; at--)
+		;
+	if (at == addr)
+		return 0;
+	if (mtasts_domain_normalize(at, len - (size_t)(at - addr), out,
+	    size, err, sizeof(err)) != MTASTS_OK) {
+		log_debug("'%.64s': no policy domain: %s", at, err);
+		return 0;
+	}
+	return 1;
+}
+
+void
+rcpt_start(const char *sid, const char *tok, const char *addr, size_t len)
+{
+	struct lookup	*lk;
+	struct req	*r;
+	struct timeval	 tv = { env.deadline, 0 };
+	char		 domain[MTASTS_DOMAIN_MAX + 1];
+
+	if (!rcpt_domain(addr, len, domain, sizeof(domain)) ||
+	    (lk = rcpt_lookup(domain)) == NULL) {
+		io_printf("filter-result|%s|%s|proceed", sid, tok);
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->timer = evtimer_new(env.base, rcpt_on_deadline, r)) == NULL)
+		fatalx("out of memory");
+	memcpy(r->sid, sid, strlen(sid) + 1);	/* checked: <= 16 */
+	memcpy(r->tok, tok, strlen(tok) + 1);
+	r->lk = lk;
+	TAILQ_INSERT_TAIL(&lk->reqs, r, entry);
+	npending++;
+	evtimer_add(r->timer, &tv);
+}
+
+size_t
+rcpt_pending(void)
+{
+	return npending;
+}
+
+/* smtpd is gone: nobody to answer.  The lookups themselves end when
+ * the context is freed (their callbacks run then). */
+void
+rcpt_shutdown(void)
+{
+	struct lookup	*lk;
+	struct req	*r;
+
+	shutting_down = 1;
+	LIST_FOREACH(lk, &lookups, entry)
+		while ((r = TAILQ_FIRST(&lk->reqs)) != NULL)
+			rcpt_free(r);
+}

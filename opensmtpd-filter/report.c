@@ -1,0 +1,192 @@
+/*
+ * report.c - --report: the TLS result of each outgoing session of the
+ * relay action this filter is attached to ("relay tls ... filter NAME",
+ * undocumented in smtpd.conf(5) 6.8), counted for TLSRPT (RFC 8460 §4.3)
+ * with mtasts_tls_result().
+ *
+ * smtpd 6.8 reports no verification result.  On an action with "relay
+ * tls" (verification mandatory) it is inferred: link-tls followed by a
+ * second link-identify means the certificate was accepted; link-tls then
+ * link-disconnect means it was refused; an EHLO answer without STARTTLS
+ * then link-disconnect means starttls-not-supported.  A TCP failure
+ * gives link-disconnect without link-connect: not a TLS result.
+ *
+ * The policy domain is known only from tx-rcpt, which comes after TLS:
+ * failed sessions have none, so they are logged, not counted.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mtasts.h>
+
+#include "filter.h"
+
+#define REPORT_SESSIONS_MAX	10000	/* sessions tracked at once */
+
+struct osess {
+	LIST_ENTRY(osess)	 entry;
+	char			 sid[17];
+	char			 ip[64];	/* receiving address */
+	char			 domain[MTASTS_DOMAIN_MAX + 1];
+	int			 connected;	/* link-connect seen */
+	int			 tls;		/* link-tls seen */
+	int			 verified;	/* identify after tls */
+	int			 ehlo;		/* an EHLO answer seen */
+	int			 starttls;	/* ... offering STARTTLS */
+};
+
+static LIST_HEAD(, osess)	sessions = LIST_HEAD_INITIALIZER(sessions);
+static size_t			nsessions;
+
+static struct osess *
+report_session(const char *sid, int create)
+{
+	struct osess	*s;
+
+	LIST_FOREACH(s, &sessions, entry)
+		if (strcmp(s->sid, sid) == 0)
+			return s;
+	if (!create)
+		return NULL;
+	if (nsessions >= REPORT_SESSIONS_MAX) {
+		log_warnx("session %s: too many sessions, not tracked", sid);
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatalx("out of memory");
+	memcpy(s->sid, sid, strlen(sid) + 1);	/* checked: <= 16 */
+	LIST_INSERT_HEAD(&sessions, s, entry);
+	nsessions++;
+	return s;
+}
+
+static void
+report_free(struct osess *s)
+{
+	LIST_REMOVE(s, entry);
+	free(s);
+	nsessions--;
+}
+
+/* link-connect rdns|fcrdns|src|dest: the address of dest, without its
+ * port ("127.0.3.1:25", "[::1]:25"). */
+static void
+report_connect(struct osess *s, char *params)
+{
+	char	*dest, *end;
+
+	s->connected = 1;
+	if (params == NULL || (dest = strrchr(params, '|')) == NULL)
+		return;
+	dest++;
+	if (*dest == '[') {
+		dest++;
+		end = strchr(dest, ']');
+	} else
+		end = strrchr(dest, ':');
+	if (end == NULL || (size_t)(end - dest) >= sizeof(s->ip))
+		return;
+	memcpy(s->ip, dest, (size_t)(end - dest));
+	s->ip[end - dest] = '\0';
+}
+
+/* protocol-server: an EHLO answer line, "250-STARTTLS" or "250 ...". */
+static void
+report_server(struct osess *s, const char *line)
+{
+	if (line == NULL || strncmp(line, "250", 3) != 0 ||
+	    (line[3] != '-' && line[3] != ' '))
+		return;
+	s->ehlo = 1;
+	if (strcasecmp(line + 4, "STARTTLS") == 0)
+		s->starttls = 1;
+}
+
+/* tx-rcpt msgid|result|address (protocol 0.6 and later). */
+static void
+report_rcpt(struct osess *s, char *params)
+{
+	char	*result, *addr, *at;
+	char	 err[MTASTS_ERRLEN];
+
+	if (params == NULL || (result = strchr(params, '|')) == NULL)
+		return;
+	result++;
+	if ((addr = strchr(result, '|')) == NULL)
+		return;
+	*addr++ = '\0';
+	if (strcmp(result, "ok") != 0 || (at = strrchr(addr, '@')) == NULL)
+		return;
+	at++;
+	if (mtasts_domain_normalize(at, strlen(at), s->domain,
+	    sizeof(s->domain), err, sizeof(err)) != MTASTS_OK)
+		s->domain[0] = '\0';
+}
+
+static void
+report_done(struct osess *s)
+{
+	const char	*type;
+	char		 err[MTASTS_ERRLEN];
+
+	if (!s->connected)
+		return;		/* TCP connection failed: no TLS result */
+	if (s->tls)
+		type = s->verified ? "success" : "validation-failure";
+	else if (s->ehlo && !s->starttls)
+		type = "starttls-not-supported";
+	else
+		return;
+	if (s->domain[0] == '\0') {
+		log_warnx("session %s: %s at %s: no recipient domain known, "
+		    "not counted", s->sid, type, s->ip[0] ? s->ip : "?");
+		return;
+	}
+	if (mtasts_tls_result(env.mtasts, s->domain, type, NULL,
+	    s->ip[0] ? s->ip : NULL, err, sizeof(err)) != MTASTS_OK)
+		log_warnx("session %s: %s", s->sid, err);
+	else
+		log_debug("session %s: %s %s at %s", s->sid, s->domain, type,
+		    s->ip);
+}
+
+void
+report_event(const char *dir, const char *event, const char *sid,
+    char *params)
+{
+	struct osess	*s;
+
+	if (strcmp(dir, "smtp-out") != 0)
+		return;
+	if (strcmp(event, "link-disconnect") == 0) {
+		if ((s = report_session(sid, 0)) != NULL) {
+			report_done(s);
+			report_free(s);
+		}
+		return;
+	}
+	if ((s = report_session(sid, 1)) == NULL)
+		return;
+	if (strcmp(event, "link-connect") == 0)
+		report_connect(s, params);
+	else if (strcmp(event, "link-tls") == 0)
+		s->tls = 1;
+	else if (strcmp(event, "link-identify") == 0 && s->tls)
+		s->verified = 1;
+	else if (strcmp(event, "protocol-server") == 0)
+		report_server(s, params);
+	else if (strcmp(event, "tx-rcpt") == 0)
+		report_rcpt(s, params);
+}
+
+void
+report_shutdown(void)
+{
+	struct osess	*s;
+
+	while ((s = LIST_FIRST(&sessions)) != NULL)
+		report_free(s);
+}

@@ -246,6 +246,16 @@ MTASTS_API int mtasts_query(struct mtasts_ctx *ctx, const char *domain,
 MTASTS_API int mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain,
     int flags, struct mtasts_result **out, char *err, size_t errlen);
 
+/* A domain's MX hosts, best preference first, through the context's
+ * resolver.  cb runs exactly once, never from inside this call, with
+ * MTASTS_OK and the hosts (valid during the callback only),
+ * MTASTS_ENORECORD if the domain has no MX (RFC 5321 §5.1: the domain
+ * itself is the MX), or MTASTS_ETIMEOUT on a temporary DNS failure. */
+typedef void (*mtasts_mx_cb)(int status, const char *const *hosts,
+    size_t n, void *arg);
+MTASTS_API int mtasts_mx_query(struct mtasts_ctx *ctx, const char *domain,
+    mtasts_mx_cb cb, void *arg, char *err, size_t errlen);
+
 MTASTS_API void mtasts_result_free(struct mtasts_result *res);
 MTASTS_API const char *mtasts_result_domain(const struct mtasts_result *);
 /* 1 if a policy is in force (mode then says which), 0 for no policy. */

@@ -35,6 +35,7 @@ struct lookup {
 	LIST_ENTRY(lookup)	 entry;
 	struct reqlist		 reqs;		/* waiting for the answer */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
+	struct mtasts_result	*res;		/* enforce: while MX is asked */
 };
 
 static LIST_HEAD(, lookup)	lookups = LIST_HEAD_INITIALIZER(lookups);
@@ -75,18 +76,24 @@ rcpt_on_deadline(evutil_socket_t fd, short ev, void *arg)
 	rcpt_free(r);
 }
 
-/* What to answer for one domain.  Without an MX lookup in libmtasts'
- * public API, the MX check of RFC 8461 §4.1 is left to delivery time:
- * smtpd's "relay tls" checks the certificate against the MX name. */
-static const char *
-rcpt_decide(const struct lookup *lk, const struct mtasts_result *res)
+/* Answer every request waiting on lk and free it. */
+static void
+rcpt_finish(struct lookup *lk, const char *verdict)
 {
-	int	enforce;
+	struct req	*r;
 
-	enforce = mtasts_result_has_policy(res) &&
-	    mtasts_result_mode(res) == MTASTS_MODE_ENFORCE;
-	log_debug("%s: %s (%zu errors)", lk->domain,
-	    mtasts_result_mode_name(res), mtasts_result_error_count(res));
+	while ((r = TAILQ_FIRST(&lk->reqs)) != NULL) {
+		rcpt_answer(r, verdict);
+		rcpt_free(r);
+	}
+	mtasts_result_free(lk->res);
+	free(lk);
+}
+
+/* Keep the table in step with the decision (enforce or not). */
+static const char *
+rcpt_table(const struct lookup *lk, int enforce)
+{
 	if (enforcedb_set(lk->domain, enforce) == -1 && enforce)
 		/* The route would be opportunistic: never that for an
 		 * enforce domain (§5.1: defer, do not bounce). */
@@ -95,22 +102,63 @@ rcpt_decide(const struct lookup *lk, const struct mtasts_result *res)
 	return "proceed";
 }
 
+/* RFC 8461 §4.1 at RCPT: an enforce domain none of whose MX hosts
+ * matches the policy cannot be delivered to; say so now, as a
+ * temporary failure (§5.1: never a bounce).  A DNS failure proceeds:
+ * smtpd's "relay tls" still checks each MX's certificate. */
+static void
+rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
+{
+	struct lookup	*lk = arg;
+	const char	*verdict;
+	size_t		 i, ok = 0;
+
+	if (status == MTASTS_ENORECORD)	/* implicit MX: the domain */
+		ok = mtasts_result_mx_allowed(lk->res, lk->domain,
+		    strlen(lk->domain)) == MTASTS_OK;
+	for (i = 0; i < n; i++)
+		if (mtasts_result_mx_allowed(lk->res, hosts[i],
+		    strlen(hosts[i])) == MTASTS_OK)
+			ok++;
+	if (shutting_down)
+		verdict = "proceed";
+	else if (ok == 0 && status != MTASTS_ETIMEOUT) {
+		log_warnx("%s: enforce policy %s allows none of its %zu MX "
+		    "hosts: 451", lk->domain, mtasts_result_id(lk->res), n);
+		verdict = "reject|451 4.7.5 MTA-STS: no MX host of this "
+		    "domain matches its enforce policy";
+		enforcedb_set(lk->domain, 1);
+	} else
+		verdict = rcpt_table(lk, 1);
+	rcpt_finish(lk, verdict);
+}
+
 static void
 rcpt_on_result(struct mtasts_result *res, void *arg)
 {
 	struct lookup	*lk = arg;
-	struct req	*r;
-	const char	*verdict = "proceed";
+	char		 err[MTASTS_ERRLEN];
+	int		 enforce;
 
 	LIST_REMOVE(lk, entry);
-	if (!shutting_down)
-		verdict = rcpt_decide(lk, res);
-	while ((r = TAILQ_FIRST(&lk->reqs)) != NULL) {
-		rcpt_answer(r, verdict);
-		rcpt_free(r);
+	lk->res = res;
+	if (shutting_down) {
+		rcpt_finish(lk, "proceed");
+		return;
 	}
-	mtasts_result_free(res);
-	free(lk);
+	enforce = mtasts_result_has_policy(res) &&
+	    mtasts_result_mode(res) == MTASTS_MODE_ENFORCE;
+	log_debug("%s: %s (%zu errors)", lk->domain,
+	    mtasts_result_mode_name(res), mtasts_result_error_count(res));
+	if (!enforce) {
+		rcpt_finish(lk, rcpt_table(lk, 0));
+		return;
+	}
+	if (mtasts_mx_query(env.mtasts, lk->domain, rcpt_on_mx, lk, err,
+	    sizeof(err)) != MTASTS_OK) {
+		log_warnx("%s: %s", lk->domain, err);
+		rcpt_finish(lk, rcpt_table(lk, 1));
+	}
 }
 
 static struct lookup *

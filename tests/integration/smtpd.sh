@@ -139,7 +139,10 @@ check "no bounce was generated for any enforce failure" \
 
 echo "# enforce, MX sets"
 send exnomatch.test
-skip "exnomatch: 451 at RCPT needs an MX lookup in libmtasts' public API (none yet; see docs/opensmtpd.md)"
+check "exnomatch: 451 4.7.5 at RCPT (no MX matches the enforce policy)" \
+    grep -q '^<\*\* *451 4.7.5 MTA-STS: no MX host' "$out"
+check "exnomatch: the non-matching MX was never contacted (no EHLO)" \
+    sh -c "! grep -q '^EHLO' '$EXIM_RCV_NEVER_CAPTURE'"
 
 echo "# testing and none: delivered whatever TLS did"
 send extesting.test

@@ -17,7 +17,8 @@ if ! sh "$here/fixture/start" "$S" >"$S.log" 2>&1; then
 	echo "demo: the fixture did not start; see $S.log" >&2
 	exit 1
 fi
-trap 'sh "$here/exim/stop" "$S" >/dev/null 2>&1;
+trap 'sh "$here/smtpd/stop" "$S" >/dev/null 2>&1;
+    sh "$here/exim/stop" "$S" >/dev/null 2>&1;
     sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
 trap 'exit 1' HUP INT TERM
 conf=$S/mtasts.conf
@@ -105,4 +106,32 @@ else
 fi
 
 echo
-echo "== Stopping Exim and the fixture"
+echo "== OpenSMTPD 6.8 (Debian's, from a dpkg -x tree) with filter-mtasts"
+if [ -n "${EXIM_DIR:-}" ] &&
+    sh "$here/smtpd/setup" "$B" >"$S.smtpd-setup.log" 2>&1 &&
+    sh "$here/smtpd/start" "$B" "$S" >"$S.smtpd.log" 2>&1; then
+	. "$S/smtpd/env"
+	for d in exgood.test exbadcert.test exnomatch.test; do
+		printf '   %s: ' "$d"
+		swaks --server "$SMTPD_IP" --from demo@harness.test \
+		    --to "postmaster@$d" --body "demo" --timeout 30 2>&1 |
+		    grep -E '^<[-*]+ +(250 .*accepted|4[0-9][0-9] )' |
+		    sed 's/^<[-*]* *//' | head -n 1
+	done
+	# smtpd delivers in the background: wait (bounded) for both.
+	i=0
+	while [ $i -lt 100 ] && ! { grep -q 'to=<postmaster@exgood.test>.*result="Ok"' \
+	    "$SMTPD_LOG" && grep -q 'to=<postmaster@exbadcert.test>.*result="TempFail"' \
+	    "$SMTPD_LOG"; }; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	echo "   smtpd's log (mta delivery lines):"
+	grep 'mta delivery' "$SMTPD_LOG" | sed -e 's/^.*mta delivery/mta delivery/' \
+	    -e 's/^/   | /' | cut -c1-200
+else
+	echo "   (OpenSMTPD harness did not start: see $S.smtpd.log)"
+fi
+
+echo
+echo "== Stopping OpenSMTPD, Exim and the fixture"

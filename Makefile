@@ -225,6 +225,7 @@ bench: deps all $(B)/bench
 	@$(B)/bench
 	@sh bench/cold.sh $(B)
 	@sh bench/exim.sh $(B)
+	@sh bench/filter.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -16,6 +16,8 @@ BINDIR		?= $(PREFIX)/bin
 LIBDIR		?= $(PREFIX)/lib
 INCLUDEDIR	?= $(PREFIX)/include
 MANDIR		?= $(PREFIX)/share/man
+LIBEXECDIR	?= $(PREFIX)/libexec
+EXIMMODDIR	?= $(LIBDIR)/exim4
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 
 CC		?= cc
@@ -238,13 +240,19 @@ install: all $(B)/mtasts.pc
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libmtasts.so
 	install -m 644 include/mtasts.h $(DESTDIR)$(INCLUDEDIR)/mtasts.h
 	install -m 644 $(B)/mtasts.pc $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc
+	install -d $(DESTDIR)$(EXIMMODDIR) $(DESTDIR)$(LIBEXECDIR)/mtasts
+	install -m 644 $(B)/exim/mtasts.so $(DESTDIR)$(EXIMMODDIR)/mtasts.so
+	install -m 755 $(B)/filter-mtasts \
+	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts
 	for m in $(MANPAGES); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mtasts $(DESTDIR)$(LIBDIR)/libmtasts.* \
-	    $(DESTDIR)$(INCLUDEDIR)/mtasts.h $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc
+	    $(DESTDIR)$(INCLUDEDIR)/mtasts.h $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc \
+	    $(DESTDIR)$(EXIMMODDIR)/mtasts.so \
+	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts
 	for m in $(MANPAGES); do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 

@@ -25,7 +25,10 @@ nm -D --defined-only "$B/libmtasts.so.0" | grep -q ' mtasts_policy_parse@@MTASTS
 check "make install DESTDIR PREFIX" make -s install DESTDIR="$T/root" PREFIX=/opt/mt
 R="$T/root/opt/mt"
 for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
-    include/mtasts.h lib/pkgconfig/mtasts.pc share/man/man1/mtasts.1; do
+    include/mtasts.h lib/pkgconfig/mtasts.pc share/man/man1/mtasts.1 \
+    share/man/man5/mtasts.conf.5 share/man/man8/mtasts-exim.8 \
+    share/man/man8/filter-mtasts.8 lib/exim4/mtasts.so \
+    libexec/mtasts/filter-mtasts; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
 grep -q '^prefix=/opt/mt$' "$R/lib/pkgconfig/mtasts.pc" &&

@@ -183,6 +183,20 @@ $(B)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< tests/fuzz/replay.c -o $@ \
 	    $(B)/asan/libmtasts.a $(CORE_LIBS)
 
+# The filter's protocol reader has its own target: proto.c with the rest
+# of the filter replaced by recorders.
+$(B)/asan/replay_filterproto: tests/fuzz/fuzz_filterproto.c \
+    opensmtpd-filter/proto.c opensmtpd-filter/filter.h tests/fuzz/replay.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< opensmtpd-filter/proto.c \
+	    tests/fuzz/replay.c -o $@
+$(B)/fuzz/fuzz_filterproto: tests/fuzz/fuzz_filterproto.c \
+    opensmtpd-filter/proto.c opensmtpd-filter/filter.h
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
+	    opensmtpd-filter/proto.c -o $@
+
 # libFuzzer needs clang; the core is compiled into each target.
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
 	@mkdir -p $(@D)

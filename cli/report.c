@@ -194,14 +194,13 @@ report_build(const struct cli_global *g, struct mtasts_ctx *ctx,
 		fprintf(stderr, "mtasts: report: cannot read the counters\n");
 		return EXIT_USAGE;
 	}
-	if (!generate)
-		cli_json_print(reps);
-	else
-		json_object_foreach(reps, domain, rep)
-			if (report_write(a->out, &m, domain, rep) != 0)
-				rc = EXIT_INVALID;
-	if (!generate)
-		return rc;
+	if (!generate) {
+		cli_json_print(reps);	/* frees reps */
+		return EXIT_VALID;
+	}
+	json_object_foreach(reps, domain, rep)
+		if (report_write(a->out, &m, domain, rep) != 0)
+			rc = EXIT_INVALID;
 	json_decref(reps);
 	return rc;
 }

@@ -79,11 +79,17 @@ decide_can_write(const struct decide_req *q)
 }
 
 /* A cached policy still in force: fetched and not expired (§3.2). */
+/* A cached policy fetched less than max_age ago (§3.2, §5.1 step 1). */
+static int
+decide_entry_fresh(const struct cache_entry *e, int64_t now)
+{
+	return e->text != NULL && now < e->expires_at;
+}
+
 static int
 decide_cached_valid(const struct decide_req *q)
 {
-	return q->have_cached && q->cached.text != NULL &&
-	    q->now < q->cached.expires_at;
+	return q->have_cached && decide_entry_fresh(&q->cached, q->now);
 }
 
 /* strict_testing (mtasts.conf(5)): a testing policy is applied as
@@ -313,8 +319,7 @@ static int
 decide_fetched_meanwhile(const struct decide_req *q,
     const struct cache_entry *e)
 {
-	return e->text != NULL && strcmp(e->id, q->id) == 0 &&
-	    q->now < e->expires_at &&
+	return decide_entry_fresh(e, q->now) && strcmp(e->id, q->id) == 0 &&
 	    (!(q->flags & MTASTS_Q_REFRESH) ||
 	    q->now - e->fetched_at < DECIDE_REFETCH_MIN);
 }
@@ -561,7 +566,7 @@ decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
 	    strlen(domain), name, sizeof(name), NULL, 0) != MTASTS_OK ||
 	    cache_get(ctx->cache, name, &e) != MTASTS_OK)
 		return MTASTS_ENORECORD;
-	if (e.text != NULL && (int64_t)time(NULL) < e.expires_at) {
+	if (decide_entry_fresh(&e, (int64_t)time(NULL))) {
 		if ((*out = result_new(name)) == NULL)
 			r = MTASTS_ENOMEM;
 		else if ((r = result_set_policy(*out, &e,

@@ -22,7 +22,6 @@
 #include <local_scan.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>

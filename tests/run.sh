@@ -49,9 +49,22 @@ run "build and install" sh tests/install.sh
 run "cli" sh tests/cli.sh "$B/mtasts"
 run "cli (asan+ubsan)" sh tests/cli.sh "$B/asan/mtasts"
 
-# Real programs on loopback: the fixture (nsd, nginx), MTAs.
+# Real programs on loopback: the fixture (nsd, nginx), MTAs.  Exim and
+# smtpd drop to their own users, which must reach the build tree: a
+# checkout under a private directory (mktemp -d, /root) is copied to a
+# world-traversable one under /tmp for these tests.
+it=.
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups \
+    test -r "$PWD/Makefile" 2>/dev/null; then
+	it=$(mktemp -d /tmp/mtasts-it.XXXXXX)
+	chmod 755 "$it"
+	cp -a . "$it/"
+	echo "# integration tests run from $it (this tree is private)"
+	trap 'rm -f "$log"; rm -rf "$it"' EXIT
+fi
 for t in tests/integration/*.sh; do
-	[ -f "$t" ] && run "integration: ${t##*/}" sh "$t" "$B"
+	[ -f "$t" ] && run "integration: ${t##*/}" sh -c \
+	    "cd '$it' && sh '$t' '$B'"
 done
 
 echo "$pass passed, $fail failed"

@@ -57,8 +57,8 @@ it=.
 if ! setpriv --reuid=65534 --regid=65534 --clear-groups \
     test -r "$PWD/Makefile" 2>/dev/null; then
 	it=$(mktemp -d /tmp/mtasts-it.XXXXXX)
-	chmod 755 "$it"
 	cp -a . "$it/"
+	chmod 755 "$it"		# after cp -a, which copies the mode of "."
 	echo "# integration tests run from $it (this tree is private)"
 	trap 'rm -f "$log"; rm -rf "$it"' EXIT
 fi

@@ -18,6 +18,8 @@ INCLUDEDIR	?= $(PREFIX)/include
 MANDIR		?= $(PREFIX)/share/man
 LIBEXECDIR	?= $(PREFIX)/libexec
 EXIMMODDIR	?= $(LIBDIR)/exim4
+# smtpd looks for table backends in its own libexec directory only.
+SMTPDTABLEDIR	?= $(LIBEXECDIR)/opensmtpd
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 
 CC		?= cc
@@ -140,6 +142,24 @@ $(B)/asan/filter-mtasts: $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a
 	$(Q)$(CC) $(SAN) -o $@ $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a \
 	    $(CORE_LIBS)
 
+# table-mtasts (opensmtpd-filter/table/, table-mtasts(8)): the table
+# backend smtpd 6.8 runs for "relay domain <mtasts>" (MX pinning).
+TABLE_SRCS	= $(sort $(wildcard opensmtpd-filter/table/*.c))
+TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/%.o)
+ASAN_TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/asan/%.o)
+$(TABLE_OBJS) $(ASAN_TABLE_OBJS): opensmtpd-filter/table/table.h
+all: $(B)/table-mtasts
+test: $(B)/table-mtasts $(B)/asan/table-mtasts
+
+$(B)/table-mtasts: $(TABLE_OBJS) $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TABLE_OBJS) $(LIB_A) $(CORE_LIBS)
+
+$(B)/asan/table-mtasts: $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a \
+	    $(CORE_LIBS)
+
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
 	@mkdir -p $(@D)
@@ -258,6 +278,8 @@ install: all $(B)/mtasts.pc
 	install -m 644 $(B)/exim/mtasts.so $(DESTDIR)$(EXIMMODDIR)/mtasts.so
 	install -m 755 $(B)/filter-mtasts \
 	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts
+	install -d $(DESTDIR)$(SMTPDTABLEDIR)
+	install -m 755 $(B)/table-mtasts $(DESTDIR)$(SMTPDTABLEDIR)/table-mtasts
 	for m in $(MANPAGES); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
@@ -266,7 +288,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mtasts $(DESTDIR)$(LIBDIR)/libmtasts.* \
 	    $(DESTDIR)$(INCLUDEDIR)/mtasts.h $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc \
 	    $(DESTDIR)$(EXIMMODDIR)/mtasts.so \
-	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts
+	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts \
+	    $(DESTDIR)$(SMTPDTABLEDIR)/table-mtasts
 	for m in $(MANPAGES); do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 

@@ -160,6 +160,23 @@ $(B)/asan/table-mtasts: $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a
 	$(Q)$(CC) $(SAN) -o $@ $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a \
 	    $(CORE_LIBS)
 
+# Its unit test has the framing compiled in and runs the program.
+$(B)/tests/test_table: tests/unit/test_table.c opensmtpd-filter/table/wire.c \
+    opensmtpd-filter/table/table.h $(LIB_A) $(B)/table-mtasts
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -DTABLE_BIN=\"$(B)/table-mtasts\" \
+	    $< opensmtpd-filter/table/wire.c -o $@ $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_table: tests/unit/test_table.c \
+    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h \
+    $(B)/asan/libmtasts.a $(B)/asan/table-mtasts
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
+	    -DTABLE_BIN=\"$(B)/asan/table-mtasts\" $< \
+	    opensmtpd-filter/table/wire.c -o $@ $(B)/asan/libmtasts.a -lcmocka \
+	    $(CORE_LIBS)
+
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
 	@mkdir -p $(@D)
@@ -216,6 +233,20 @@ $(B)/fuzz/fuzz_filterproto: tests/fuzz/fuzz_filterproto.c \
 	@mkdir -p $(@D)
 	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 	    opensmtpd-filter/proto.c -o $@
+
+# table-mtasts's frame reader: wire.c alone.
+$(B)/asan/replay_tablewire: tests/fuzz/fuzz_tablewire.c \
+    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h \
+    tests/fuzz/replay.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< opensmtpd-filter/table/wire.c \
+	    tests/fuzz/replay.c -o $@
+$(B)/fuzz/fuzz_tablewire: tests/fuzz/fuzz_tablewire.c \
+    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
+	    opensmtpd-filter/table/wire.c -o $@
 
 # libFuzzer needs clang; the core is compiled into each target.
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h

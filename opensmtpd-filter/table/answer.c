@@ -46,7 +46,8 @@ answer_check(struct answer_env *e, const char *domain)
 	int			 r;
 
 	r = mtasts_cache_get(e->mtasts, domain, &res);
-	if (r == MTASTS_ENORECORD)
+	/* Not a host name (an address literal, say): no policy. */
+	if (r == MTASTS_ENORECORD || r == MTASTS_EPARSE)
 		return 0;
 	if (r != MTASTS_OK)
 		return -1;

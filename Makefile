@@ -288,11 +288,12 @@ $(B)/bench: bench/bench.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< -o $@ $(LIB_A) \
 	    $(CLI_LIBS) $(CORE_LIBS)
 
-bench: deps all $(B)/bench
+bench: deps all $(B)/bench $(B)/table-mtasts
 	@$(B)/bench
 	@sh bench/cold.sh $(B)
 	@sh bench/exim.sh $(B)
 	@sh bench/filter.sh $(B)
+	@sh bench/smtpd.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

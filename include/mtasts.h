@@ -323,6 +323,18 @@ MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
 MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,
     const char *domain, const char *id, char **text, size_t *len);
 
+/* For MTAs that report a failed outgoing session by address only
+ * (OpenSMTPD): remember that MX host serves policy domain -- the core
+ * resolves host's addresses in the background and notes each in the
+ * shared cache -- and later ask which domain and MX host an address was
+ * last noted for, or with of != NULL which MX host of domain "of" it is
+ * (MTASTS_ENORECORD if none, or older than a week).  domain and host
+ * sizes: at least MTASTS_DOMAIN_MAX + 1. */
+MTASTS_API int mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain,
+    const char *host);
+MTASTS_API int mtasts_mx_note_get(struct mtasts_ctx *ctx, const char *ip,
+    const char *of, char *domain, size_t dsize, char *host, size_t hsize);
+
 /*
  * The cache, for mtasts cache and mtasts refresh
  */

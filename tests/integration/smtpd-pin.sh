@@ -138,7 +138,7 @@ for d in exbadcert:wrongname exnotls:notls; do
 	eval "dir=\$EXIM_RCV_${r}_DIR"
 	send "$dom"
 	check "$dom: pinned mx.$dom" waitfor 150 pinned "$dom" "mx.$dom"
-	check "$dom: attempt failed temporarily" waitfor 200 tempfailed "$dom"
+	check "$dom: attempt failed temporarily" waitfor 600 tempfailed "$dom"
 	check "$dom: still queued" sm_queued "$SMTPD_DIR" "u@$dom"
 	check "$dom: nothing stored, nothing in clear" sh -c \
 	    "! grep -rqs -- '$mark' '$dir/Maildir/new' &&
@@ -184,6 +184,20 @@ waiting() {
 check "exdynamic: still queued, never bounced" waiting
 sh "$here/fixture/set" "$S" exdynamic.test exdynamicv1 \
     "$S/policies/exdynamic-enforce.txt" >/dev/null 2>&1
+
+echo "# TLSRPT: failed sessions counted for their domain and MX host"
+counted_mx() {	# counted_mx DOMAIN RESULT MX
+	as_filter "$B/mtasts" -c "$SMTPD_MTASTS_CONF" report counts --json \
+	    2>/dev/null | jq -e --arg d "$1" --arg r "$2" --arg m "$3" \
+	    '[.[] | select(.domain == $d and .result == $r and .mx == $m)] |
+	    length > 0' >/dev/null 2>&1
+}
+check "exbadcert: validation-failure at mx.exbadcert.test counted" \
+    waitfor 300 counted_mx exbadcert.test validation-failure mx.exbadcert.test
+check "exnotls: starttls-not-supported at mx.exnotls.test counted" \
+    waitfor 300 counted_mx exnotls.test starttls-not-supported mx.exnotls.test
+check "exmixed: success at mx2.exmixed.test counted" \
+    waitfor 300 counted_mx exmixed.test success mx2.exmixed.test
 
 echo "# health"
 check "no sanitizer report in smtpd's log" \

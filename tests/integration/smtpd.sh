@@ -278,6 +278,10 @@ check "nothing answered for malformed requests" \
 check "only well-formed answers written" \
     sh -c "! grep -v '^register|\|^filter-result|[0-9a-f]\{16\}|[0-9a-f]*|proceed$' '$F/out'"
 check "the overlong line was reported" grep -q 'longer than' "$F/err"
+"$AF" -c "$F/mtasts.conf" -t "$F/enforce.db" -d 10 <"$F/in" >"$F/out-file" \
+    2>/dev/null
+check "the same input from a regular file (no epoll): the same 11 answers" \
+    test "$(grep -c '^filter-result' "$F/out-file")" = 11
 check "exgood.test (any case, trailing dot) in the filter's table only once" \
     test "$(db5.3_dump -p "$F/enforce.db" | grep -c ' exgood.test')" = 1
 

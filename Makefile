@@ -177,6 +177,22 @@ $(B)/asan/tests/test_table: tests/unit/test_table.c \
 	    opensmtpd-filter/table/wire.c -o $@ $(B)/asan/libmtasts.a -lcmocka \
 	    $(CORE_LIBS)
 
+# filter-mtasts's protocol reader and --report state machine, the rest
+# of the filter replaced by recorders in the test.
+FILTER_TESTED	= opensmtpd-filter/proto.c opensmtpd-filter/report.c
+$(B)/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
+    opensmtpd-filter/filter.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(FILTER_TESTED) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
+    opensmtpd-filter/filter.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    $(FILTER_TESTED) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
 	@mkdir -p $(@D)

@@ -219,7 +219,7 @@ peer() {
 }
 CRLF='\r\n'
 EHLO_TLS="printf '220 hi$CRLF'; read l; printf '250-x${CRLF}250 STARTTLS$CRLF'; read l"
-peer 2501 'sleep 30'
+peer 2501 'sleep 6'
 peer 2502 "head -c 5000 /dev/zero | tr '\\000' x; sleep 5"
 peer 2503 "printf '554 go away$CRLF'; sleep 5"
 peer 2504 "$EHLO_TLS; printf '220 go${CRLF}250 injected$CRLF'; sleep 5"

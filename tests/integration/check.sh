@@ -254,6 +254,43 @@ for c in 2501:"greeting: timed out" 2502:"greeting: bad reply: line too long" \
 	fi
 done
 
+echo "# a certificate that expires within 14 days (warn, not fail)"
+# A leaf from the fixture's CA valid for 5 days, served by a socat TLS
+# listener; the SMTP peer relays the connection to it after its 220 to
+# STARTTLS, so the client's handshake ends there.
+P=$S/peers
+printf 'subjectAltName=DNS:mx1.enforce.test\n' >"$P/short.ext"
+if openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$P/short.key" -subj /CN=mx1.enforce.test -out "$P/short.csr" \
+    >"$P/openssl.log" 2>&1 &&
+    openssl x509 -req -in "$P/short.csr" -CA "$FIXTURE_CA" \
+    -CAkey "$S/ca/ca.key" -set_serial 4242 -days 5 \
+    -extfile "$P/short.ext" -out "$P/short.pem" >>"$P/openssl.log" 2>&1
+then
+	printf "read l; printf '221 bye$CRLF'\n" >"$P/quit.sh"
+	socat "OPENSSL-LISTEN:2611,bind=$FX_MX1_IP,reuseaddr,fork,cert=$P/short.pem,key=$P/short.key,verify=0" \
+	    "EXEC:sh $P/quit.sh" >/dev/null 2>&1 &
+	peers="$peers $!"
+	peer 2510 "$EHLO_TLS; printf '220 go$CRLF'; exec socat STDIO TCP:$FX_MX1_IP:2611"
+	i=0
+	while ! { nc -z "$FX_MX1_IP" 2510 && nc -z "$FX_MX1_IP" 2611; } \
+	    2>/dev/null && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	out=$("$MA" -c "$CONF" check --json --port 2510 enforce.test \
+	    2>"$S.stderr")
+	expect "expiring certificate: smtp warns, chain and name fine" \
+	    "warn true true" "$(verdict smtp mx1.enforce.test) \
+$(field smtp mx1.enforce.test chain_verified) \
+$(field smtp mx1.enforce.test name_match)"
+	expect_in "expiring certificate: says when" \
+	    "certificate expires in " "$(reason smtp mx1.enforce.test)"
+else
+	not_ok "expiring certificate: openssl could not make one" \
+	    "$(tail -n 3 "$P/openssl.log")"
+fi
+
 echo "# usage"
 "$M" -c "$FIXTURE_CONF" check >/dev/null 2>&1
 expect "no DOMAIN: exit 2" 2 "$?"

@@ -344,3 +344,17 @@ uninstall:
 clean:
 	rm -rf $(B)
 FORCE:
+
+# mtasts check's SMTP reply parser lives in cli/: its own fuzz target,
+# like filterproto's.
+$(B)/asan/replay_smtpreply: tests/fuzz/fuzz_smtpreply.c cli/smtpreply.c \
+    cli/smtpreply.h tests/fuzz/replay.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< cli/smtpreply.c tests/fuzz/replay.c \
+	    -o $@
+$(B)/fuzz/fuzz_smtpreply: tests/fuzz/fuzz_smtpreply.c cli/smtpreply.c \
+    cli/smtpreply.h
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
+	    cli/smtpreply.c -o $@

@@ -87,7 +87,7 @@ as_filter() {	# the cache belongs to the filter's (and table's) user
 echo "# the reference configuration"
 sed -e "s|/etc/ssl/mail.example.com.pem|$S/ca/mx-good.pem|" \
     -e "s|/etc/ssl/private/mail.example.com.key|$S/ca/mx-good.key|" \
-    -e "s|/etc/mtasts/mtasts.conf|$SMTPD_MTASTS_CONF|" \
+    -e "s|/etc/mtasts/opensmtpd.conf|$SMTPD_MTASTS_CONF|" \
     -e "s|/etc/aliases|/dev/null|" -e "s| user _mtasts group _mtasts||" \
     "$here/../docs/opensmtpd/smtpd-pinning.conf" >"$S/reference.conf"
 check "docs/opensmtpd/smtpd-pinning.conf passes smtpd -n (test paths)" \

@@ -89,6 +89,7 @@ sed -e "s|/etc/ssl/mail.example.com.pem|$S/ca/mx-good.pem|" \
     -e "s|/etc/ssl/private/mail.example.com.key|$S/ca/mx-good.key|" \
     -e "s|/etc/mtasts/opensmtpd.conf|$SMTPD_MTASTS_CONF|" \
     -e "s|/etc/aliases|/dev/null|" -e "s| user _mtasts group _mtasts||" \
+    -e "s|listen on eth0|listen on lo|" \
     "$here/../docs/opensmtpd/smtpd-pinning.conf" >"$S/reference.conf"
 check "docs/opensmtpd/smtpd-pinning.conf passes smtpd -n (test paths)" \
     sh -c "'$SMTPD_DIR/ns' '$SMTPD_ROOT/usr/sbin/smtpd' -n \

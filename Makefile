@@ -179,7 +179,8 @@ $(B)/asan/tests/test_table: tests/unit/test_table.c \
 
 # filter-mtasts's protocol reader and --report state machine, the rest
 # of the filter replaced by recorders in the test.
-FILTER_TESTED	= opensmtpd-filter/proto.c opensmtpd-filter/report.c
+FILTER_TESTED	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
+		  opensmtpd-filter/probe.c
 $(B)/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
     opensmtpd-filter/filter.h $(LIB_A)
 	@mkdir -p $(@D)
@@ -345,19 +346,6 @@ clean:
 	rm -rf $(B)
 FORCE:
 
-# mtasts check's SMTP reply parser lives in cli/: its own fuzz target,
-# like filterproto's.
-$(B)/asan/replay_smtpreply: tests/fuzz/fuzz_smtpreply.c cli/smtpreply.c \
-    cli/smtpreply.h tests/fuzz/replay.c
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< cli/smtpreply.c tests/fuzz/replay.c \
-	    -o $@
-$(B)/fuzz/fuzz_smtpreply: tests/fuzz/fuzz_smtpreply.c cli/smtpreply.c \
-    cli/smtpreply.h
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
-	    cli/smtpreply.c -o $@
 # Debian packages (debian/, docs/install.md).  CPPFLAGS from the
 # environment (dpkg-buildflags: _FORTIFY_SOURCE) reach every compile;
 # CFLAGS and LDFLAGS already do.  "make deb" builds from a copy of the

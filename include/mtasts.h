@@ -372,6 +372,18 @@ MTASTS_API int mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain,
 MTASTS_API int mtasts_mx_note_get(struct mtasts_ctx *ctx, const char *ip,
     const char *of, char *domain, size_t dsize, char *host, size_t hsize);
 
+/* One SMTP session to ip:port as an MTA-STS sender would open it to MX
+ * host (STARTTLS, chain against ca_file, name against host, expiry),
+ * for MTAs that do not say whether TLS would have verified: *type is
+ * its RFC 8460 result ("success", "starttls-not-supported",
+ * "certificate-host-mismatch", "certificate-expired",
+ * "certificate-not-trusted", "validation-failure"), err why it failed.
+ * Blocking, at most 4 x connect_timeout.  MTASTS_ETIMEOUT (and *type
+ * NULL) when the host did not answer: no TLS result. */
+MTASTS_API int mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host,
+    const char *ip, unsigned int port, const char **type, char *err,
+    size_t errlen);
+
 /*
  * The cache, for mtasts cache and mtasts refresh
  */

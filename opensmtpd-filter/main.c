@@ -82,7 +82,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: filter-mtasts [-v] [-c config] "
 	    "[-d seconds] [-t enforce.db]\n"
-	    "       filter-mtasts --report [-v] [-c config]\n");
+	    "       filter-mtasts --report [--probe] [-v] [-c config]\n");
 	exit(1);
 }
 
@@ -124,12 +124,13 @@ main_options(int argc, char *argv[], const char **conf)
 {
 	static const struct option	 longopts[] = {
 		{ "report", no_argument, NULL, 'r' },
+		{ "probe", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int				 ch;
 
 	env.deadline = 10;
-	while ((ch = getopt_long(argc, argv, "c:d:rt:v", longopts,
+	while ((ch = getopt_long(argc, argv, "c:d:prt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -137,6 +138,9 @@ main_options(int argc, char *argv[], const char **conf)
 			break;
 		case 'd':
 			env.deadline = main_seconds(optarg);
+			break;
+		case 'p':
+			env.probe = 1;
 			break;
 		case 'r':
 			env.report = 1;
@@ -151,7 +155,7 @@ main_options(int argc, char *argv[], const char **conf)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (env.probe && !env.report))
 		usage();
 }
 
@@ -182,6 +186,7 @@ main(int argc, char *argv[])
 
 	rcpt_shutdown();
 	report_shutdown();
+	probe_shutdown();
 	io_free();
 	mtasts_ctx_free(env.mtasts);	/* runs pending query callbacks */
 	mtasts_config_free(cfg);

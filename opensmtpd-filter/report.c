@@ -33,6 +33,7 @@ struct osess {
 	LIST_ENTRY(osess)	 entry;
 	char			 sid[17];
 	char			 ip[64];	/* receiving address */
+	unsigned int		 port;		/* ... and port */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
 	int			 connected;	/* link-connect seen */
 	int			 tls;		/* link-tls seen */
@@ -74,6 +75,21 @@ report_free(struct osess *s)
 	nsessions--;
 }
 
+/* The port after an address's end ("]:25" or ":25"), 25 if none. */
+static unsigned int
+report_port(const char *end)
+{
+	unsigned long	 n;
+	char		*e;
+
+	if (*end == ']')
+		end++;
+	if (*end != ':')
+		return 25;
+	n = strtoul(end + 1, &e, 10);
+	return *e == '\0' && n > 0 && n < 65536 ? (unsigned int)n : 25;
+}
+
 /* link-connect rdns|fcrdns|src|dest: the address of dest, without its
  * port ("127.0.3.1:25", "[::1]:25"). */
 static void
@@ -94,6 +110,7 @@ report_connect(struct osess *s, char *params)
 		return;
 	memcpy(s->ip, dest, (size_t)(end - dest));
 	s->ip[end - dest] = '\0';
+	s->port = report_port(end);
 }
 
 /* protocol-server: an EHLO answer line, "250-STARTTLS" or "250 ...". */
@@ -129,6 +146,23 @@ report_rcpt(struct osess *s, char *params)
 		s->domain[0] = '\0';
 }
 
+/* Is domain's cached policy "testing"?  Its sessions went out without
+ * verification; other domains' results need none (no policy) or were
+ * verified (enforce, on its own action). */
+static int
+report_testing(const char *domain)
+{
+	struct mtasts_result	*res;
+	int			 testing;
+
+	if (mtasts_cache_get(env.mtasts, domain, &res) != MTASTS_OK)
+		return 0;
+	testing = mtasts_result_has_policy(res) &&
+	    mtasts_result_mode(res) == MTASTS_MODE_TESTING;
+	mtasts_result_free(res);
+	return testing;
+}
+
 static void
 report_done(struct osess *s)
 {
@@ -158,6 +192,16 @@ report_done(struct osess *s)
 	/* The noted MX host belongs to the noted domain only. */
 	if (strcmp(noted, s->domain) != 0)
 		mx[0] = '\0';
+	if (env.probe && s->tls && report_testing(s->domain)) {
+		/* Unverified TLS: what would verification have said? */
+		if (mx[0] != '\0')
+			probe_session(s->domain, mx, s->ip, s->port);
+		else
+			log_warnx("session %s: %s: MX host of %s unknown, "
+			    "not probed, not counted", s->sid, s->domain,
+			    s->ip);
+		return;
+	}
 	if (mtasts_tls_result(env.mtasts, s->domain, type, mx[0] ? mx : NULL,
 	    s->ip[0] ? s->ip : NULL, err, sizeof(err)) != MTASTS_OK)
 		log_warnx("session %s: %s", s->sid, err);

@@ -217,6 +217,14 @@ counted_mx() {	# counted_mx DOMAIN RESULT MX: with receiving-mx-hostname
 	    '[.[] | select(.domain == $d and (.result // .type) == $r and
 	    .mx == $m)] | length > 0' >/dev/null 2>&1
 }
+# testing: delivered unverified; --probe on the outbound action asks
+# the MX what verification would have said (a wrong certificate name).
+check "extesting: certificate-host-mismatch counted (probe)" \
+    waitfor 300 counted_mx extesting.test certificate-host-mismatch \
+    mx.extesting.test
+none_counted() { test "$(counted exnone.test success)" -ge 1; }
+check "exnone (mode none): its TLS session counted as success" \
+    waitfor 300 none_counted
 for f in exselfsigned:validation-failure exbadcert:validation-failure \
     exnotls:starttls-not-supported; do
 	dom=${f%%:*}.test

@@ -1,5 +1,5 @@
 /*
- * smtp.h - one SMTP session to an MX host for mtasts check: greeting,
+ * smtp.h - one SMTP session to an MX host (mtasts check, the TLS probe): greeting,
  * EHLO, STARTTLS (RFC 3207), a TLS handshake with SNI, the certificate
  * checked as an MTA-STS sender would (RFC 8461 §4.2), QUIT.
  */

@@ -119,6 +119,7 @@ MTASTS_API const char *mtasts_mode_name(enum mtasts_mode mode);
  */
 
 struct mtasts_tlsrpt;
+struct mtasts_ctx;
 
 /* Parse one record.  On MTASTS_OK *out holds the usable rua URIs
  * (mailto: and https: only, D22); caller frees with mtasts_tlsrpt_free().
@@ -137,6 +138,27 @@ MTASTS_API const char *mtasts_tlsrpt_rua(const struct mtasts_tlsrpt *,
 MTASTS_API size_t mtasts_tlsrpt_warning_count(const struct mtasts_tlsrpt *);
 MTASTS_API const char *mtasts_tlsrpt_warning(const struct mtasts_tlsrpt *,
     size_t i);
+
+/* Look up and select the _smtp._tls.<domain> record (RFC 8460 §3)
+ * through the context's resolver, blocking on its private loop (ctx made
+ * with base NULL, else MTASTS_EINVAL).  MTASTS_OK with *out (caller
+ * frees with mtasts_tlsrpt_free()); MTASTS_ENORECORD if the domain has
+ * no single valid record with a usable rua, i.e. does not implement
+ * TLSRPT; MTASTS_ETIMEOUT on a DNS failure; err says why. */
+MTASTS_API int mtasts_tlsrpt_query_wait(struct mtasts_ctx *ctx,
+    const char *domain, struct mtasts_tlsrpt **out, char *err,
+    size_t errlen);
+/* POST a gzip-compressed report (RFC 8460 §5.4, application/tlsrpt+gzip)
+ * to an https rua, blocking on the private loop: the host resolved by
+ * our resolver, no redirects, connect_timeout and fetch_timeout, the
+ * response body bounded (64 KiB).  Certificate errors do not stop it
+ * (§3) but are logged as warnings.  data is copied.  MTASTS_OK when the
+ * receiver answered 2xx; MTASTS_EPARSE for a URL that is not
+ * https://domain[:port]/...; MTASTS_EIO or MTASTS_ETIMEOUT otherwise,
+ * with err saying why (e.g. "HTTP status 500"). */
+MTASTS_API int mtasts_tlsrpt_post_wait(struct mtasts_ctx *ctx,
+    const char *url, const void *data, size_t len, char *err,
+    size_t errlen);
 
 /*
  * Names and matching (RFC 8461 §4.1, §4.2)

@@ -273,3 +273,35 @@ uninstall:
 clean:
 	rm -rf $(B)
 FORCE:
+
+# mtasts report send (cli/send.c): its pure parts, cli/mail.c (the
+# report mail, the mailto: address) and cli/sendstate.c (the per-report
+# send state), get unit tests and fuzz targets built with those two
+# files; these explicit rules win over the pattern rules above.
+SEND_PURE	= cli/mail.c cli/sendstate.c
+SEND_UNITS	= test_sendmail test_sendstate
+SEND_FUZZ	= mailto sendstate
+$(SEND_UNITS:%=$(B)/tests/%): $(B)/tests/%: tests/unit/%.c $(SEND_PURE) \
+    cli/send.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -Icli $< $(SEND_PURE) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(SEND_UNITS:%=$(B)/asan/tests/%): $(B)/asan/tests/%: tests/unit/%.c \
+    $(SEND_PURE) cli/send.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) -Icli $< $(SEND_PURE) \
+	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+$(SEND_FUZZ:%=$(B)/asan/replay_%): $(B)/asan/replay_%: tests/fuzz/fuzz_%.c \
+    tests/fuzz/replay.c $(SEND_PURE) cli/send.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Icli $< tests/fuzz/replay.c \
+	    $(SEND_PURE) -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(SEND_FUZZ:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
+    $(SEND_PURE) cli/send.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore -Icli $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(SEND_PURE) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)

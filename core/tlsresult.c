@@ -84,18 +84,33 @@ tlsresult_policy(struct mtasts_ctx *ctx, const char *d, const char **type,
 	cache_entry_clear(&e);
 }
 
+/* Add one to the counter of (today, d, ptype, id, type, mx, ip). */
+static int
+tlsresult_count(struct mtasts_ctx *ctx, const char *d, const char *ptype,
+    const char *id, const char *type, const char *mx, const char *ip)
+{
+	char key[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 160], day[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s\t%s\t%s", day, d,
+	    ptype, id, type, mx, ip);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return MTASTS_EINVAL;
+	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
+}
+
 MTASTS_API int
 mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
     const char *type, const char *mx_host, const char *mx_ip, char *err,
     size_t errlen)
 {
 	char d[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1], ip[64];
-	char day[16], id[MTASTS_ID_MAX + 1];
-	char key[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 160];
+	char id[MTASTS_ID_MAX + 1];
 	const char *ptype;
-	struct tm tm;
-	time_t now = time(NULL);
-	int n;
 
 	if (ctx == NULL || ctx->cache == NULL)
 		return util_err(err, errlen, "no cache to record in"),
@@ -115,13 +130,24 @@ mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
 		return util_err(err, errlen, "%s: MX address is not an IP "
 		    "address", d), MTASTS_EPARSE;
 	tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
-	gmtime_r(&now, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s\t%s\t%s", day, d,
-	    ptype, id, type, mx, ip);
-	if (n < 0 || (size_t)n >= sizeof(key))
-		return MTASTS_EINVAL;
-	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
+	return tlsresult_count(ctx, d, ptype, id, type, mx, ip);
+}
+
+/*
+ * A policy fetch the core itself failed (RFC 8460 §4.3.2.2; checklist
+ * A.55: report HTTPS fetch failures when a valid TXT record exists),
+ * counted under "sts" and the TXT record's id, with no MX: the session
+ * that needed the policy is not known here.  decide.c calls it once per
+ * failed fetch, which retry_interval already spaces (§3.3).
+ */
+void
+tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,
+    const char *id, const char *type)
+{
+	if (ctx->cache == NULL || !mtasts_tls_result_type_valid(type) ||
+	    strncmp(type, "sts-", 4) != 0 || id == NULL || *id == '\0')
+		return;
+	(void)tlsresult_count(ctx, domain, "sts", id, type, "-", "-");
 }
 
 struct tlsresult_walk {

@@ -305,3 +305,19 @@ $(SEND_FUZZ:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
 	$(CLANG) $(STD) -g -O1 -Iinclude -Icore -Icli $(CORE_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined $< $(SEND_PURE) \
 	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
+# systemd units for mtasts report send (systemd/, docs/tlsrpt.md).
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+$(B)/systemd/mtasts-report.service: systemd/mtasts-report.service.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
+install: install-systemd
+install-systemd: $(B)/systemd/mtasts-report.service
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 644 $(B)/systemd/mtasts-report.service \
+	    systemd/mtasts-report.timer $(DESTDIR)$(SYSTEMDUNITDIR)/
+uninstall: uninstall-systemd
+uninstall-systemd:
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-report.service \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-report.timer
+.PHONY: install-systemd uninstall-systemd

@@ -332,6 +332,15 @@ MTASTS_API int mtasts_tls_result_type_valid(const char *type);
 MTASTS_API int mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
     const char *type, const char *mx_host, const char *mx_ip, char *err,
     size_t errlen);
+/* The same with what some MTAs also know (RFC 8460 §4.4): the sending
+ * MTA's address (sending-mta-ip) and the name the MX gave in its
+ * EHLO/HELO answer (receiving-mx-helo), each NULL or "" if unknown;
+ * counted apart per value.  A helo that is not a host name (an address
+ * literal, say) is taken as unknown; a bad sending_ip is MTASTS_EPARSE. */
+MTASTS_API int mtasts_tls_result_ex(struct mtasts_ctx *ctx,
+    const char *domain, const char *type, const char *mx_host,
+    const char *mx_ip, const char *sending_ip, const char *helo, char *err,
+    size_t errlen);
 /* Each counter in (day, domain, policy type, policy id, result, mx, ip)
  * order; fn returns nonzero to stop.  id, mx and ip are "-" when
  * unknown. */
@@ -340,6 +349,24 @@ typedef int (*mtasts_tls_result_fn)(const char *day, const char *domain,
     const char *mx, const char *ip, uint64_t count, void *arg);
 MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
     mtasts_tls_result_fn fn, void *arg);
+/* The same with every field, sending_ip and helo included ("-" when
+ * unknown); c and its strings are valid during the call only. */
+struct mtasts_tls_count {
+	const char	*day;		/* YYYY-MM-DD, UTC */
+	const char	*domain;	/* policy domain */
+	const char	*policy_type;	/* "sts", "no-policy-found" */
+	const char	*policy_id;
+	const char	*result;	/* "success" or §4.3 type */
+	const char	*mx;		/* receiving MX host name */
+	const char	*ip;		/* receiving address */
+	const char	*sending_ip;	/* sending MTA's address */
+	const char	*helo;		/* receiving MX's EHLO name */
+	uint64_t	 count;
+};
+typedef int (*mtasts_tls_count_fn)(const struct mtasts_tls_count *c,
+    void *arg);
+MTASTS_API int mtasts_tls_count_foreach(struct mtasts_ctx *ctx,
+    mtasts_tls_count_fn fn, void *arg);
 /* The text of policy id of domain as it was when results were counted
  * under it; caller frees *text with free().  MTASTS_ENORECORD if none. */
 MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,

@@ -180,6 +180,10 @@ check "mail: the attachment is the gzip JSON with exbadcert's failures" \
     test "$(jq -r '.policies[0]."failure-details"[] |
     select(."result-type" == "validation-failure") |
     ."failed-session-count"' "$S/mail.json" 2>/dev/null)" = "$bad_fail"
+check "mail: failure-details name the sending MTA (\$sending_ip_address)" \
+    test "$(jq -r '[.policies[0]."failure-details"[] |
+    ."sending-mta-ip"] | unique | join(" ")' "$S/mail.json" 2>/dev/null)" \
+    = 127.0.5.1
 check "retry: extesting's /flaky answered 500, report not delivered" sh -c \
     "[ $(posts /flaky 500) = 1 ] && grep -q '^phase pending' \
     '$S'/reports/*extesting.test*.state && grep -q 'HTTP status 500' \

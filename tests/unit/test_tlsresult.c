@@ -200,6 +200,57 @@ test_many(void **state)
 	assert_int_equal(t.calls, 300);
 }
 
+struct exseen {
+	char	 line[8][300];
+	size_t	 n;
+};
+
+static int
+excollect(const struct mtasts_tls_count *c, void *arg)
+{
+	struct exseen *s = arg;
+
+	if (strcmp(c->domain, "ex.example") == 0 && s->n < 8)
+		snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s %s %s "
+		    "%llu", c->result, c->mx, c->ip, c->sending_ip, c->helo,
+		    (unsigned long long)c->count);
+	return 0;
+}
+
+/* RFC 8460 §4.4 sending-mta-ip and receiving-mx-helo, where the MTA
+ * knows them; the MX's HELO is the peer's word: dropped if it is not a
+ * host name, never costing the result. */
+static void
+test_ex(void **state)
+{
+	char err[MTASTS_ERRLEN];
+	struct exseen s;
+
+	(void)state;
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example",
+	    "validation-failure", "mx.ex.example", "192.0.2.1", "198.51.100.7",
+	    "MX.Ex.Example", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example",
+	    "validation-failure", "mx.ex.example", "192.0.2.1", "198.51.100.7",
+	    "mx.ex.example.", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example", "success",
+	    NULL, NULL, NULL, "[192.0.2.1]", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example", "success",
+	    NULL, NULL, "", "a\r\nb", err, sizeof(err)), MTASTS_OK);
+	err[0] = '\0';
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example", "success",
+	    NULL, NULL, "198.51.100.256", NULL, err, sizeof(err)),
+	    MTASTS_EPARSE);
+	assert_non_null(strstr(err, "sending address"));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_count_foreach(ctx, excollect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.line[0], "success - - - - 2");
+	assert_string_equal(s.line[1], "validation-failure mx.ex.example "
+	    "192.0.2.1 198.51.100.7 mx.ex.example 2");
+}
+
 int
 main(void)
 {
@@ -207,6 +258,7 @@ main(void)
 		cmocka_unit_test(test_count),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_ex),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -17,6 +17,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 S=$(pwd)/$B/fixture-tlsrpt-it
 M=$(pwd)/$B/mtasts
 C=$S/collector
+C2=$S/collector2	# self-signed certificate
 
 n=0
 failed=0
@@ -37,6 +38,7 @@ if ! sh "$here/fixture/start" "$S" >"$S.start.log" 2>&1; then
 	exit 1
 fi
 trap 'sh "$here/tlsrpt/collector" stop "$C" >/dev/null 2>&1;
+    sh "$here/tlsrpt/collector" stop "$C2" >/dev/null 2>&1;
     sh "$here/exim/stop" "$S" >/dev/null 2>&1;
     sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
 trap 'exit 1' HUP INT TERM
@@ -51,7 +53,7 @@ X="$EXIM_SENDER -DHARNESS_MTASTS"
 RCV=$EXIM_RCV_GOOD_DIR
 COLLECTOR_IP=127.0.4.1
 
-rm -rf "$C" "$S/reports"	# from an earlier run
+rm -rf "$C" "$C2" "$S/reports"	# from an earlier run
 # The collector's certificate: rpt.exgood.test from the fixture CA.
 CA=$S/ca
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -61,8 +63,14 @@ printf 'subjectAltName = DNS:rpt.exgood.test\n' >"$CA/rpt.ext"
 openssl x509 -req -sha256 -days 2 -in "$CA/rpt.csr" -CA "$CA/ca.pem" \
     -CAkey "$CA/ca.key" -set_serial 0x7270 -extfile "$CA/rpt.ext" \
     -out "$CA/rpt.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -days 2 -subj /CN=rpt2.exgood.test \
+    -addext subjectAltName=DNS:rpt2.exgood.test -keyout "$CA/rpt2.key" \
+    -out "$CA/rpt2.pem" 2>/dev/null
 if ! sh "$here/tlsrpt/collector" start "$C" "$COLLECTOR_IP" "$CA/rpt.pem" \
-    "$CA/rpt.key" >"$S.collector.log" 2>&1; then
+    "$CA/rpt.key" >"$S.collector.log" 2>&1 ||
+    ! sh "$here/tlsrpt/collector" start "$C2" 127.0.4.2 "$CA/rpt2.pem" \
+    "$CA/rpt2.key" >>"$S.collector.log" 2>&1; then
 	echo "Bail out! collector did not start: $(tail -n 2 "$S.collector.log")"
 	exit 1
 fi
@@ -88,8 +96,9 @@ txt() { printf '%s' "$1" | fold -w 200 | sed 's/.*/"&"/' | tr '\n' ' '; }
 many=$(i=0; while [ $i -lt 200 ]; do
 	printf ',https://rpt.exgood.test/many'; i=$((i + 1)); done)
 inject='mailto:x@exgood.test%0d%0aBcc:%20victim@exgood.test'
-zone_add exgood.test "rpt A $COLLECTOR_IP" \
+zone_add exgood.test "rpt A $COLLECTOR_IP" "rpt2 A 127.0.4.2" \
     '_smtp._tls TXT "v=TLSRPTv1; rua=https://rpt.exgood.test/ok"'
+zone_add exselfsigned.test '_smtp._tls TXT "v=TLSRPTv1; rua=https://rpt2.exgood.test/self"'
 zone_add exbadcert.test '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@exgood.test"'
 zone_add extesting.test '_smtp._tls TXT "v=TLSRPTv1;rua=https://rpt.exgood.test/flaky"'
 zone_add exnotls.test '_smtp._tls TXT "v=TLSRPTv1; rua=http://rpt.exgood.test/plain,javascript:alert(1)"'
@@ -103,7 +112,7 @@ send() {
 	    $X -odi -f a@harness.test -- "u@$1" 2>>"$S/exim-stderr.log"
 }
 for d in exgood exgood exgood exbadcert exbadcert extesting exnotls \
-    exmixed; do
+    exmixed exselfsigned; do
 	send "$d.test"
 done
 counted() {	# counted DOMAIN RESULT
@@ -188,6 +197,13 @@ check "retry: extesting's /flaky answered 500, report not delivered" sh -c \
     "[ $(posts /flaky 500) = 1 ] && grep -q '^phase pending' \
     '$S'/reports/*extesting.test*.state && grep -q 'HTTP status 500' \
     '$S/send1.err'"
+
+check "https, self-signed collector: sent anyway (§3), the error logged" \
+    sh -c "grep -q 'POST /self application/tlsrpt+gzip 201' '$C2'/got/*.meta &&
+    grep -q 'rpt2.exgood.test/self: certificate not verified: .*self.signed' \
+    '$S/send1.err'"
+check "https, collector with a certificate from our CA: no warning" \
+    sh -c "! grep -q 'rpt.exgood.test/ok: certificate' '$S/send1.err'"
 
 echo "# hostile rua"
 check "http: and javascript: only: no usable rua, nothing sent (D22)" sh -c \

@@ -28,7 +28,8 @@
 #include "cli.h"
 #include "send.h"
 
-#define SEND_FILES_MAX	4096		/* reports looked at per run */
+#define SEND_FILES_MAX	65536		/* reports looked at per run */
+#define SEND_AGE_MAX	(3 * 86400)	/* older reports are done (§5.5) */
 #define SEND_RUA_MAX	8		/* rua URIs tried per report */
 #define SEND_GZ_MAX	(16u << 20)	/* a report file, compressed */
 #define SEND_JSON_MAX	(64u << 20)	/* and its JSON */
@@ -403,13 +404,31 @@ send_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The report files in dir, sorted; at most SEND_FILES_MAX. */
+/* Is name a report (not a temporary file) covering a day that began
+ * less than SEND_AGE_MAX ago?  Older ones are delivered, given up or
+ * never to be sent: the directory may keep them for months. */
 static int
-send_list(const char *dir, char ***out, size_t *n)
+send_recent(const char *name, int64_t now)
+{
+	const char *p;
+	char *end;
+	long long begin;
+	size_t len = strlen(name);
+
+	if (len <= 8 || strcmp(name + len - 8, ".json.gz") != 0 ||
+	    name[0] == '.' || (p = strchr(name, '!')) == NULL ||
+	    (p = strchr(p + 1, '!')) == NULL)
+		return 0;
+	begin = strtoll(p + 1, &end, 10);
+	return end != p + 1 && *end == '!' && begin > now - SEND_AGE_MAX;
+}
+
+/* The recent report files in dir, sorted; at most SEND_FILES_MAX. */
+static int
+send_list(const char *dir, int64_t now, char ***out, size_t *n)
 {
 	struct dirent *d;
 	char **v;
-	size_t len;
 	DIR *dp;
 
 	*n = 0;
@@ -419,13 +438,10 @@ send_list(const char *dir, char ***out, size_t *n)
 			closedir(dp);
 		return -1;
 	}
-	while ((d = readdir(dp)) != NULL && *n < SEND_FILES_MAX) {
-		len = strlen(d->d_name);
-		if (len > 8 && strcmp(d->d_name + len - 8, ".json.gz") == 0 &&
-		    d->d_name[0] != '.' &&
+	while ((d = readdir(dp)) != NULL && *n < SEND_FILES_MAX)
+		if (send_recent(d->d_name, now) &&
 		    (v[*n] = strdup(d->d_name)) != NULL)
 			(*n)++;
-	}
 	closedir(dp);
 	qsort(v, *n, sizeof(*v), send_cmp);
 	*out = v;
@@ -484,7 +500,7 @@ report_send(const struct cli_global *g, struct mtasts_ctx *ctx,
 	}
 	/* Reports already there keep their content and state. */
 	if ((r = report_generate(g, ctx, date, run.dir, 1)) != EXIT_VALID ||
-	    (r = send_list(run.dir, &names, &n)) != 0) {
+	    (r = send_list(run.dir, run.now, &names, &n)) != 0) {
 		close(fd);
 		return r == EXIT_USAGE ? r : EXIT_INVALID;
 	}

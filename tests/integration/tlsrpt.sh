@@ -243,16 +243,21 @@ echo "# robustness"
 sh "$here/tlsrpt/collector" stop "$C" >/dev/null 2>&1
 flock "$S/reports/.send.lock" "$M" -c "$RC" report send >/dev/null 2>&1
 check "a second concurrent run refuses (lock held): exit 1" test $? = 1
-printf 'garbage' >"$S/reports/harness.test!exgood.test!0!86399!0.json.gz"
+y=$(( $(date +%s) / 86400 * 86400 - 86400 ))	# yesterday, 00:00 UTC
+R=$S/reports/harness.test
+printf 'garbage' >"$R!exgood.test!$y!$((y + 86399))!1.json.gz"
 printf 'mtasts-send 1\nphase pending\nfirst x\n' \
-    >"$S/reports/harness.test!exbadcert.test!0!86399!0.json.gz.state"
-: >"$S/reports/harness.test!exbadcert.test!0!86399!0.json.gz"
+    >"$R!exbadcert.test!$y!$((y + 86399))!1.json.gz.state"
+: >"$R!exbadcert.test!$y!$((y + 86399))!1.json.gz"
+printf 'garbage' >"$R!exnone.test!0!86399!0.json.gz"	# long past
 "$M" -c "$RC" report send --date "$today" >"$S/send4.out" 2>"$S/send4.err"
 rc4=$?
 check "damaged report and state: named, exit 1, no crash" sh -c "[ $rc4 = 1 ] &&
-    grep -q 'exgood.test!0!86399!0.json.gz: not a readable report' \
-    '$S/send4.err' && grep -q 'exbadcert.test!0!86399!0.json.gz.state: ' \
-    '$S/send4.err'"
+    grep -q 'exgood.test!$y!$((y + 86399))!1.json.gz: not a readable report' \
+    '$S/send4.err' && grep -q \
+    'exbadcert.test!$y!$((y + 86399))!1.json.gz.state: line 3' '$S/send4.err'"
+check "a report of a day long past is not looked at" \
+    sh -c "! grep -q 'exnone.test' '$S/send4.err' '$S/send4.out'"
 "$M" -c "$RC" report send --date '2026-1-1;x' >/dev/null 2>&1
 check "bad --date: usage error (2)" test $? = 2
 

@@ -6,6 +6,8 @@
  * if it exits, smtpd shuts down.  So it never exits on input, only on
  * startup errors, out of memory, or end of input.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -96,6 +99,25 @@ main_seconds(const char *s)
 	return (unsigned int)n;
 }
 
+/* smtpd gives a socket; a file on stdin (a replay, a test) needs a
+ * backend that can watch any descriptor: epoll refuses regular files. */
+static struct event_base *
+main_base(void)
+{
+	struct event_config	*ec;
+	struct event_base	*base;
+	struct stat		 st;
+
+	if (fstat(STDIN_FILENO, &st) == -1 || !S_ISREG(st.st_mode))
+		return event_base_new();
+	if ((ec = event_config_new()) == NULL)
+		return NULL;
+	event_config_require_features(ec, EV_FEATURE_FDS);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
 /* Options into env; the configuration file, if given, into *conf. */
 static void
 main_options(int argc, char *argv[], const char **conf)
@@ -146,7 +168,7 @@ main(int argc, char *argv[])
 	mtasts_set_log(main_on_log, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
-	if ((env.base = event_base_new()) == NULL)
+	if ((env.base = main_base()) == NULL)
 		fatalx("event_base_new failed");
 	if (mtasts_ctx_new(env.base, cfg, 0, &env.mtasts, err,
 	    sizeof(err)) != MTASTS_OK)

@@ -102,6 +102,16 @@ rcpt_table(const struct lookup *lk, int enforce)
 	return "proceed";
 }
 
+/* The MX hosts smtpd may deliver this domain's mail to: noted with
+ * their addresses, so that --report can tell which domain a failed
+ * outgoing session was for (smtpd reports only its address). */
+static void
+rcpt_note(const char *domain, const char *host)
+{
+	if (mtasts_mx_note(env.mtasts, domain, host) != MTASTS_OK)
+		log_debug("%s: MX %s not noted for TLSRPT", domain, host);
+}
+
 /* RFC 8461 §4.1 at RCPT: an enforce domain none of whose MX hosts
  * matches the policy cannot be delivered to; say so now, as a
  * temporary failure (§5.1: never a bounce).  A DNS failure proceeds:
@@ -113,13 +123,18 @@ rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
 	const char	*verdict;
 	size_t		 i, ok = 0;
 
-	if (status == MTASTS_ENORECORD)	/* implicit MX: the domain */
-		ok = mtasts_result_mx_allowed(lk->res, lk->domain,
-		    strlen(lk->domain)) == MTASTS_OK;
+	if (status == MTASTS_ENORECORD &&	/* implicit MX: the domain */
+	    mtasts_result_mx_allowed(lk->res, lk->domain,
+	    strlen(lk->domain)) == MTASTS_OK) {
+		ok = 1;
+		rcpt_note(lk->domain, lk->domain);
+	}
 	for (i = 0; i < n; i++)
 		if (mtasts_result_mx_allowed(lk->res, hosts[i],
-		    strlen(hosts[i])) == MTASTS_OK)
+		    strlen(hosts[i])) == MTASTS_OK) {
 			ok++;
+			rcpt_note(lk->domain, hosts[i]);
+		}
 	if (shutting_down)
 		verdict = "proceed";
 	else if (ok == 0 && status != MTASTS_ETIMEOUT) {

@@ -11,8 +11,11 @@
  * then link-disconnect means starttls-not-supported.  A TCP failure
  * gives link-disconnect without link-connect: not a TLS result.
  *
- * The policy domain is known only from tx-rcpt, which comes after TLS:
- * failed sessions have none, so they are logged, not counted.
+ * The policy domain is known from tx-rcpt, which comes after TLS, so a
+ * failed session has none: the receiving address then names it, through
+ * the note filter-mtasts made at RCPT for the MX hosts of enforce
+ * domains (mtasts_mx_note); that note also gives the MX host name
+ * (RFC 8460 receiving-mx-hostname), which smtpd's reports lack.
  */
 #include <sys/queue.h>
 
@@ -171,6 +174,7 @@ report_done(struct osess *s)
 {
 	const char	*type;
 	char		 err[MTASTS_ERRLEN];
+	char		 noted[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1];
 
 	if (!s->connected)
 		return;		/* TCP connection failed: no TLS result */
@@ -180,18 +184,28 @@ report_done(struct osess *s)
 		type = "starttls-not-supported";
 	else
 		return;
+	if (s->ip[0] == '\0' || mtasts_mx_note_get(env.mtasts, s->ip,
+	    s->domain[0] ? s->domain : NULL, noted, sizeof(noted), mx,
+	    sizeof(mx)) != MTASTS_OK)
+		noted[0] = mx[0] = '\0';
+	if (s->domain[0] == '\0' && noted[0] != '\0')
+		memcpy(s->domain, noted, sizeof(s->domain));
 	if (s->domain[0] == '\0') {
 		log_warnx("session %s: %s at %s: no recipient domain known, "
 		    "not counted", s->sid, type, s->ip[0] ? s->ip : "?");
 		return;
 	}
-	if (mtasts_tls_result_ex(env.mtasts, s->domain, type, NULL,
-	    s->ip[0] ? s->ip : NULL, s->src[0] ? s->src : NULL, s->helo,
-	    err, sizeof(err)) != MTASTS_OK)
+	/* The noted MX host belongs to the noted domain only. */
+	if (strcmp(noted, s->domain) != 0)
+		mx[0] = '\0';
+	if (mtasts_tls_result_ex(env.mtasts, s->domain, type,
+	    mx[0] ? mx : NULL, s->ip[0] ? s->ip : NULL,
+	    s->src[0] ? s->src : NULL, s->helo, err, sizeof(err)) !=
+	    MTASTS_OK)
 		log_warnx("session %s: %s", s->sid, err);
 	else
-		log_debug("session %s: %s %s at %s", s->sid, s->domain, type,
-		    s->ip);
+		log_debug("session %s: %s %s at %s (%s)", s->sid, s->domain,
+		    type, s->ip, mx[0] ? mx : "MX name unknown");
 }
 
 void

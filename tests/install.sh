@@ -28,7 +28,8 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     include/mtasts.h lib/pkgconfig/mtasts.pc share/man/man1/mtasts.1 \
     share/man/man5/mtasts.conf.5 share/man/man8/mtasts-exim.8 \
     share/man/man8/filter-mtasts.8 lib/exim4/mtasts.so \
-    libexec/mtasts/filter-mtasts lib/systemd/system/mtasts-report.service \
+    share/man/man8/table-mtasts.8 libexec/mtasts/filter-mtasts \
+    libexec/opensmtpd/table-mtasts lib/systemd/system/mtasts-report.service \
     lib/systemd/system/mtasts-report.timer; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done

@@ -75,18 +75,22 @@ if ! sh "$here/tlsrpt/collector" start "$C" "$COLLECTOR_IP" "$CA/rpt.pem" \
 	exit 1
 fi
 
-# zone_add DOMAIN LINE...: append records to DOMAIN's zone, serial + 1,
-# nsd reloads; waits (5 s at most) until _smtp._tls.DOMAIN answers.
+# zone_add DOMAIN LINE...: DOMAIN's _smtp._tls record (the fixture may
+# have one: fx_exim_extra) replaced by these records, serial + 1, nsd
+# reloads; waits (5 s at most) until nsd answers with the new record.
 zone_add() {
 	zd=$1; shift
 	zf=$S/nsd/zones/$zd.zone
-	awk '$2 == "SOA" { $5 = $5 + 1 } { print }' "$zf" >"$zf.new"
+	before=$(fx_dig +tcp +short TXT "_smtp._tls.$zd")
+	awk '$2 == "SOA" { $5 = $5 + 1 } $1 == "_smtp._tls" { next }
+	    { print }' "$zf" >"$zf.new"
 	printf '%s\n' "$@" >>"$zf.new"
 	mv -f "$zf.new" "$zf"
 	touch -d "@$(($(date +%s) + n + 2))" "$zf"
 	kill -HUP "$(cat "$S/nsd/nsd.pid")"
 	i=0
-	until fx_dig +short TXT "_smtp._tls.$zd" | grep -q TLSRPTv1; do
+	while now=$(fx_dig +tcp +short TXT "_smtp._tls.$zd");
+	    [ "$now" = "$before" ] || ! echo "$now" | grep -q TLSRPTv1; do
 		i=$((i + 1)); [ "$i" -lt 50 ] || return 1; sleep 0.1
 	done
 }

@@ -323,8 +323,9 @@ install: install-socketmap
 install-socketmap: $(B)/mtasts-socketmap
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(B)/mtasts-socketmap $(DESTDIR)$(SBINDIR)/
-	install -m 644 systemd/mtasts-socketmap.service \
-	    $(DESTDIR)$(SYSTEMDUNITDIR)/
+	sed 's|/usr/local/sbin/|$(SBINDIR)/|' \
+	    systemd/mtasts-socketmap.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
 uninstall: uninstall-socketmap
 uninstall-socketmap:
 	rm -f $(DESTDIR)$(SBINDIR)/mtasts-socketmap \

@@ -28,7 +28,9 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     include/mtasts.h lib/pkgconfig/mtasts.pc share/man/man1/mtasts.1 \
     share/man/man5/mtasts.conf.5 share/man/man8/mtasts-exim.8 \
     share/man/man8/filter-mtasts.8 lib/exim4/mtasts.so \
-    libexec/mtasts/filter-mtasts; do
+    libexec/mtasts/filter-mtasts sbin/mtasts-socketmap \
+    share/man/man8/mtasts-socketmap.8 \
+    lib/systemd/system/mtasts-socketmap.service; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
 grep -q '^prefix=/opt/mt$' "$R/lib/pkgconfig/mtasts.pc" &&

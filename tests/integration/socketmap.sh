@@ -278,6 +278,9 @@ echo "# stop"
 check "the system's postfix-mta-sts-resolver service is not running" \
     sh -c "! pgrep -f 'mta-sts-daemon( |$)' | xargs -r ps -o args= -p |
     grep -qv -- '-c $S/'"
+check "and it is not enabled at boot" \
+    sh -c "! ls /etc/systemd/system/*.wants/postfix-mta-sts-resolver.service \
+    /etc/rc[2345].d/S*postfix-mta-sts-resolver >/dev/null 2>&1"
 kill -TERM $smpid
 wait $smpid
 rc=$?

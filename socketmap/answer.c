@@ -143,12 +143,12 @@ answer_memo_unlink(struct memo **pp)
 	nmemo--;
 }
 
-/* A copy of the memo's reply for domain (caller frees), or NULL. */
-char *
+/* The memo's reply for domain, or NULL; valid until the next
+ * answer_memo_put() or answer_memo_free(). */
+const char *
 answer_memo_get(const char *domain, size_t *len)
 {
 	struct memo	**pp, *m;
-	char		 *p;
 
 	for (pp = &memo[answer_hash(domain)]; (m = *pp) != NULL;
 	    pp = &m->next) {
@@ -158,11 +158,8 @@ answer_memo_get(const char *domain, size_t *len)
 			answer_memo_unlink(pp);
 			return NULL;
 		}
-		if ((p = malloc(m->len + 1)) == NULL)
-			fatalx("out of memory");
-		memcpy(p, m->reply, m->len + 1);
 		*len = m->len;
-		return p;
+		return m->reply;
 	}
 	return NULL;
 }

@@ -6,6 +6,11 @@
  * answer after the pending ones, then the connection is closed: a
  * netstring stream cannot be resynchronised.  Clients that stall,
  * flood or vanish cost only their own connection.
+ *
+ * Every event ends in conn_pump(): parse what was read, queue the
+ * answers that are ready, write them at once (an answer from the memo
+ * leaves in the same loop iteration its request arrived in), and read
+ * only while the client keeps up.
  */
 #include <sys/queue.h>
 
@@ -19,7 +24,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include <mtasts.h>
@@ -27,6 +31,9 @@
 #include "netstring.h"
 #include "request.h"
 #include "socketmap.h"
+
+/* Bytes read from a client at a time. */
+#define CONN_READ_CHUNK		16384
 
 struct conn;
 
@@ -42,16 +49,22 @@ struct req {
 
 struct conn {
 	LIST_ENTRY(conn)	 entry;
-	struct bufferevent	*bev;
+	int			 fd;
+	struct event		*rev;		/* readable, idle timeout */
+	struct event		*wev;		/* writable, write timeout */
+	struct evbuffer		*in;
+	struct evbuffer		*out;
 	TAILQ_HEAD(, req)	 reqs;		/* in request order */
 	size_t			 nreqs;
+	int			 reading;	/* rev is added */
 	int			 closing;	/* no more input to read */
+	int			 dead;		/* close at the next pump */
 	char			 peer[64];
 };
 
 static LIST_HEAD(, conn)	conns = LIST_HEAD_INITIALIZER(conns);
 
-static void	conn_read(struct conn *);
+static void	conn_pump(struct conn *);
 
 static void
 conn_req_free(struct req *r)
@@ -76,50 +89,50 @@ conn_close(struct conn *c)
 			conn_req_free(r);
 	}
 	LIST_REMOVE(c, entry);
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	evutil_closesocket(c->fd);
 	free(c);
 	env.nconns--;
 }
 
-/* Send the answers at the head of the queue that are ready. */
+/* Queue one answer as a netstring. */
+static void
+conn_put(struct conn *c, const char *reply, size_t len)
+{
+	char	buf[512];
+	int	n;
+
+	n = snprintf(buf, sizeof(buf), "%zu:", len);
+	if (n > 0 && (size_t)n + len + 1 <= sizeof(buf)) {
+		memcpy(buf + n, reply, len);
+		buf[(size_t)n + len] = ',';
+		if (evbuffer_add(c->out, buf, (size_t)n + len + 1) == -1)
+			fatalx("out of memory");
+		return;
+	}
+	if (evbuffer_add_printf(c->out, "%zu:", len) == -1 ||
+	    evbuffer_add(c->out, reply, len) == -1 ||
+	    evbuffer_add(c->out, ",", 1) == -1)
+		fatalx("out of memory");
+}
+
+/* Queue the answers at the head of the queue that are ready. */
 static void
 conn_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	struct req	*r;
 
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->reply != NULL) {
-		if (evbuffer_add_printf(out, "%zu:", r->len) == -1 ||
-		    evbuffer_add(out, r->reply, r->len) == -1 ||
-		    evbuffer_add(out, ",", 1) == -1)
-			fatalx("out of memory");
+		conn_put(c, r->reply, r->len);
 		TAILQ_REMOVE(&c->reqs, r, entry);
 		c->nreqs--;
 		r->conn = NULL;
 		if (!r->querying)
 			conn_req_free(r);
 	}
-}
-
-/* Nothing left to answer on a connection that reads no more: close
- * it once the output is gone. */
-static int
-conn_done(struct conn *c)
-{
-	return c->closing && c->nreqs == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
-}
-
-static void
-conn_answered(struct conn *c)
-{
-	conn_flush(c);
-	if (conn_done(c)) {
-		conn_close(c);
-		return;
-	}
-	if (!c->closing)
-		conn_read(c);		/* input may wait on the inflight cap */
 }
 
 static void	conn_set_reply(struct req *, const char *, ...)
@@ -154,7 +167,7 @@ conn_on_deadline(evutil_socket_t fd, short ev, void *arg)
 	    env.deadline);
 	conn_set_reply(r, "TEMP %s: MTA-STS policy lookup timed out",
 	    r->domain);
-	conn_answered(r->conn);
+	conn_pump(r->conn);
 }
 
 static void
@@ -180,18 +193,23 @@ conn_on_result(struct mtasts_result *res, void *arg)
 	event_del(r->timer);
 	r->reply = reply;
 	r->len = len;
-	conn_answered(r->conn);
+	conn_pump(r->conn);
 }
 
 /* Start the decision for a domain: from the memo, or the core's. */
 static void
 conn_query(struct req *r)
 {
-	struct timeval	tv = { env.deadline, 0 };
-	char		err[MTASTS_ERRLEN];
+	struct timeval	 tv = { env.deadline, 0 };
+	const char	*memo;
+	char		 err[MTASTS_ERRLEN];
 
-	if ((r->reply = answer_memo_get(r->domain, &r->len)) != NULL)
+	if ((memo = answer_memo_get(r->domain, &r->len)) != NULL) {
+		if ((r->reply = malloc(r->len + 1)) == NULL)
+			fatalx("out of memory");
+		memcpy(r->reply, memo, r->len + 1);
 		return;
+	}
 	if ((r->timer = evtimer_new(env.base, conn_on_deadline, r)) == NULL)
 		fatalx("out of memory");
 	if (mtasts_query(env.mtasts, r->domain, 0, conn_on_result, r, err,
@@ -204,10 +222,9 @@ conn_query(struct req *r)
 	evtimer_add(r->timer, &tv);
 }
 
-static void
-conn_request(struct conn *c, const char *p, size_t len)
+static struct req *
+conn_req_new(struct conn *c)
 {
-	struct request	 rq;
 	struct req	*r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -215,17 +232,38 @@ conn_request(struct conn *c, const char *p, size_t len)
 	r->conn = c;
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
 	c->nreqs++;
+	return r;
+}
+
+static void
+conn_request(struct conn *c, const char *p, size_t len)
+{
+	struct request	 rq;
+	struct req	*r;
+	const char	*memo;
+	size_t		 mlen;
+
 	switch (request_parse(p, len, &rq)) {
 	case REQUEST_BAD:
 		log_info("%s: %s", c->peer, rq.why);
-		conn_set_reply(r, "PERM %s", rq.why);
+		conn_set_reply(conn_req_new(c), "PERM %s", rq.why);
 		break;
 	case REQUEST_SKIP:
 		log_debug("%s: '%.64s': %s: NOTFOUND", c->peer, rq.name,
 		    rq.why);
-		conn_set_reply(r, "NOTFOUND ");
+		if (TAILQ_EMPTY(&c->reqs))
+			conn_put(c, "NOTFOUND ", 9);
+		else
+			conn_set_reply(conn_req_new(c), "NOTFOUND ");
 		break;
 	case REQUEST_DOMAIN:
+		/* The common case: a memo hit with nothing pending. */
+		if (TAILQ_EMPTY(&c->reqs) &&
+		    (memo = answer_memo_get(rq.domain, &mlen)) != NULL) {
+			conn_put(c, memo, mlen);
+			break;
+		}
+		r = conn_req_new(c);
 		memcpy(r->domain, rq.domain, sizeof(r->domain));
 		conn_query(r);
 		break;
@@ -237,39 +275,30 @@ conn_request(struct conn *c, const char *p, size_t len)
 static void
 conn_bad_frame(struct conn *c, int status)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	struct req	*r;
-
 	log_info("%s: %s: closing", c->peer, netstring_strerror(status));
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		fatalx("out of memory");
-	conn_set_reply(r, "PERM %s", netstring_strerror(status));
-	r->conn = c;
-	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
-	c->nreqs++;
+	conn_set_reply(conn_req_new(c), "PERM %s",
+	    netstring_strerror(status));
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	evbuffer_drain(in, evbuffer_get_length(in));
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
 }
 
 /* Take the complete requests out of the input, up to the inflight cap
  * and while the client reads our answers. */
 static void
-conn_read(struct conn *c)
+conn_parse(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	size_t		 avail, take, off, dlen, used;
 	const char	*p;
 	int		 st;
 
-	while (!c->closing && c->nreqs < SM_INFLIGHT_MAX &&
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) <
-	    SM_OUTPUT_MAX && (avail = evbuffer_get_length(in)) > 0) {
+	while (c->nreqs < SM_INFLIGHT_MAX &&
+	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX &&
+	    (avail = evbuffer_get_length(c->in)) > 0) {
 		take = netstring_frame_max(SM_REQUEST_MAX);
 		if (take > avail)
 			take = avail;
-		if ((p = (const char *)evbuffer_pullup(in, (ssize_t)take)) ==
-		    NULL)
+		if ((p = (const char *)evbuffer_pullup(c->in,
+		    (ev_ssize_t)take)) == NULL)
 			fatalx("out of memory");
 		st = netstring_parse(p, take, SM_REQUEST_MAX, &off, &dlen,
 		    &used);
@@ -280,70 +309,97 @@ conn_read(struct conn *c)
 			break;
 		}
 		conn_request(c, p + off, dlen);
-		evbuffer_drain(in, used);
+		evbuffer_drain(c->in, used);
 	}
+}
+
+/* Write what is queued; wait for writability if the client is slow. */
+static void
+conn_write(struct conn *c)
+{
+	struct timeval	tv = { SM_WRITE_SECONDS, 0 };
+
+	while (evbuffer_get_length(c->out) > 0) {
+		if (evbuffer_write(c->out, c->fd) >= 0)
+			continue;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			event_add(c->wev, &tv);
+			return;
+		}
+		log_debug("%s: %s", c->peer, strerror(errno));
+		c->dead = 1;
+		return;
+	}
+	event_del(c->wev);
+}
+
+static void
+conn_pump(struct conn *c)
+{
+	struct timeval	tv = { SM_IDLE_SECONDS, 0 };
+	int		want;
+
+	conn_parse(c);
 	conn_flush(c);
-	if (c->closing || c->nreqs >= SM_INFLIGHT_MAX ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) >=
-	    SM_OUTPUT_MAX)
-		bufferevent_disable(c->bev, EV_READ);
-	else
-		bufferevent_enable(c->bev, EV_READ);
-}
-
-static void
-conn_on_read(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	conn_read(c);
-	if (conn_done(c))
-		conn_close(c);
-}
-
-static void
-conn_on_write(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	if (conn_done(c)) {
+	if (!c->dead)
+		conn_write(c);
+	if (c->dead || (c->closing && c->nreqs == 0 &&
+	    evbuffer_get_length(c->out) == 0)) {
 		conn_close(c);
 		return;
 	}
-	if (!c->closing)
-		conn_read(c);	/* output drained: read what waits */
+	want = !c->closing && c->nreqs < SM_INFLIGHT_MAX &&
+	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX;
+	if (want && !c->reading)
+		event_add(c->rev, &tv);
+	else if (!want && c->reading)
+		event_del(c->rev);
+	c->reading = want;
 }
 
 /* EOF: answer what was asked, then close (clients may shut down their
- * side after the last request).  Errors and timeouts: close now. */
+ * side after the last request).  Errors and the idle timeout: close. */
 static void
-conn_on_event(struct bufferevent *bev, short what, void *arg)
+conn_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	int		 n;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		log_info("%s: idle for %ds: closing", c->peer,
+		    SM_IDLE_SECONDS);
+		c->dead = 1;
+	} else if ((n = evbuffer_read(c->in, c->fd, CONN_READ_CHUNK)) == 0) {
+		log_debug("%s: end of input", c->peer);
+		c->closing = 1;
+	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		log_debug("%s: %s", c->peer, strerror(errno));
+		c->dead = 1;
+	}
+	conn_pump(c);
+}
+
+static void
+conn_on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	(void)bev;
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
-		log_debug("%s: end of input", c->peer);
-		c->closing = 1;
-		bufferevent_disable(c->bev, EV_READ);
-		if (conn_done(c))
-			conn_close(c);
-		return;
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		log_info("%s: takes no answers for %ds: closing", c->peer,
+		    SM_WRITE_SECONDS);
+		c->dead = 1;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
-		log_info("%s: idle or not reading: closing", c->peer);
-	else if (what & BEV_EVENT_ERROR)
-		log_debug("%s: %s", c->peer, strerror(errno));
-	conn_close(c);
+	conn_pump(c);
 }
 
 void
 conn_accept(int fd, const char *peer)
 {
-	struct timeval	 rtv = { SM_IDLE_SECONDS, 0 };
-	struct timeval	 wtv = { SM_WRITE_SECONDS, 0 };
 	struct conn	*c;
 	int		 one = 1;
 
@@ -355,19 +411,26 @@ conn_accept(int fd, const char *peer)
 	}
 	/* Answers are small and one per request: send each at once. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (evutil_make_socket_nonblocking(fd) == -1) {
+		log_warnx("%s: cannot make the socket non-blocking", peer);
+		evutil_closesocket(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->bev = bufferevent_socket_new(env.base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	    (c->in = evbuffer_new()) == NULL ||
+	    (c->out = evbuffer_new()) == NULL ||
+	    (c->rev = event_new(env.base, fd, EV_READ | EV_PERSIST,
+	    conn_on_readable, c)) == NULL ||
+	    (c->wev = event_new(env.base, fd, EV_WRITE, conn_on_writable,
+	    c)) == NULL)
 		fatalx("out of memory");
+	c->fd = fd;
 	TAILQ_INIT(&c->reqs);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event,
-	    c);
-	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
-	bufferevent_enable(c->bev, EV_READ);
 	LIST_INSERT_HEAD(&conns, c, entry);
 	env.nconns++;
 	log_debug("%s: connected", peer);
+	conn_pump(c);
 }
 
 void

@@ -70,7 +70,7 @@ void	conn_shutdown(void);
 /* answer.c: the reply text for a decision (malloc'd, caller frees),
  * and the memo of recent replies per domain. */
 char	*answer_from_result(const struct mtasts_result *res, size_t *len);
-char	*answer_memo_get(const char *domain, size_t *len);
+const char *answer_memo_get(const char *domain, size_t *len);
 void	 answer_memo_put(const char *domain, const struct mtasts_result *,
 	    const char *reply, size_t len);
 void	 answer_memo_free(void);

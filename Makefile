@@ -331,3 +331,18 @@ uninstall-socketmap:
 	rm -f $(DESTDIR)$(SBINDIR)/mtasts-socketmap \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
 .PHONY: install-socketmap uninstall-socketmap
+
+# Its unit test links the two readers next to the core.
+$(B)/tests/test_socketmap: tests/unit/test_socketmap.c $(SM_FUZZ_SRCS) \
+    socketmap/netstring.h socketmap/request.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_socketmap: tests/unit/test_socketmap.c \
+    $(SM_FUZZ_SRCS) socketmap/netstring.h socketmap/request.h \
+    $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    $(SM_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)

@@ -14,13 +14,16 @@
 
 #include "request.h"
 
+/* No space, control byte or DEL; bytes above 127 only where utf8 (a
+ * key may be a U-label domain: SMTPUTF8). */
 static int
-request_printable(const char *p, size_t len)
+request_printable(const char *p, size_t len, int utf8)
 {
 	size_t	i;
 
 	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] >= 127)
+		if ((unsigned char)p[i] <= ' ' || (unsigned char)p[i] == 127 ||
+		    (!utf8 && (unsigned char)p[i] > 127))
 			return 0;
 	return 1;
 }
@@ -87,11 +90,15 @@ request_parse(const char *p, size_t len, struct request *req)
 	nlen = (size_t)(sp - p);
 	key = sp + 1;
 	klen = len - nlen - 1;
-	if (nlen > REQUEST_NAME_MAX || !request_printable(p, nlen) ||
-	    !request_printable(key, klen)) {
+	if (nlen > REQUEST_NAME_MAX || !request_printable(p, nlen, 0)) {
 		snprintf(req->why, sizeof(req->why), "malformed request: "
-		    "name over %d bytes, or a control or non-ASCII byte",
+		    "map name over %d bytes or not printable ASCII",
 		    REQUEST_NAME_MAX);
+		return REQUEST_BAD;
+	}
+	if (!request_printable(key, klen, 1)) {
+		snprintf(req->why, sizeof(req->why), "malformed request: "
+		    "a space or control byte in the key");
 		return REQUEST_BAD;
 	}
 	memcpy(req->name, p, nlen);

@@ -220,7 +220,7 @@ same "missing comma: PERM after the answers before it" \
     "${E}36:PERM netstring not terminated by ',',"
 same "NUL in a request: PERM" \
     "$(printf '15:postfix enf\0rce,' | nc -N -w 10 127.0.0.1 $OURS | tr '\0' '@')" \
-    "$(printf '%s' 'PERM malformed request: name over 64 bytes, or a control or non-ASCII byte' | awk '{ printf "%d:%s,", length($0), $0 }')"
+    "$(printf '%s' 'PERM malformed request: a space or control byte in the key' | awk '{ printf "%d:%s,", length($0), $0 }')"
 same "a truncated request, then end of input: no answer" \
     "$(ask $OURS "21:postfix enf")" ""
 

@@ -35,13 +35,15 @@ printf '  %-32s %s ms (median of 20, curl)\n' "floor: one TLS handshake" \
     "$(v curl-handshake p50_ms)"
 echo
 echo "resident memory (kB; VmRSS, in brackets RssAnon: without shared library pages)"
-echo "  at start, after 1 000, after 10 000 domains (200 with policies, the rest NXDOMAIN)"
+echo "  at start, after 1 000, after 10 000 enforce domains (bench/bigzone.sh), fresh daemons"
 for s in ours:mtasts-socketmap theirs:"resolver 1.1.2, memory cache"; do
 	k=rss-${s%%:*}
 	printf '  %-32s %8s (%s) %8s (%s) %8s (%s)\n' "${s#*:}" \
 	    "$(v "$k" start_kb)" "$(v "$k" anon_start_kb)" \
 	    "$(v "$k" after_1000_kb)" "$(v "$k" anon_after_1000_kb)" \
 	    "$(v "$k" after_10000_kb)" "$(v "$k" anon_after_10000_kb)"
+	printf '  %-32s %s secure answers of 10 000, %s s to warm\n' "" \
+	    "$(v "$k" secure_answers)" "$(v "$k" seconds_10000)"
 done
 echo
 echo "mtasts query enforce.test, cached: $(v mtasts-query-cached p50_ms) ms (median of 20, whole process)"

@@ -100,6 +100,15 @@ main_on_signal(evutil_socket_t sig, short ev, void *arg)
 }
 
 static void
+main_on_sweep(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	answer_memo_sweep();
+}
+
+static void
 usage(void)
 {
 	fprintf(stderr, "usage: mtasts-socketmap [-fv] [-c config] "
@@ -139,7 +148,8 @@ int
 main(int argc, char *argv[])
 {
 	struct mtasts_config	*cfg = NULL;
-	struct event		*sigterm, *sigint;
+	struct event		*sigterm, *sigint, *sweep;
+	struct timeval		 sweep_tv = { 0, 0 };
 	const char		*conf = NULL, *tcp[8], *unixpath[8];
 	size_t			 ntcp = 0, nunix = 0, i;
 	char			 err[MTASTS_ERRLEN];
@@ -213,6 +223,10 @@ main(int argc, char *argv[])
 	    main_on_signal, NULL)) == NULL || evsignal_add(sigterm, NULL) ||
 	    evsignal_add(sigint, NULL))
 		fatalx("cannot handle signals");
+	sweep_tv.tv_sec = env.memo_ttl > 0 ? env.memo_ttl : 60;
+	if ((sweep = event_new(env.base, -1, EV_PERSIST, main_on_sweep,
+	    NULL)) == NULL || event_add(sweep, &sweep_tv) == -1)
+		fatalx("out of memory");
 	log_info("ready: deadline %us, memo %us, at most %zu connections",
 	    env.deadline, env.memo_ttl, env.conns_max);
 
@@ -224,6 +238,7 @@ main(int argc, char *argv[])
 	answer_memo_free();
 	event_free(sigterm);
 	event_free(sigint);
+	event_free(sweep);
 	mtasts_config_free(cfg);
 	event_base_free(env.base);
 	return 0;

@@ -73,6 +73,7 @@ char	*answer_from_result(const struct mtasts_result *res, size_t *len);
 const char *answer_memo_get(const char *domain, size_t *len);
 void	 answer_memo_put(const char *domain, const struct mtasts_result *,
 	    const char *reply, size_t len);
+void	 answer_memo_sweep(void);
 void	 answer_memo_free(void);
 
 #endif /* SOCKETMAP_H */

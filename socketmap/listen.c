@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <event2/listener.h>
 
 #include "socketmap.h"
@@ -20,6 +21,19 @@
 
 static struct evconnlistener	*listeners[LISTEN_MAX];
 static size_t			 nlisteners;
+static struct event		*resume;	/* after EMFILE */
+
+static void
+listen_on_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	size_t	i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i]);
+}
 
 static void
 listen_on_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -38,14 +52,24 @@ listen_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	conn_accept(fd, peer);
 }
 
+/* EMFILE and the like: the pending connection stays readable, so
+ * stop accepting for a second rather than spin. */
 static void
 listen_on_error(struct evconnlistener *l, void *arg)
 {
+	struct timeval	tv = { 1, 0 };
+	size_t		i;
+
 	(void)l;
 	(void)arg;
-	/* EMFILE and the like: the listener goes on once fds free up. */
-	log_warnx("accept: %s",
+	log_warnx("accept: %s: pausing for 1s",
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i]);
+	if (resume == NULL &&
+	    (resume = evtimer_new(env.base, listen_on_resume, NULL)) == NULL)
+		fatalx("out of memory");
+	evtimer_add(resume, &tv);
 }
 
 static void
@@ -132,4 +156,6 @@ listen_free(void)
 {
 	while (nlisteners > 0)
 		evconnlistener_free(listeners[--nlisteners]);
+	if (resume != NULL)
+		event_free(resume);
 }

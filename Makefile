@@ -18,6 +18,8 @@ INCLUDEDIR	?= $(PREFIX)/include
 MANDIR		?= $(PREFIX)/share/man
 LIBEXECDIR	?= $(PREFIX)/libexec
 EXIMMODDIR	?= $(LIBDIR)/exim4
+# smtpd looks for table backends in its own libexec directory only.
+SMTPDTABLEDIR	?= $(LIBEXECDIR)/opensmtpd
 PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 
 CC		?= cc
@@ -140,6 +142,58 @@ $(B)/asan/filter-mtasts: $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a
 	$(Q)$(CC) $(SAN) -o $@ $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a \
 	    $(CORE_LIBS)
 
+# table-mtasts (opensmtpd-filter/table/, table-mtasts(8)): the table
+# backend smtpd 6.8 runs for "relay domain <mtasts>" (MX pinning).
+TABLE_SRCS	= $(sort $(wildcard opensmtpd-filter/table/*.c))
+TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/%.o)
+ASAN_TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/asan/%.o)
+$(TABLE_OBJS) $(ASAN_TABLE_OBJS): opensmtpd-filter/table/table.h
+all: $(B)/table-mtasts
+test: $(B)/table-mtasts $(B)/asan/table-mtasts
+
+$(B)/table-mtasts: $(TABLE_OBJS) $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TABLE_OBJS) $(LIB_A) $(CORE_LIBS)
+
+$(B)/asan/table-mtasts: $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a \
+	    $(CORE_LIBS)
+
+# Its unit test has the framing compiled in and runs the program.
+$(B)/tests/test_table: tests/unit/test_table.c opensmtpd-filter/table/wire.c \
+    opensmtpd-filter/table/table.h $(LIB_A) $(B)/table-mtasts
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -DTABLE_BIN=\"$(B)/table-mtasts\" \
+	    $< opensmtpd-filter/table/wire.c -o $@ $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_table: tests/unit/test_table.c \
+    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h \
+    $(B)/asan/libmtasts.a $(B)/asan/table-mtasts
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
+	    -DTABLE_BIN=\"$(B)/asan/table-mtasts\" $< \
+	    opensmtpd-filter/table/wire.c -o $@ $(B)/asan/libmtasts.a -lcmocka \
+	    $(CORE_LIBS)
+
+# filter-mtasts's protocol reader and --report state machine, the rest
+# of the filter replaced by recorders in the test.
+FILTER_TESTED	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
+		  opensmtpd-filter/probe.c
+$(B)/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
+    opensmtpd-filter/filter.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(FILTER_TESTED) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
+    opensmtpd-filter/filter.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    $(FILTER_TESTED) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
 	@mkdir -p $(@D)
@@ -197,6 +251,20 @@ $(B)/fuzz/fuzz_filterproto: tests/fuzz/fuzz_filterproto.c \
 	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 	    opensmtpd-filter/proto.c -o $@
 
+# table-mtasts's frame reader: wire.c alone.
+$(B)/asan/replay_tablewire: tests/fuzz/fuzz_tablewire.c \
+    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h \
+    tests/fuzz/replay.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< opensmtpd-filter/table/wire.c \
+	    tests/fuzz/replay.c -o $@
+$(B)/fuzz/fuzz_tablewire: tests/fuzz/fuzz_tablewire.c \
+    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
+	    opensmtpd-filter/table/wire.c -o $@
+
 # libFuzzer needs clang; the core is compiled into each target.
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
 	@mkdir -p $(@D)
@@ -237,11 +305,12 @@ $(B)/bench: bench/bench.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< -o $@ $(LIB_A) \
 	    $(CLI_LIBS) $(CORE_LIBS)
 
-bench: deps all $(B)/bench
+bench: deps all $(B)/bench $(B)/table-mtasts
 	@$(B)/bench
 	@sh bench/cold.sh $(B)
 	@sh bench/exim.sh $(B)
 	@sh bench/filter.sh $(B)
+	@sh bench/smtpd.sh $(B)
 	@sh bench/socketmap.sh $(B)
 
 install: all $(B)/mtasts.pc
@@ -259,6 +328,8 @@ install: all $(B)/mtasts.pc
 	install -m 644 $(B)/exim/mtasts.so $(DESTDIR)$(EXIMMODDIR)/mtasts.so
 	install -m 755 $(B)/filter-mtasts \
 	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts
+	install -d $(DESTDIR)$(SMTPDTABLEDIR)
+	install -m 755 $(B)/table-mtasts $(DESTDIR)$(SMTPDTABLEDIR)/table-mtasts
 	for m in $(MANPAGES); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
@@ -267,13 +338,38 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mtasts $(DESTDIR)$(LIBDIR)/libmtasts.* \
 	    $(DESTDIR)$(INCLUDEDIR)/mtasts.h $(DESTDIR)$(PKGCONFIGDIR)/mtasts.pc \
 	    $(DESTDIR)$(EXIMMODDIR)/mtasts.so \
-	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts
+	    $(DESTDIR)$(LIBEXECDIR)/mtasts/filter-mtasts \
+	    $(DESTDIR)$(SMTPDTABLEDIR)/table-mtasts
 	for m in $(MANPAGES); do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 
 clean:
 	rm -rf $(B)
 FORCE:
+
+# Debian packages (debian/, docs/install.md).  CPPFLAGS from the
+# environment (dpkg-buildflags: _FORTIFY_SOURCE) reach every compile;
+# CFLAGS and LDFLAGS already do.  "make deb" builds from a copy of the
+# tree under $(B)/deb/src (dpkg-buildpackage writes its output next to
+# the source) and leaves the .deb files in $(B)/deb.
+ALL_CFLAGS	+= $(CPPFLAGS)
+DEB_PKGS	+= debhelper dpkg-dev fakeroot lintian
+DEB_SRC		= $(B)/deb/src/mtasts-$(VERSION)
+.PHONY: deb deb-build
+deb: deps
+	@$(MAKE) --no-print-directory deb-build
+
+deb-build:
+	rm -rf $(B)/deb
+	mkdir -p $(DEB_SRC)
+	tar -c --exclude-vcs --exclude=./build --exclude='./build-*' \
+	    --exclude='./$(B)' --exclude=./debian/build . | \
+	    tar -x -C $(DEB_SRC)
+	cd $(DEB_SRC) && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" \
+	    dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+	    { tail -n 40 ../build.log; exit 1; }
+	cp $(B)/deb/src/*.deb $(B)/deb/src/*.changes $(B)/deb/
+	@ls $(B)/deb/*.deb
 
 # mtasts-socketmap (socketmap/, mtasts-socketmap(8)): the Postfix
 # socketmap server, the core linked in statically; an ASan+UBSan build

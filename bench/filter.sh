@@ -33,7 +33,7 @@ printf "$hs" >"$S/empty.in"
 		printf "filter|0.6|1.0|smtp-in|rcpt-to|%016x|%016x|u@%s\n",
 		    i, i, (i % 2 ? "exgood.test" : "extesting.test") }'
 } >"$S/rcpts.in"
-run() {	# run INPUT: ms to answer it all (a pipe: epoll takes no files)
+run() {	# run INPUT: ms to answer it all (through a pipe, as from smtpd)
 	t0=$(ms)
 	cat "$1" | "$F" -c "$S/mtasts.conf" -t "$S/enforce.db" >"$S/out" \
 	    2>/dev/null

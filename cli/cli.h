@@ -25,6 +25,7 @@ struct cli_args {
 	int	  nocache;	/* --no-cache */
 	int	  all;		/* --all */
 	int	  jobs;		/* --jobs N */
+	int	  port;		/* --port N */
 	char	 *cert;		/* --cert FILE */
 	char	 *date;		/* --date YYYY-MM-DD */
 	char	 *out;		/* --out DIR */
@@ -39,6 +40,7 @@ struct cli_args {
 #define CLI_OPT_ALL	0x8
 #define CLI_OPT_JOBS	0x10
 #define CLI_OPT_REPORT	0x20	/* --date D, --out DIR */
+#define CLI_OPT_PORT	0x40	/* --port N */
 
 struct mtasts_config;
 
@@ -63,6 +65,7 @@ int	 cmd_query(const struct cli_global *g, int argc, char **argv);
 int	 cmd_refresh(const struct cli_global *g, int argc, char **argv);
 int	 cmd_cache(const struct cli_global *g, int argc, char **argv);
 int	 cmd_report(const struct cli_global *g, int argc, char **argv);
+int	 cmd_check(const struct cli_global *g, int argc, char **argv);
 
 /* RFC 8460 §4.4 report metadata. */
 struct tlsrpt_meta {
@@ -81,5 +84,6 @@ void	 cli_result_text(const struct mtasts_result *r);
 
 extern const char usage_lint[];
 extern const char usage_match[];
+extern const char usage_check[];
 
 #endif /* MTASTS_CLI_H */

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 
 #include "mtasts.h"
 #include "dns.h"
+#include "tlsa.h"
 #include "util.h"
 
 #define DNS_MAX_SOCKS	16	/* c-ares uses one or two per server */
@@ -33,7 +35,7 @@ struct dns {
 	struct dns_req		*deferred;	/* answered inside a start */
 };
 
-enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR };
+enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA };
 
 struct dns_req {
 	struct dns	*d;
@@ -429,6 +431,36 @@ dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	dns_finish(q);
 }
 
+/* TLSA: presence only, each record as "usage selector mtype" text. */
+static void
+dns_on_tlsa(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct dns_req *q = arg;
+	struct tlsa_rr rr[TLSA_MAX];
+	char buf[16];
+	size_t i, n = 0;
+
+	(void)timeouts;
+	q->status = dns_classify(status, q->why, sizeof(q->why));
+	if (q->status == DNS_OK && (alen < 0 ||
+	    tlsa_parse(abuf, (size_t)alen, rr, TLSA_MAX, &n) != 0)) {
+		q->status = DNS_TEMP;
+		util_err(q->why, sizeof(q->why), "malformed DNS answer");
+	}
+	for (i = 0; q->status == DNS_OK && i < n; i++) {
+		snprintf(buf, sizeof(buf), "%u %u %u", rr[i].usage,
+		    rr[i].selector, rr[i].mtype);
+		if (dns_add_item(q, buf, strlen(buf)) != 0)
+			q->status = DNS_TEMP;
+	}
+	if (q->status == DNS_OK && q->n == 0) {
+		q->status = DNS_NODATA;
+		util_err(q->why, sizeof(q->why), "no TLSA record");
+	}
+	dns_finish(q);
+}
+
 static struct dns_req *
 dns_req_new(struct dns *d, enum dns_kind kind, void *cb, void *arg)
 {
@@ -463,6 +495,10 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 	case DNS_K_MX:
 		ares_query(d->channel, name, ns_c_in, ns_t_mx, dns_on_mx, q);
 		break;
+	case DNS_K_TLSA:
+		ares_query(d->channel, name, ns_c_in, TLSA_TYPE, dns_on_tlsa,
+		    q);
+		break;
 	case DNS_K_ADDR:
 		memset(&h, 0, sizeof(h));
 		h.ai_family = AF_UNSPEC;
@@ -489,4 +525,10 @@ void
 dns_addr(struct dns *d, const char *host, dns_list_cb cb, void *arg)
 {
 	dns_start(d, DNS_K_ADDR, host, (void *)cb, arg);
+}
+
+void
+dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg)
+{
+	dns_start(d, DNS_K_TLSA, name, (void *)cb, arg);
 }

@@ -39,5 +39,7 @@ void	dns_free(struct dns *d);
 void	dns_txt(struct dns *d, const char *name, dns_txt_cb cb, void *arg);
 void	dns_mx(struct dns *d, const char *name, dns_list_cb cb, void *arg);
 void	dns_addr(struct dns *d, const char *host, dns_list_cb cb, void *arg);
+/* TLSA RRs of name as "usage selector mtype" text (RFC 6698). */
+void	dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg);
 
 #endif /* MTASTS_DNS_H */

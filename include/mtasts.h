@@ -256,6 +256,43 @@ typedef void (*mtasts_mx_cb)(int status, const char *const *hosts,
 MTASTS_API int mtasts_mx_query(struct mtasts_ctx *ctx, const char *domain,
     mtasts_mx_cb cb, void *arg, char *err, size_t errlen);
 
+/*
+ * Single look-ups outside the decision, for a deployment validator
+ * (mtasts check).  The context's resolver and fetcher, never its cache.
+ * Each cb runs exactly once, never from inside the start call, with
+ * MTASTS_OK, MTASTS_ENORECORD (NXDOMAIN, NODATA) or MTASTS_ETIMEOUT (a
+ * temporary DNS failure) and a reason `why'; arrays and strings are
+ * valid during the callback only.  A start call returns MTASTS_EINVAL
+ * (err says why) for a name that is not a valid domain.
+ */
+
+typedef void (*mtasts_txt_cb)(int status, const struct mtasts_rr *rrs,
+    size_t n, const char *why, void *arg);
+typedef void (*mtasts_list_cb)(int status, const char *const *v,
+    size_t n, const char *why, void *arg);
+/* The TXT RRset of "label.domain" (label NULL: domain itself), e.g.
+ * label "_mta-sts" or "_smtp._tls". */
+MTASTS_API int mtasts_txt_query(struct mtasts_ctx *ctx, const char *label,
+    const char *domain, mtasts_txt_cb cb, void *arg, char *err,
+    size_t errlen);
+/* A host's IPv4 and IPv6 addresses as text. */
+MTASTS_API int mtasts_addr_query(struct mtasts_ctx *ctx, const char *host,
+    mtasts_list_cb cb, void *arg, char *err, size_t errlen);
+/* The TLSA RRs at _port._tcp.host (RFC 6698), each as "usage selector
+ * mtype" text: presence only, mtasts does no DANE. */
+MTASTS_API int mtasts_tlsa_query(struct mtasts_ctx *ctx, const char *host,
+    unsigned int port, mtasts_list_cb cb, void *arg, char *err,
+    size_t errlen);
+/* Fetch https://mta-sts.<domain>/.well-known/mta-sts.txt once, with
+ * every §3.3 rule, as the decision would.  status MTASTS_OK with the
+ * body (not parsed), or MTASTS_EIO with type the RFC 8460 result type
+ * ("sts-policy-fetch-error", "sts-webpki-invalid") and why. */
+typedef void (*mtasts_fetch_cb)(int status, const char *body, size_t len,
+    const char *type, const char *why, void *arg);
+MTASTS_API int mtasts_policy_fetch(struct mtasts_ctx *ctx,
+    const char *domain, mtasts_fetch_cb cb, void *arg, char *err,
+    size_t errlen);
+
 MTASTS_API void mtasts_result_free(struct mtasts_result *res);
 MTASTS_API const char *mtasts_result_domain(const struct mtasts_result *);
 /* 1 if a policy is in force (mode then says which), 0 for no policy. */
@@ -322,6 +359,30 @@ MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
  * under it; caller frees *text with free().  MTASTS_ENORECORD if none. */
 MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,
     const char *domain, const char *id, char **text, size_t *len);
+
+/* For MTAs that report a failed outgoing session by address only
+ * (OpenSMTPD): remember that MX host serves policy domain -- the core
+ * resolves host's addresses in the background and notes each in the
+ * shared cache -- and later ask which domain and MX host an address was
+ * last noted for, or with of != NULL which MX host of domain "of" it is
+ * (MTASTS_ENORECORD if none, or older than a week).  domain and host
+ * sizes: at least MTASTS_DOMAIN_MAX + 1. */
+MTASTS_API int mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain,
+    const char *host);
+MTASTS_API int mtasts_mx_note_get(struct mtasts_ctx *ctx, const char *ip,
+    const char *of, char *domain, size_t dsize, char *host, size_t hsize);
+
+/* One SMTP session to ip:port as an MTA-STS sender would open it to MX
+ * host (STARTTLS, chain against ca_file, name against host, expiry),
+ * for MTAs that do not say whether TLS would have verified: *type is
+ * its RFC 8460 result ("success", "starttls-not-supported",
+ * "certificate-host-mismatch", "certificate-expired",
+ * "certificate-not-trusted", "validation-failure"), err why it failed.
+ * Blocking, at most 4 x connect_timeout.  MTASTS_ETIMEOUT (and *type
+ * NULL) when the host did not answer: no TLS result. */
+MTASTS_API int mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host,
+    const char *ip, unsigned int port, const char **type, char *err,
+    size_t errlen);
 
 /*
  * The cache, for mtasts cache and mtasts refresh

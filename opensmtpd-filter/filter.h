@@ -8,6 +8,7 @@
  * rcpt.c	rcpt-to: the policy query, its deadline, the answer
  * enforcedb.c	the enforce table (a db: table for smtpd.conf)
  * report.c	--report: TLS results of outgoing sessions for TLSRPT
+ * probe.c	--report --probe: TLS verdicts of unverified sessions
  */
 #ifndef FILTER_H
 #define FILTER_H
@@ -31,6 +32,7 @@ struct filter_env {
 	const char		*dbpath;	/* enforce table, NULL: none */
 	unsigned int		 deadline;	/* per rcpt-to, seconds */
 	int			 report;	/* --report mode */
+	int			 probe;		/* --probe: TLS not verified */
 	int			 verbose;
 };
 
@@ -72,5 +74,11 @@ void	enforcedb_free(void);
 void	report_event(const char *dir, const char *event, const char *sid,
 	    char *params);
 void	report_shutdown(void);
+
+/* probe.c: count one TLS session of domain at MX host mx, address ip,
+ * with the verdict of a probe of it (run now, or at most an hour old). */
+void	probe_session(const char *domain, const char *mx, const char *ip,
+	    unsigned int port);
+void	probe_shutdown(void);
 
 #endif /* FILTER_H */

@@ -6,6 +6,8 @@
  * if it exits, smtpd shuts down.  So it never exits on input, only on
  * startup errors, out of memory, or end of input.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -79,7 +82,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: filter-mtasts [-v] [-c config] "
 	    "[-d seconds] [-t enforce.db]\n"
-	    "       filter-mtasts --report [-v] [-c config]\n");
+	    "       filter-mtasts --report [--probe] [-v] [-c config]\n");
 	exit(1);
 }
 
@@ -96,18 +99,38 @@ main_seconds(const char *s)
 	return (unsigned int)n;
 }
 
+/* smtpd gives a socket; a file on stdin (a replay, a test) needs a
+ * backend that can watch any descriptor: epoll refuses regular files. */
+static struct event_base *
+main_base(void)
+{
+	struct event_config	*ec;
+	struct event_base	*base;
+	struct stat		 st;
+
+	if (fstat(STDIN_FILENO, &st) == -1 || !S_ISREG(st.st_mode))
+		return event_base_new();
+	if ((ec = event_config_new()) == NULL)
+		return NULL;
+	event_config_require_features(ec, EV_FEATURE_FDS);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
 /* Options into env; the configuration file, if given, into *conf. */
 static void
 main_options(int argc, char *argv[], const char **conf)
 {
 	static const struct option	 longopts[] = {
 		{ "report", no_argument, NULL, 'r' },
+		{ "probe", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int				 ch;
 
 	env.deadline = 10;
-	while ((ch = getopt_long(argc, argv, "c:d:rt:v", longopts,
+	while ((ch = getopt_long(argc, argv, "c:d:prt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -115,6 +138,9 @@ main_options(int argc, char *argv[], const char **conf)
 			break;
 		case 'd':
 			env.deadline = main_seconds(optarg);
+			break;
+		case 'p':
+			env.probe = 1;
 			break;
 		case 'r':
 			env.report = 1;
@@ -129,7 +155,7 @@ main_options(int argc, char *argv[], const char **conf)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (env.probe && !env.report))
 		usage();
 }
 
@@ -146,7 +172,7 @@ main(int argc, char *argv[])
 	mtasts_set_log(main_on_log, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
-	if ((env.base = event_base_new()) == NULL)
+	if ((env.base = main_base()) == NULL)
 		fatalx("event_base_new failed");
 	if (mtasts_ctx_new(env.base, cfg, 0, &env.mtasts, err,
 	    sizeof(err)) != MTASTS_OK)
@@ -160,6 +186,7 @@ main(int argc, char *argv[])
 
 	rcpt_shutdown();
 	report_shutdown();
+	probe_shutdown();
 	io_free();
 	mtasts_ctx_free(env.mtasts);	/* runs pending query callbacks */
 	mtasts_config_free(cfg);

@@ -76,9 +76,9 @@ rcpt_on_deadline(evutil_socket_t fd, short ev, void *arg)
 	rcpt_free(r);
 }
 
-/* Answer every request waiting on lk and free it. */
+/* Answer every request waiting on lk. */
 static void
-rcpt_finish(struct lookup *lk, const char *verdict)
+rcpt_answer_all(struct lookup *lk, const char *verdict)
 {
 	struct req	*r;
 
@@ -86,6 +86,13 @@ rcpt_finish(struct lookup *lk, const char *verdict)
 		rcpt_answer(r, verdict);
 		rcpt_free(r);
 	}
+}
+
+/* ... and free it. */
+static void
+rcpt_finish(struct lookup *lk, const char *verdict)
+{
+	rcpt_answer_all(lk, verdict);
 	mtasts_result_free(lk->res);
 	free(lk);
 }
@@ -102,6 +109,16 @@ rcpt_table(const struct lookup *lk, int enforce)
 	return "proceed";
 }
 
+/* The MX hosts smtpd may deliver this domain's mail to: noted with
+ * their addresses, so that --report can tell which domain a failed
+ * outgoing session was for (smtpd reports only its address). */
+static void
+rcpt_note(const char *domain, const char *host)
+{
+	if (mtasts_mx_note(env.mtasts, domain, host) != MTASTS_OK)
+		log_debug("%s: MX %s not noted for TLSRPT", domain, host);
+}
+
 /* RFC 8461 §4.1 at RCPT: an enforce domain none of whose MX hosts
  * matches the policy cannot be delivered to; say so now, as a
  * temporary failure (§5.1: never a bounce).  A DNS failure proceeds:
@@ -113,13 +130,18 @@ rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
 	const char	*verdict;
 	size_t		 i, ok = 0;
 
-	if (status == MTASTS_ENORECORD)	/* implicit MX: the domain */
-		ok = mtasts_result_mx_allowed(lk->res, lk->domain,
-		    strlen(lk->domain)) == MTASTS_OK;
+	if (status == MTASTS_ENORECORD &&	/* implicit MX: the domain */
+	    mtasts_result_mx_allowed(lk->res, lk->domain,
+	    strlen(lk->domain)) == MTASTS_OK) {
+		ok = 1;
+		rcpt_note(lk->domain, lk->domain);
+	}
 	for (i = 0; i < n; i++)
 		if (mtasts_result_mx_allowed(lk->res, hosts[i],
-		    strlen(hosts[i])) == MTASTS_OK)
+		    strlen(hosts[i])) == MTASTS_OK) {
 			ok++;
+			rcpt_note(lk->domain, hosts[i]);
+		}
 	if (shutting_down)
 		verdict = "proceed";
 	else if (ok == 0 && status != MTASTS_ETIMEOUT) {
@@ -131,6 +153,25 @@ rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
 	} else
 		verdict = rcpt_table(lk, 1);
 	rcpt_finish(lk, verdict);
+}
+
+/* A testing domain, already answered: note the MX hosts its policy
+ * names, for --report --probe (smtpd sends its mail unverified). */
+static void
+rcpt_on_testing_mx(int status, const char *const *hosts, size_t n,
+    void *arg)
+{
+	struct lookup	*lk = arg;
+	size_t		 i;
+
+	if (status == MTASTS_ENORECORD && mtasts_result_mx_allowed(lk->res,
+	    lk->domain, strlen(lk->domain)) == MTASTS_OK)
+		rcpt_note(lk->domain, lk->domain);
+	for (i = 0; i < n && !shutting_down; i++)
+		if (mtasts_result_mx_allowed(lk->res, hosts[i],
+		    strlen(hosts[i])) == MTASTS_OK)
+			rcpt_note(lk->domain, hosts[i]);
+	rcpt_finish(lk, "proceed");	/* nobody waits any more */
 }
 
 static void
@@ -151,7 +192,13 @@ rcpt_on_result(struct mtasts_result *res, void *arg)
 	log_debug("%s: %s (%zu errors)", lk->domain,
 	    mtasts_result_mode_name(res), mtasts_result_error_count(res));
 	if (!enforce) {
-		rcpt_finish(lk, rcpt_table(lk, 0));
+		rcpt_answer_all(lk, rcpt_table(lk, 0));
+		if (mtasts_result_has_policy(res) &&
+		    mtasts_result_mode(res) == MTASTS_MODE_TESTING &&
+		    mtasts_mx_query(env.mtasts, lk->domain, rcpt_on_testing_mx,
+		    lk, err, sizeof(err)) == MTASTS_OK)
+			return;
+		rcpt_finish(lk, "proceed");
 		return;
 	}
 	if (mtasts_mx_query(env.mtasts, lk->domain, rcpt_on_mx, lk, err,

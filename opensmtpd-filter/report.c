@@ -11,8 +11,11 @@
  * then link-disconnect means starttls-not-supported.  A TCP failure
  * gives link-disconnect without link-connect: not a TLS result.
  *
- * The policy domain is known only from tx-rcpt, which comes after TLS:
- * failed sessions have none, so they are logged, not counted.
+ * The policy domain is known from tx-rcpt, which comes after TLS, so a
+ * failed session has none: the receiving address then names it, through
+ * the note filter-mtasts made at RCPT for the MX hosts of enforce
+ * domains (mtasts_mx_note); that note also gives the MX host name
+ * (RFC 8460 receiving-mx-hostname), which smtpd's reports lack.
  */
 #include <sys/queue.h>
 
@@ -30,6 +33,7 @@ struct osess {
 	LIST_ENTRY(osess)	 entry;
 	char			 sid[17];
 	char			 ip[64];	/* receiving address */
+	unsigned int		 port;		/* ... and port */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
 	int			 connected;	/* link-connect seen */
 	int			 tls;		/* link-tls seen */
@@ -71,6 +75,21 @@ report_free(struct osess *s)
 	nsessions--;
 }
 
+/* The port after an address's end ("]:25" or ":25"), 25 if none. */
+static unsigned int
+report_port(const char *end)
+{
+	unsigned long	 n;
+	char		*e;
+
+	if (*end == ']')
+		end++;
+	if (*end != ':')
+		return 25;
+	n = strtoul(end + 1, &e, 10);
+	return *e == '\0' && n > 0 && n < 65536 ? (unsigned int)n : 25;
+}
+
 /* link-connect rdns|fcrdns|src|dest: the address of dest, without its
  * port ("127.0.3.1:25", "[::1]:25"). */
 static void
@@ -91,6 +110,7 @@ report_connect(struct osess *s, char *params)
 		return;
 	memcpy(s->ip, dest, (size_t)(end - dest));
 	s->ip[end - dest] = '\0';
+	s->port = report_port(end);
 }
 
 /* protocol-server: an EHLO answer line, "250-STARTTLS" or "250 ...". */
@@ -126,11 +146,29 @@ report_rcpt(struct osess *s, char *params)
 		s->domain[0] = '\0';
 }
 
+/* Is domain's cached policy "testing"?  Its sessions went out without
+ * verification; other domains' results need none (no policy) or were
+ * verified (enforce, on its own action). */
+static int
+report_testing(const char *domain)
+{
+	struct mtasts_result	*res;
+	int			 testing;
+
+	if (mtasts_cache_get(env.mtasts, domain, &res) != MTASTS_OK)
+		return 0;
+	testing = mtasts_result_has_policy(res) &&
+	    mtasts_result_mode(res) == MTASTS_MODE_TESTING;
+	mtasts_result_free(res);
+	return testing;
+}
+
 static void
 report_done(struct osess *s)
 {
 	const char	*type;
 	char		 err[MTASTS_ERRLEN];
+	char		 noted[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1];
 
 	if (!s->connected)
 		return;		/* TCP connection failed: no TLS result */
@@ -140,17 +178,36 @@ report_done(struct osess *s)
 		type = "starttls-not-supported";
 	else
 		return;
+	if (s->ip[0] == '\0' || mtasts_mx_note_get(env.mtasts, s->ip,
+	    s->domain[0] ? s->domain : NULL, noted, sizeof(noted), mx,
+	    sizeof(mx)) != MTASTS_OK)
+		noted[0] = mx[0] = '\0';
+	if (s->domain[0] == '\0' && noted[0] != '\0')
+		memcpy(s->domain, noted, sizeof(s->domain));
 	if (s->domain[0] == '\0') {
 		log_warnx("session %s: %s at %s: no recipient domain known, "
 		    "not counted", s->sid, type, s->ip[0] ? s->ip : "?");
 		return;
 	}
-	if (mtasts_tls_result(env.mtasts, s->domain, type, NULL,
+	/* The noted MX host belongs to the noted domain only. */
+	if (strcmp(noted, s->domain) != 0)
+		mx[0] = '\0';
+	if (env.probe && s->tls && report_testing(s->domain)) {
+		/* Unverified TLS: what would verification have said? */
+		if (mx[0] != '\0')
+			probe_session(s->domain, mx, s->ip, s->port);
+		else
+			log_warnx("session %s: %s: MX host of %s unknown, "
+			    "not probed, not counted", s->sid, s->domain,
+			    s->ip);
+		return;
+	}
+	if (mtasts_tls_result(env.mtasts, s->domain, type, mx[0] ? mx : NULL,
 	    s->ip[0] ? s->ip : NULL, err, sizeof(err)) != MTASTS_OK)
 		log_warnx("session %s: %s", s->sid, err);
 	else
-		log_debug("session %s: %s %s at %s", s->sid, s->domain, type,
-		    s->ip);
+		log_debug("session %s: %s %s at %s (%s)", s->sid, s->domain,
+		    type, s->ip, mx[0] ? mx : "MX name unknown");
 }
 
 void

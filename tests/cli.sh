@@ -183,6 +183,24 @@ else
 	nok "cert: openssl command missing (make deps installs it)"
 fi
 
+# --- check: usage only (tests/integration/check.sh has the network) --
+printf 'resolver = 127.0.0.1:9\ncache_dir = %s/cache\n' "$T" >"$T/check.conf"
+expect_rc "check help" 0 'mtasts .*check .*--port N.* DOMAIN' -- \
+    -c "$T/check.conf" check --help
+expect_rc "check: no DOMAIN" 2 'check needs one DOMAIN' -- \
+    -c "$T/check.conf" check
+expect_rc "check: two DOMAINs" 2 'check needs one DOMAIN' -- \
+    -c "$T/check.conf" check a.example b.example
+expect_rc "check: invalid DOMAIN" 2 'usage' -- \
+    -c "$T/check.conf" check 'a_b!.example'
+expect_rc "check: --port out of range" 2 '--port needs a number' -- \
+    -c "$T/check.conf" check --port 65536 example.com
+expect_rc "check: --port without a number" 2 '--port needs a number' -- \
+    -c "$T/check.conf" check example.com --port
+expect_rc "check: unknown option" 2 'unknown option --frob' -- \
+    -c "$T/check.conf" check --frob example.com
+expect_rc "help lists check" 0 'check \[--json\] \[--port N\] DOMAIN' -- --help
+
 # --- help and version ----------------------------------------------
 expect_rc "help" 0 'mtasts lint record' -- --help
 expect_rc "lint help" 0 'mtasts lint policy' -- lint --help

@@ -30,7 +30,9 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     share/man/man8/filter-mtasts.8 lib/exim4/mtasts.so \
     libexec/mtasts/filter-mtasts sbin/mtasts-socketmap \
     share/man/man8/mtasts-socketmap.8 \
-    lib/systemd/system/mtasts-socketmap.service; do
+    lib/systemd/system/mtasts-socketmap.service \
+    share/man/man8/table-mtasts.8 \
+    libexec/opensmtpd/table-mtasts; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
 grep -q '^prefix=/opt/mt$' "$R/lib/pkgconfig/mtasts.pc" &&

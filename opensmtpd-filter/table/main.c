@@ -1,0 +1,195 @@
+/*
+ * main.c - table-mtasts: smtpd runs it as /usr/libexec/opensmtpd/
+ * table-mtasts for a "table NAME mtasts:CONFIG" line, with argv
+ * {NAME, CONFIG} and a socketpair on fd 0 (replies go back on fd 0,
+ * not on stdout).  smtpd's lka waits for each reply and exits if this
+ * process dies or answers garbage, so: every request is answered, input
+ * never ends the program except a broken frame or end of input.  See
+ * table-mtasts(8).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <mtasts.h>
+
+#include "table.h"
+
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+static const char	*tablename = "mtasts";
+
+void
+log_warnx(const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* stderr is smtpd's (its log with -d); syslog otherwise. */
+	fprintf(stderr, "table-mtasts[%s]: %s\n", tablename, msg);
+	syslog(LOG_MAIL | LOG_INFO, "%s", msg);
+}
+
+static void
+main_on_log(int prio, const char *msg, void *arg)
+{
+	(void)arg;
+	if (prio <= LOG_NOTICE)
+		log_warnx("%s", msg);
+}
+
+static void
+main_send(const uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(STDIN_FILENO, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warnx("reply: %s", strerror(errno));
+			exit(1);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+main_reply(int want_r, int r, const char *value)
+{
+	uint8_t	out[TABLE_HDR_SIZE + 8 + 512];
+	size_t	n;
+
+	if ((n = wire_reply(out, sizeof(out), want_r, r, value)) == 0)
+		n = wire_reply(out, sizeof(out), 1, -1, NULL);
+	main_send(out, n);
+}
+
+static int
+main_lookup(struct answer_env *e, const struct table_req *req, char *val,
+    size_t size)
+{
+	if (req->malformed)
+		return -1;
+	if (req->type == TABLE_CHECK && req->service == TABLE_K_DOMAIN)
+		return answer_check(e, req->key);
+	if (req->type == TABLE_LOOKUP && req->service == TABLE_K_RELAYHOST) {
+		int r = answer_relayhost(e, req->key, val, size);
+		if (r == 1)
+			log_warnx("%s: relay via %s", req->key, val);
+		return r;
+	}
+	log_warnx("service 0x%x is not served (only domain, relayhost)",
+	    (unsigned int)req->service);
+	return -1;
+}
+
+static void
+main_request(struct answer_env *e, const uint8_t *frame, size_t len)
+{
+	struct table_req	req;
+	char			val[MTASTS_DOMAIN_MAX + 32];
+	int			r;
+
+	wire_decode(frame, len, &req);
+	switch (req.type) {
+	case TABLE_OPEN:
+		if (req.malformed || req.version != TABLE_API_VERSION)
+			log_warnx("open: unexpected table API (version %u)",
+			    (unsigned int)req.version);
+		main_reply(0, 0, NULL);
+		break;
+	case TABLE_UPDATE:
+		main_reply(1, 1, NULL);	/* nothing to reload */
+		break;
+	case TABLE_CLOSE:
+		exit(0);
+	case TABLE_CHECK:
+	case TABLE_LOOKUP:
+		r = main_lookup(e, &req, val, sizeof(val));
+		main_reply(1, r, r == 1 && req.type == TABLE_LOOKUP ? val :
+		    NULL);
+		break;
+	default:
+		log_warnx("request type %u not served",
+		    (unsigned int)req.type);
+		main_reply(1, -1, NULL);
+	}
+}
+
+/* Read frames from fd 0 until end of input. */
+static void
+main_loop(struct answer_env *e)
+{
+	static uint8_t	buf[2 * TABLE_FRAME_MAX];
+	size_t		len = 0;
+	ssize_t		n, flen;
+
+	for (;;) {
+		while ((flen = wire_frame(buf, len)) > 0) {
+			main_request(e, buf, (size_t)flen);
+			memmove(buf, buf + flen, len - (size_t)flen);
+			len -= (size_t)flen;
+		}
+		if (flen == -1) {
+			log_warnx("broken frame from smtpd; exiting");
+			exit(1);
+		}
+		if ((n = read(STDIN_FILENO, buf + len, sizeof(buf) - len)) ==
+		    -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == -1)
+				log_warnx("read: %s", strerror(errno));
+			return;
+		}
+		len += (size_t)n;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct answer_env	 e = { NULL, NULL, 3 };
+	struct mtasts_config	*cfg = NULL;
+	char			 err[MTASTS_ERRLEN];
+
+	/* smtpd: execl(path, name, config); by hand: NAME [CONFIG]. */
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "usage: table-mtasts [config]\n");
+		return 1;
+	}
+	if (argc >= 1 && argv[0][0] != '\0' && strchr(argv[0], '/') == NULL)
+		tablename = argv[0];
+	openlog("table-mtasts", LOG_PID, LOG_MAIL);
+	signal(SIGPIPE, SIG_IGN);
+	mtasts_set_log(main_on_log, NULL);
+	if (mtasts_config_load(argc == 2 ? argv[1] : NULL, &cfg, err,
+	    sizeof(err)) != MTASTS_OK) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if ((e.base = event_base_new()) == NULL ||
+	    mtasts_ctx_new(e.base, cfg, 0, &e.mtasts, err, sizeof(err)) !=
+	    MTASTS_OK) {
+		log_warnx("%s", e.base == NULL ? "event_base_new failed" : err);
+		return 1;
+	}
+	main_loop(&e);
+	answer_shutdown();
+	mtasts_ctx_free(e.mtasts);
+	mtasts_config_free(cfg);
+	event_base_free(e.base);
+	return 0;
+}

@@ -1,0 +1,269 @@
+/*
+ * test_filter.c - filter-mtasts's protocol reader (proto.c) and its
+ * --report state machine (report.c), with the filter's I/O and
+ * rcpt-to handling replaced by recorders and the real core behind
+ * report.c (a private cache).  What smtpd and TLSRPT rely on:
+ *  - registration only after config|ready, once;
+ *  - each well-formed rcpt-to request handed over with its session,
+ *    token and address; any other filter phase answered "proceed";
+ *    malformed lines dropped, never answered, never fatal;
+ *  - smtp-out sessions counted as RFC 8460 results: verified TLS is
+ *    success, TLS then disconnect validation-failure, an EHLO without
+ *    STARTTLS starttls-not-supported, a TCP failure nothing; a failed
+ *    session with no recipient named by its address's MX note.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "mtasts.h"
+#include "cache.h"
+#include "ctx.h"
+#include "../../opensmtpd-filter/filter.h"
+
+struct filter_env	env;
+
+static char	out[64][256];		/* lines "written" to smtpd */
+static size_t	nout;
+static char	started[16][256];	/* rcpt_start calls */
+static size_t	nstarted;
+
+void
+log_warnx(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	(void)fmt;
+	fail_msg("fatalx called");
+	abort();
+}
+
+void
+io_printf(const char *fmt, ...)
+{
+	va_list	ap;
+
+	assert_true(nout < 64);
+	va_start(ap, fmt);
+	vsnprintf(out[nout++], sizeof(out[0]), fmt, ap);
+	va_end(ap);
+}
+
+void
+rcpt_start(const char *sid, const char *token, const char *addr,
+    size_t len)
+{
+	assert_true(nstarted < 16);
+	snprintf(started[nstarted++], sizeof(started[0]), "%s %s %.*s", sid,
+	    token, (int)len, addr);
+}
+
+static void
+feed(const char *line)
+{
+	char	buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	proto_line(buf, strlen(buf));
+}
+
+static void
+test_handshake_and_requests(void **state)
+{
+	static const struct {
+		const char	*line;
+		const char	*started;	/* rcpt_start, or NULL */
+		const char	*answer;	/* written, or NULL */
+	} rows[] = {
+		{ "filter|0.6|1.0|smtp-in|rcpt-to|00000000000000a1|"
+		    "00000000000000b1|u@a.test", "00000000000000a1 "
+		    "00000000000000b1 u@a.test", NULL },
+		{ "filter|0.7|1.0|smtp-in|rcpt-to|a2|b2|<u@b.test>",
+		    "a2 b2 <u@b.test>", NULL },
+		{ "filter|0.6|1.0|smtp-in|mail-from|a3|b3|x@y.test", NULL,
+		    "filter-result|a3|b3|proceed" },	/* never stalled */
+		{ "filter|9.9|1.0|smtp-in|rcpt-to|a4|b4|u@a.test", NULL,
+		    NULL },				/* unknown version */
+		{ "filter|0.6|1.0|smtp-in|rcpt-to|zz|b5|u@a.test", NULL,
+		    NULL },				/* bad session id */
+		{ "filter|0.6|1.0|smtp-in|rcpt-to|a6|00000000000000000|u@a",
+		    NULL, NULL },			/* 17-digit token */
+		{ "filter|0.6|1.0|smtp-in|rcpt-to|a7", NULL, NULL },
+		{ "filter|0.6|1.0|smtp-in|rcpt-to|a8|b8|u@a|b|c",
+		    "a8 b8 u@a|b|c", NULL },	/* the address keeps its |s */
+		{ "garbage", NULL, NULL },
+		{ "report|0.6|1.0|smtp-in|link-connect|a9|x|y|z|w", NULL,
+		    NULL },				/* not --report */
+	};
+	size_t	i, o, s;
+
+	(void)state;
+	env.report = 0;
+	feed("config|smtpd-version|6.8.0p2");
+	feed("config|subsystem|smtp-in");
+	assert_int_equal(nout, 0);		/* nothing before ready */
+	feed("config|ready");
+	assert_int_equal(nout, 2);
+	assert_string_equal(out[0], "register|filter|smtp-in|rcpt-to");
+	assert_string_equal(out[1], "register|ready");
+	feed("config|ready");			/* twice: registered once */
+	assert_int_equal(nout, 2);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		o = nout;
+		s = nstarted;
+		feed(rows[i].line);
+		assert_int_equal(nstarted, s + (rows[i].started != NULL));
+		assert_int_equal(nout, o + (rows[i].answer != NULL));
+		if (rows[i].started != NULL)
+			assert_string_equal(started[s], rows[i].started);
+		if (rows[i].answer != NULL)
+			assert_string_equal(out[o], rows[i].answer);
+	}
+}
+
+/* --report against a private cache. */
+static char	dir[] = "/tmp/mtasts-test-filter.XXXXXX";
+
+struct count {
+	const char	*domain, *result, *mx;
+	uint64_t	 n;
+};
+
+static int
+count_one(const char *day, const char *domain, const char *ptype,
+    const char *pid, const char *result, const char *mx, const char *ip,
+    uint64_t n, void *arg)
+{
+	struct count *c = arg;
+
+	(void)day;
+	(void)ptype;
+	(void)pid;
+	(void)ip;
+	if (strcmp(domain, c->domain) == 0 && strcmp(result, c->result) ==
+	    0 && strcmp(mx, c->mx) == 0)
+		c->n += n;
+	return 0;
+}
+
+static uint64_t
+counted(const char *domain, const char *result, const char *mx)
+{
+	struct count c = { domain, result, mx, 0 };
+
+	assert_int_equal(mtasts_tls_result_foreach(env.mtasts, count_one, &c),
+	    MTASTS_OK);
+	return c.n;
+}
+
+/* One smtp-out session: "E|params" events, then link-disconnect. */
+static void
+session(const char *sid, const char *const *ev)
+{
+	char	line[512];
+
+	/* "event|params" -> "report|...|event|sid|params" */
+	for (; *ev != NULL; ev++) {
+		snprintf(line, sizeof(line),
+		    "report|0.6|1.0|smtp-out|%.*s|%s|%s",
+		    (int)(strchr(*ev, '|') - *ev), *ev, sid,
+		    strchr(*ev, '|') + 1);
+		feed(line);
+	}
+	snprintf(line, sizeof(line),
+	    "report|0.6|1.0|smtp-out|link-disconnect|%s", sid);
+	feed(line);
+}
+
+static void
+test_report_sessions(void **state)
+{
+	static const char *const ok[] = {
+		"link-connect|p|pass|127.0.0.1:5000|192.0.2.10:25",
+		"link-greeting|mx.a.test", "link-identify|EHLO|me",
+		"protocol-server|250-STARTTLS", "link-tls|TLSv1.3:X:256",
+		"link-identify|EHLO|me", "tx-rcpt|m1|ok|u@A.test", NULL,
+	};
+	static const char *const badcert[] = {
+		"link-connect|p|pass|127.0.0.1:5001|192.0.2.10:25",
+		"link-identify|EHLO|me", "protocol-server|250-STARTTLS",
+		"link-tls|TLSv1.3:X:256", NULL,
+	};
+	static const char *const notls[] = {
+		"link-connect|p|pass|127.0.0.1:5002|[2001:db8::5]:25",
+		"link-identify|EHLO|me", "protocol-server|250-SIZE 100",
+		"protocol-server|250 HELP", NULL,
+	};
+	static const char *const unknown_ip[] = {
+		"link-connect|p|pass|127.0.0.1:5003|198.51.100.7:25",
+		"link-tls|TLSv1.3:X:256", NULL,
+	};
+	static const char *const tcpfail[] = { NULL };
+	struct mtasts_config *cfg;
+	char conf[256], err[MTASTS_ERRLEN], val[128], cmd[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "cache_dir = %s\nresolver = "
+	    "127.0.0.1:9\n", dir);
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "test", &cfg,
+	    err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_ctx_new(NULL, cfg, 0, &env.mtasts, err,
+	    sizeof(err)), MTASTS_OK);
+	/* As filter-mtasts notes them at RCPT (core/mxnote.c's format). */
+	snprintf(val, sizeof(val), "a.test\tmx.a.test\t%lld",
+	    (long long)time(NULL));
+	assert_int_equal(cache_note_put(env.mtasts->cache, "A\t192.0.2.10", 12,
+	    val, strlen(val)), MTASTS_OK);
+	assert_int_equal(cache_note_put(env.mtasts->cache,
+	    "A\t192.0.2.10\ta.test", 19, val, strlen(val)), MTASTS_OK);
+	snprintf(val, sizeof(val), "b.test\tmx.b.test\t%lld",
+	    (long long)time(NULL));
+	assert_int_equal(cache_note_put(env.mtasts->cache, "A\t2001:db8::5",
+	    13, val, strlen(val)), MTASTS_OK);
+	env.report = 1;
+	session("c1", ok);
+	session("c2", badcert);
+	session("c3", notls);
+	session("c4", unknown_ip);
+	session("c5", tcpfail);
+	feed("report|0.6|1.0|smtp-out|link-disconnect|c6"); /* never seen */
+	assert_int_equal(counted("a.test", "success", "mx.a.test"), 1);
+	assert_int_equal(counted("a.test", "validation-failure", "mx.a.test"),
+	    1);
+	assert_int_equal(counted("b.test", "starttls-not-supported",
+	    "mx.b.test"), 1);
+	report_shutdown();
+	mtasts_ctx_free(env.mtasts);
+	mtasts_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_and_requests),
+		cmocka_unit_test(test_report_sessions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -419,7 +419,7 @@ install: install-socketmap
 install-socketmap: $(B)/mtasts-socketmap
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(B)/mtasts-socketmap $(DESTDIR)$(SBINDIR)/
-	sed 's|/usr/local/sbin/|$(SBINDIR)/|' \
+	sed 's|/usr/sbin/|$(SBINDIR)/|' \
 	    systemd/mtasts-socketmap.service \
 	    >$(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
 uninstall: uninstall-socketmap

@@ -12,8 +12,9 @@
  *
  *   smload -S [-r reply] address:port
  *	The floor: answer every netstring with a fixed reply, no lookup,
- *	one thread and poll(), as the daemons measured run one event loop.
+ *	one thread and epoll, as the daemons measured run one event loop.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -289,15 +290,16 @@ run_load(const char *addr, int nconns, size_t total, double seconds)
 		close(conns[i].fd);
 }
 
-/* The trivial responder. */
+/* The trivial responder: epoll, one thread, a fixed answer to every
+ * netstring, as cheap as a socketmap server can be. */
 static void
 serve(const char *addr, const char *reply)
 {
 	static struct lconn	 conns[CONNS_MAX];
-	struct pollfd		 pfd[CONNS_MAX + 1];
+	struct epoll_event	 ev, evs[64];
 	struct sockaddr_in	 sin;
 	char			 out[1024];
-	int			 lfd, one = 1, i, n, nout;
+	int			 lfd, efd, one = 1, i, k, n, nout, fd;
 	size_t			 off, dlen, used;
 	ssize_t			 r;
 
@@ -312,53 +314,58 @@ serve(const char *addr, const char *reply)
 	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(lfd, 128) == -1)
 		die("bind/listen");
+	if ((efd = epoll_create1(0)) == -1)
+		die("epoll_create1");
 	for (i = 0; i < CONNS_MAX; i++)
 		conns[i].fd = -1;
+	ev.events = EPOLLIN;
+	ev.data.u32 = CONNS_MAX;
+	if (epoll_ctl(efd, EPOLL_CTL_ADD, lfd, &ev) == -1)
+		die("epoll_ctl");
 	for (;;) {
-		pfd[0].fd = lfd;
-		pfd[0].events = POLLIN;
-		for (i = 0; i < CONNS_MAX; i++) {
-			pfd[i + 1].fd = conns[i].fd;
-			pfd[i + 1].events = POLLIN;
-		}
-		if (poll(pfd, CONNS_MAX + 1, -1) == -1 && errno != EINTR)
-			die("poll");
-		if (pfd[0].revents & POLLIN) {
-			int fd = accept(lfd, NULL, NULL);
-
-			for (i = 0; fd != -1 && i < CONNS_MAX; i++)
-				if (conns[i].fd == -1) {
-					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY,
-					    &one, sizeof(one));
-					conns[i].fd = fd;
-					conns[i].len = 0;
-					fd = -1;
-				}
-			if (fd != -1)
-				close(fd);
-		}
-		for (i = 0; i < CONNS_MAX; i++) {
-			struct lconn *c = &conns[i];
-
-			if (c->fd == -1 || !(pfd[i + 1].revents &
-			    (POLLIN | POLLHUP | POLLERR)))
+		if ((n = epoll_wait(efd, evs, 64, -1)) == -1) {
+			if (errno == EINTR)
 				continue;
-			r = read(c->fd, c->buf + c->len,
-			    sizeof(c->buf) - c->len);
+			die("epoll_wait");
+		}
+		for (k = 0; k < n; k++) {
+			struct lconn *c;
+
+			if (evs[k].data.u32 == CONNS_MAX) {
+				if ((fd = accept(lfd, NULL, NULL)) == -1)
+					continue;
+				for (i = 0; i < CONNS_MAX && conns[i].fd != -1;
+				    i++)
+					;
+				if (i == CONNS_MAX) {
+					close(fd);
+					continue;
+				}
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				    sizeof(one));
+				conns[i].fd = fd;
+				conns[i].len = 0;
+				ev.events = EPOLLIN;
+				ev.data.u32 = (uint32_t)i;
+				epoll_ctl(efd, EPOLL_CTL_ADD, fd, &ev);
+				continue;
+			}
+			c = &conns[evs[k].data.u32];
+			r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
 			if (r <= 0) {
-				close(c->fd);
+				close(c->fd);	/* leaves the epoll set */
 				c->fd = -1;
 				continue;
 			}
 			c->len += (size_t)r;
-			while ((n = netstring(c->buf, c->len, &off, &dlen,
+			while ((i = netstring(c->buf, c->len, &off, &dlen,
 			    &used)) == 1) {
 				if (write(c->fd, out, (size_t)nout) != nout)
 					break;
 				memmove(c->buf, c->buf + used, c->len - used);
 				c->len -= used;
 			}
-			if (n < 0) {
+			if (i < 0) {
 				close(c->fd);
 				c->fd = -1;
 			}

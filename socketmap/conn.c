@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -361,18 +362,35 @@ conn_pump(struct conn *c)
 
 /* EOF: answer what was asked, then close (clients may shut down their
  * side after the last request).  Errors and the idle timeout: close. */
+/* One read(2) into the input buffer (evbuffer_read() would ask
+ * FIONREAD first: a system call more per request). */
+static ssize_t
+conn_fill(struct conn *c)
+{
+	struct evbuffer_iovec	v;
+	ssize_t			n;
+
+	if (evbuffer_reserve_space(c->in, CONN_READ_CHUNK, &v, 1) < 1)
+		fatalx("out of memory");
+	n = read(c->fd, v.iov_base, v.iov_len);
+	v.iov_len = n > 0 ? (size_t)n : 0;
+	if (evbuffer_commit_space(c->in, &v, 1) == -1)
+		fatalx("evbuffer_commit_space failed");
+	return n;
+}
+
 static void
 conn_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	int		 n;
+	ssize_t		 n;
 
 	(void)fd;
 	if (what & EV_TIMEOUT) {
 		log_info("%s: idle for %ds: closing", c->peer,
 		    SM_IDLE_SECONDS);
 		c->dead = 1;
-	} else if ((n = evbuffer_read(c->in, c->fd, CONN_READ_CHUNK)) == 0) {
+	} else if ((n = conn_fill(c)) == 0) {
 		log_debug("%s: end of input", c->peer);
 		c->closing = 1;
 	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&

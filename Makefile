@@ -371,6 +371,54 @@ deb-build:
 	cp $(B)/deb/src/*.deb $(B)/deb/src/*.changes $(B)/deb/
 	@ls $(B)/deb/*.deb
 
+# mtasts report send (cli/send.c): its pure parts, cli/mail.c (the
+# report mail, the mailto: address) and cli/sendstate.c (the per-report
+# send state), get unit tests and fuzz targets built with those two
+# files; these explicit rules win over the pattern rules above.
+SEND_PURE	= cli/mail.c cli/sendstate.c
+SEND_UNITS	= test_sendmail test_sendstate
+SEND_FUZZ	= mailto sendstate
+$(SEND_UNITS:%=$(B)/tests/%): $(B)/tests/%: tests/unit/%.c $(SEND_PURE) \
+    cli/send.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -Icli $< $(SEND_PURE) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(SEND_UNITS:%=$(B)/asan/tests/%): $(B)/asan/tests/%: tests/unit/%.c \
+    $(SEND_PURE) cli/send.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) -Icli $< $(SEND_PURE) \
+	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+$(SEND_FUZZ:%=$(B)/asan/replay_%): $(B)/asan/replay_%: tests/fuzz/fuzz_%.c \
+    tests/fuzz/replay.c $(SEND_PURE) cli/send.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Icli $< tests/fuzz/replay.c \
+	    $(SEND_PURE) -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(SEND_FUZZ:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
+    $(SEND_PURE) cli/send.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore -Icli $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(SEND_PURE) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
+# systemd units for mtasts report send (systemd/, docs/tlsrpt.md).
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+$(B)/systemd/mtasts-report.service: systemd/mtasts-report.service.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
+install: install-systemd
+install-systemd: $(B)/systemd/mtasts-report.service
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 644 $(B)/systemd/mtasts-report.service \
+	    systemd/mtasts-report.timer $(DESTDIR)$(SYSTEMDUNITDIR)/
+uninstall: uninstall-systemd
+uninstall-systemd:
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-report.service \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-report.timer
+.PHONY: install-systemd uninstall-systemd
+
 # mtasts-socketmap (socketmap/, mtasts-socketmap(8)): the Postfix
 # socketmap server, the core linked in statically; an ASan+UBSan build
 # for the tests too.

@@ -76,6 +76,14 @@ struct tlsrpt_meta {
 };
 struct mtasts_ctx;
 json_t	*tlsrpt_reports(struct mtasts_ctx *ctx, const struct tlsrpt_meta *m);
+int	 report_date_ok(const char *d);
+int	 report_generate(const struct cli_global *g, struct mtasts_ctx *ctx,
+	    const char *date, const char *dir, int keep);
+int	 report_send(const struct cli_global *g, struct mtasts_ctx *ctx,
+	    const char *date, const char *dir);
+/* The effective value of a mtasts.conf(5) key as text ("" if none). */
+void	 cli_config_value(const struct cli_global *g, const char *key,
+	    char *val, size_t size);
 
 struct mtasts_result;
 void	 cli_time(int64_t t, char *buf, size_t size);

@@ -19,6 +19,8 @@ static const char usage_main[] =
     "       mtasts [-c FILE] [-v] refresh [--jobs N] --all | DOMAIN...\n"
     "       mtasts [-c FILE] cache list|show|purge|stats [--json] ...\n"
     "       mtasts [-c FILE] report counts [--json] [DATE]\n"
+    "       mtasts [-c FILE] report show|generate|send [--date D] "
+    "[--out DIR]\n"
     "       mtasts [-c FILE] [-v] check [--json] [--port N] DOMAIN\n"
     "       mtasts --version | --help\n"
     "Exit status: 0 valid or match, 1 invalid or no match, 2 usage error "

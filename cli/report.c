@@ -20,7 +20,9 @@ static const char usage_report[] =
     "usage: mtasts [-c FILE] report counts [--json] [DATE]\n"
     "       mtasts [-c FILE] report show [--date DATE]\n"
     "       mtasts [-c FILE] report generate [--date DATE] --out DIR\n"
-    "DATE is YYYY-MM-DD (UTC); show and generate default to yesterday.\n";
+    "       mtasts [-c FILE] report send [--date DATE] [--out DIR]\n"
+    "DATE is YYYY-MM-DD (UTC); show, generate and send default to "
+    "yesterday.\n";
 
 struct report_walk {
 	const char	*date;
@@ -58,7 +60,7 @@ report_on_count(const char *day, const char *domain, const char *ptype,
 	return 0;
 }
 
-static int
+int
 report_date_ok(const char *d)
 {
 	size_t i;
@@ -138,10 +140,11 @@ report_gzip(const char *path, json_t *rep)
 	return ok ? 0 : -1;
 }
 
-/* RFC 8460 §5.1: submitter!policy-domain!begin!end!unique.json.gz */
+/* RFC 8460 §5.1: submitter!policy-domain!begin!end!unique.json.gz;
+ * with keep, a report already there stays as it is (and maybe sent). */
 static int
 report_write(const char *dir, const struct tlsrpt_meta *m,
-    const char *domain, json_t *rep)
+    const char *domain, json_t *rep, int keep)
 {
 	char path[4096], tmp[4200];
 	struct tm tm;
@@ -159,6 +162,8 @@ report_write(const char *dir, const struct tlsrpt_meta *m,
 	    (long long)begin) >= (int)sizeof(path) ||
 	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -1;
+	if (keep && access(path, F_OK) == 0)
+		return 0;
 	if (report_gzip(tmp, rep) != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, "mtasts: report: cannot write %s\n", path);
 		unlink(tmp);
@@ -168,9 +173,10 @@ report_write(const char *dir, const struct tlsrpt_meta *m,
 	return 0;
 }
 
-static int
-report_build(const struct cli_global *g, struct mtasts_ctx *ctx,
-    const struct cli_args *a, int generate)
+/* The reports of date (default yesterday) into dir; see report_write. */
+int
+report_generate(const struct cli_global *g, struct mtasts_ctx *ctx,
+    const char *date, const char *dir, int keep)
 {
 	char org[256], contact[256], sub[256], day[16];
 	struct tlsrpt_meta m;
@@ -180,29 +186,36 @@ report_build(const struct cli_global *g, struct mtasts_ctx *ctx,
 	struct tm tm;
 	int rc = EXIT_VALID;
 
-	if (a->npos != 0 || (a->date != NULL && !report_date_ok(a->date)) ||
-	    (generate && a->out == NULL))
-		return cli_usage_error(usage_report, "bad arguments");
 	gmtime_r(&y, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	m.date = a->date != NULL ? a->date : day;
+	m.date = date != NULL ? date : day;
 	report_meta(g, &m, org, contact, sub, sizeof(org));
-	if (generate && (!org[0] || !contact[0] || !sub[0]))
+	if (dir != NULL && (!org[0] || !contact[0] || !sub[0]))
 		return cli_usage_error(usage_report, "set report_organization, "
 		    "report_contact and report_submitter in mtasts.conf");
 	if ((reps = tlsrpt_reports(ctx, &m)) == NULL) {
 		fprintf(stderr, "mtasts: report: cannot read the counters\n");
 		return EXIT_USAGE;
 	}
-	if (!generate) {
+	if (dir == NULL) {
 		cli_json_print(reps);	/* frees reps */
 		return EXIT_VALID;
 	}
 	json_object_foreach(reps, domain, rep)
-		if (report_write(a->out, &m, domain, rep) != 0)
+		if (report_write(dir, &m, domain, rep, keep) != 0)
 			rc = EXIT_INVALID;
 	json_decref(reps);
 	return rc;
+}
+
+static int
+report_build(const struct cli_global *g, struct mtasts_ctx *ctx,
+    const struct cli_args *a, int generate)
+{
+	if (a->npos != 0 || (a->date != NULL && !report_date_ok(a->date)) ||
+	    (generate && a->out == NULL))
+		return cli_usage_error(usage_report, "bad arguments");
+	return report_generate(g, ctx, a->date, generate ? a->out : NULL, 0);
 }
 
 int
@@ -215,7 +228,7 @@ cmd_report(const struct cli_global *g, int argc, char **argv)
 
 	if (argc < 1 || ((what = strcmp(argv[0], "counts") == 0 ? 0 :
 	    strcmp(argv[0], "show") == 0 ? 1 : strcmp(argv[0], "generate") ==
-	    0 ? 2 : -1) < 0))
+	    0 ? 2 : strcmp(argv[0], "send") == 0 ? 3 : -1) < 0))
 		return cli_usage_error(usage_report, "give a report command");
 	if (cli_parse_args(argc - 1, argv + 1, CLI_OPT_REPORT, &a) != 0) {
 		free(a.pos);
@@ -232,8 +245,14 @@ cmd_report(const struct cli_global *g, int argc, char **argv)
 		free(a.pos);
 		return EXIT_USAGE;
 	}
-	r = what == 0 ? report_counts(ctx, &a) : report_build(g, ctx, &a,
-	    what == 2);
+	if (what == 3 && (a.npos != 0 || (a.date != NULL &&
+	    !report_date_ok(a.date))))
+		r = cli_usage_error(usage_report, "bad arguments");
+	else if (what == 3)
+		r = report_send(g, ctx, a.date, a.out);
+	else
+		r = what == 0 ? report_counts(ctx, &a) : report_build(g, ctx,
+		    &a, what == 2);
 	mtasts_ctx_free(ctx);
 	free(a.pos);
 	return r;

@@ -48,24 +48,24 @@ tlsrpt_add(json_t *obj, const char *key, uint64_t n)
 }
 
 static int
-tlsrpt_on_count(const char *day, const char *domain, const char *ptype,
-    const char *pid, const char *result, const char *mx, const char *ip,
-    uint64_t count, void *arg)
+tlsrpt_on_count(const struct mtasts_tls_count *c, void *arg)
 {
 	struct tlsrpt_walk *w = arg;
-	char key[600];
+	char key[1100];
 	json_t *t;
 
-	if (strcmp(day, w->date) != 0)
+	if (strcmp(c->day, w->date) != 0)
 		return 0;
-	t = tlsrpt_tally(w->domains, domain, ptype, pid);
-	if (strcmp(result, "success") == 0) {
-		tlsrpt_add(t, "ok", count);
+	t = tlsrpt_tally(w->domains, c->domain, c->policy_type,
+	    c->policy_id);
+	if (strcmp(c->result, "success") == 0) {
+		tlsrpt_add(t, "ok", c->count);
 		return 0;
 	}
-	tlsrpt_add(t, "fail", count);
-	snprintf(key, sizeof(key), "%s\t%s\t%s", result, mx, ip);
-	tlsrpt_add(json_object_get(t, "fd"), key, count);
+	tlsrpt_add(t, "fail", c->count);
+	snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s", c->result, c->mx,
+	    c->ip, c->sending_ip, c->helo);
+	tlsrpt_add(json_object_get(t, "fd"), key, c->count);
 	return 0;
 }
 
@@ -105,31 +105,32 @@ tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
 	return p;
 }
 
+/* RFC 8460 §4.4 failure-details; unknown fields ("-") left out. */
 static json_t *
 tlsrpt_failures(json_t *fd)
 {
-	char buf[600], *f[3], *p;
+	static const char *const names[] = { "receiving-mx-hostname",
+	    "receiving-ip", "sending-mta-ip", "receiving-mx-helo" };
+	char buf[1100], *f[5], *p;
 	const char *key;
 	json_t *arr = json_array(), *v, *o;
 	int i;
 
 	json_object_foreach(fd, key, v) {
 		snprintf(buf, sizeof(buf), "%s", key);
-		for (p = buf, i = 0; i < 3 && p != NULL; i++) {
+		for (p = buf, i = 0; i < 5 && p != NULL; i++) {
 			f[i] = p;
 			if ((p = strchr(p, '\t')) != NULL)
 				*p++ = '\0';
 		}
-		if (i != 3)
+		if (i != 5)
 			continue;
 		o = json_pack("{s:s,s:O}", "result-type", f[0],
 		    "failed-session-count", v);
-		if (strcmp(f[1], "-") != 0)
-			json_object_set_new(o, "receiving-mx-hostname",
-			    json_string(f[1]));
-		if (strcmp(f[2], "-") != 0)
-			json_object_set_new(o, "receiving-ip",
-			    json_string(f[2]));
+		for (i = 1; i < 5; i++)
+			if (strcmp(f[i], "-") != 0)
+				json_object_set_new(o, names[i - 1],
+				    json_string(f[i]));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -175,7 +176,7 @@ tlsrpt_reports(struct mtasts_ctx *ctx, const struct tlsrpt_meta *m)
 	json_t *out, *v;
 	const char *domain;
 
-	if (mtasts_tls_result_foreach(ctx, tlsrpt_on_count, &w) !=
+	if (mtasts_tls_count_foreach(ctx, tlsrpt_on_count, &w) !=
 	    MTASTS_OK) {
 		json_decref(w.domains);
 		return NULL;

@@ -69,58 +69,83 @@ cache_counter_add(struct cache *c, const void *key, size_t len, uint64_t n)
 	return cache_run(c, "count", "", cache_counter_once, &o);
 }
 
-struct cache_counter_walk {
-	int		(*fn)(const char *key, size_t len, uint64_t n,
-			    void *arg);
-	void		*arg;
+/*
+ * The scan reads the counters in batches, each in a transaction of its
+ * own that ends before fn sees it: fn may read the cache (a report
+ * quotes policy notes), a deadlock retry repeats only the batch and never
+ * a call of fn, and memory stays bounded however many counters there are.
+ * The next batch starts after the last key seen (B-tree order).
+ */
+#define CACHE_SCAN_BATCH	256
+
+struct cache_counter_batch {
+	char		*after;		/* resume after this key, or NULL */
+	size_t		 afterlen;
+	struct strlist	 keys;		/* this batch */
+	size_t		 lens[CACHE_SCAN_BATCH];
+	uint64_t	 counts[CACHE_SCAN_BATCH];
+	int		 done;		/* no key after this batch */
 };
 
-/* Small keys: read them all in one transaction, then call fn. */
+/* The cursor on the first key after b->after (or the first key). */
 static int
-cache_counter_scan(struct cache *c, void *arg)
+cache_counter_seek(struct cache_counter_batch *b, DBC *cur, DBT *key,
+    DBT *data)
 {
-	struct cache_counter_walk *w = arg;
-	struct strlist keys;
-	uint64_t *counts = NULL, *nc, n;
+	int r;
+
+	memset(key, 0, sizeof(*key));
+	memset(data, 0, sizeof(*data));
+	if (b->after == NULL)
+		return cur->get(cur, key, data, DB_NEXT);
+	key->data = b->after;
+	key->size = (u_int32_t)b->afterlen;
+	if ((r = cur->get(cur, key, data, DB_SET_RANGE)) == 0 &&
+	    key->size == b->afterlen &&
+	    memcmp(key->data, b->after, b->afterlen) == 0)
+		r = cur->get(cur, key, data, DB_NEXT);
+	return r;
+}
+
+static int
+cache_counter_batch(struct cache *c, void *arg)
+{
+	struct cache_counter_batch *b = arg;
 	DB_TXN *txn;
 	DBC *cur;
 	DBT key, data;
-	size_t i, k = 0;
-	int r, stop = 0;
+	uint64_t n;
+	size_t i;
+	int r;
 
-	memset(&keys, 0, sizeof(keys));
+	strlist_clear(&b->keys);
+	b->done = 0;
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	if ((r = c->ce->res->cursor(c->ce->res, txn, &cur, 0)) != 0) {
 		txn->abort(txn);
 		return r;
 	}
-	memset(&key, 0, sizeof(key));
-	memset(&data, 0, sizeof(data));
-	while ((r = cur->get(cur, &key, &data, DB_NEXT)) == 0) {
+	for (r = cache_counter_seek(b, cur, &key, &data); r == 0 &&
+	    b->keys.n < CACHE_SCAN_BATCH; r = cur->get(cur, &key, &data,
+	    DB_NEXT)) {
 		for (n = 0, i = 0; i < 8 && i < data.size; i++)
 			n |= (uint64_t)((unsigned char *)data.data)[i] <<
 			    (8 * i);
-		if ((nc = util_reallocarray(counts, k + 1,
-		    sizeof(*counts))) == NULL ||
-		    strlist_add(&keys, key.data, key.size) != MTASTS_OK) {
-			counts = nc != NULL ? nc : counts;
+		b->lens[b->keys.n] = key.size;
+		b->counts[b->keys.n] = n;
+		if (strlist_add(&b->keys, key.data, key.size) != MTASTS_OK) {
 			r = ENOMEM;
 			break;
 		}
-		counts = nc;
-		counts[k++] = n;
 	}
 	cur->close(cur);
-	txn->commit(txn, 0);
-	if (r == DB_NOTFOUND)
-		r = 0;
-	for (i = 0; r == 0 && !stop && i < k; i++)
-		stop = w->fn(keys.v[i], strlen(keys.v[i]), counts[i],
-		    w->arg) != 0;
-	strlist_clear(&keys);
-	util_free(counts);
-	return r;
+	if (r != 0 && r != DB_NOTFOUND) {
+		txn->abort(txn);
+		return r;
+	}
+	b->done = r == DB_NOTFOUND;
+	return txn->commit(txn, 0);
 }
 
 int
@@ -128,9 +153,36 @@ cache_counter_foreach(struct cache *c,
     int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
     void *arg)
 {
-	struct cache_counter_walk w = { fn, arg };
+	struct cache_counter_batch *b;
+	size_t i, last;
+	int r, stop = 0;
 
-	return cache_run(c, "scan counters", "", cache_counter_scan, &w);
+	if ((b = util_calloc(1, sizeof(*b))) == NULL)
+		return MTASTS_ENOMEM;
+	for (;;) {
+		if ((r = cache_run(c, "scan counters", "",
+		    cache_counter_batch, b)) != MTASTS_OK)
+			break;
+		for (i = 0; !stop && i < b->keys.n; i++)
+			stop = fn(b->keys.v[i], strlen(b->keys.v[i]),
+			    b->counts[i], arg) != 0;
+		if (stop || b->done || b->keys.n == 0)
+			break;
+		last = b->keys.n - 1;
+		util_free(b->after);
+		b->afterlen = b->lens[last];
+		/* All its bytes (strlist_add copies len bytes), even past
+		 * a NUL that fn's strlen() would stop at. */
+		if ((b->after = util_malloc(b->afterlen + 1)) == NULL) {
+			r = MTASTS_ENOMEM;
+			break;
+		}
+		memcpy(b->after, b->keys.v[last], b->afterlen);
+	}
+	strlist_clear(&b->keys);
+	util_free(b->after);
+	util_free(b);
+	return r;
 }
 
 /*

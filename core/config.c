@@ -61,6 +61,14 @@ static const struct config_key config_keys[] = {
 	    SZ(report_contact) },
 	{ "report_submitter", T_TEXT, "", 0, 0, OFF(report_submitter),
 	    SZ(report_submitter) },
+	/* mtasts report send: where reports and their send state live,
+	 * the MTA that takes mailto: reports, the first retry delay (it
+	 * doubles; §5.5: retries for up to 24 h). */
+	{ "report_dir", T_PATH, "/var/lib/mtasts/reports", 0, 0,
+	    OFF(report_dir), SZ(report_dir) },
+	{ "report_sendmail", T_TEXT, "/usr/sbin/sendmail -t -oi", 0, 0,
+	    OFF(report_sendmail), SZ(report_sendmail) },
+	{ "report_retry", T_DURATION, "5m", 1, 3600, OFF(report_retry), 0 },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 

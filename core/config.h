@@ -30,6 +30,9 @@ struct mtasts_config {
 	char		report_org[256];	/* RFC 8460 organization-name */
 	char		report_contact[256];	/* contact-info (addr-spec) */
 	char		report_submitter[256];	/* TLS-Report-Submitter */
+	char		report_dir[CONFIG_PATH_MAX];	/* reports, state */
+	char		report_sendmail[256];	/* argv, split on blanks */
+	unsigned int	report_retry;		/* first retry delay, s */
 };
 
 #endif /* MTASTS_CONFIG_H */

@@ -21,6 +21,10 @@ struct mtasts_ctx {
 };
 
 void	decide_cancel_all(struct mtasts_ctx *ctx);
+/* tlsresult.c: count a failed policy fetch (sts-policy-fetch-error,
+ * sts-policy-invalid, sts-webpki-invalid) for TLSRPT. */
+void	tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,
+	    const char *id, const char *type);
 int	decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
 	    struct mtasts_result **out);
 

@@ -176,9 +176,11 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 	}
 	log_msg(LOG_WARNING, "%s: %s: %s%s", q->domain, type, why,
 	    decide_cached_valid(q) ? " (keeping the cached policy)" : "");
-	if (decide_can_write(q))
+	if (decide_can_write(q)) {
 		cache_update(q->ctx->cache, q->domain, decide_on_fail_update,
 		    &f);
+		tlsresult_fetch_failed(q->ctx, q->domain, q->id, type);
+	}
 	decide_fallback(q);
 }
 

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -40,9 +41,12 @@ struct fetch_req {
 	CURL			*easy;
 	struct event		*defer;		/* failed before starting */
 	struct curl_slist	*resolve;
+	struct curl_slist	*headers;	/* POST: Content-Type */
 	fetch_cb		 cb;
 	void			*arg;
 	char			 host[MTASTS_DOMAIN_MAX + 1];
+	unsigned int		 port;		/* 443 for policies */
+	int			 post;		/* a TLS report (fetch_post) */
 	char			*body;
 	size_t			 len;
 	int			 toolong;	/* body passed the limit */
@@ -107,6 +111,12 @@ fetch_on_ssl_ctx(CURL *easy, void *ctx, void *arg)
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (X509_VERIFY_PARAM_set1_host(vp, r->host, 0) != 1)
 		return CURLE_SSL_CERTPROBLEM;
+	/* A report POST does not make curl verify, and then curl loads
+	 * no trust anchors: load them, so OpenSSL's verdict (which
+	 * fetch_classify_post() logs) is a real one. */
+	if (r->post && SSL_CTX_load_verify_locations(ctx,
+	    r->f->cfg->ca_file, NULL) != 1)
+		ERR_clear_error();	/* then every chain is "untrusted" */
 	return CURLE_OK;
 }
 
@@ -127,6 +137,7 @@ fetch_req_free(struct fetch_req *r)
 	if (r->defer != NULL)
 		event_free(r->defer);
 	curl_slist_free_all(r->resolve);
+	curl_slist_free_all(r->headers);
 	util_free(r->body);
 	util_free(r);
 }
@@ -139,12 +150,44 @@ fetch_deliver(struct fetch_req *r, int status)
 	fetch_req_free(r);
 }
 
+/*
+ * A report POST (RFC 8460 §5.4): any 2xx is accepted.  The certificate
+ * was not enforced (§3: submitters MAY ignore validation errors), but
+ * what OpenSSL found is passed on in why, to be logged.
+ */
+static int
+fetch_classify_post(struct fetch_req *r, CURLcode rc)
+{
+	long code = 0, vr = 0;
+
+	if (rc != CURLE_OK) {
+		util_err(r->why, sizeof(r->why), "%s", r->toolong ?
+		    "response body too large" : r->curlerr[0] ? r->curlerr :
+		    curl_easy_strerror(rc));
+		return FETCH_ERROR;
+	}
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code < 200 || code > 299) {	/* 3xx never followed */
+		util_err(r->why, sizeof(r->why), "HTTP status %ld", code);
+		return FETCH_ERROR;
+	}
+	r->why[0] = '\0';
+	if (curl_easy_getinfo(r->easy, CURLINFO_SSL_VERIFYRESULT, &vr) ==
+	    CURLE_OK && vr != X509_V_OK)
+		util_err(r->why, sizeof(r->why), "certificate not verified: "
+		    "%s", X509_verify_cert_error_string(vr));
+	return FETCH_OK;
+}
+
 /* Classify a finished transfer: the TLSRPT result type it maps to. */
 static int
 fetch_classify(struct fetch_req *r, CURLcode rc)
 {
 	long code = 0;
 	char *ct = NULL;
+
+	if (r->post)
+		return fetch_classify_post(r, rc);
 
 	switch (rc) {
 	case CURLE_OK:
@@ -331,7 +374,7 @@ fetch_resolve_list(struct fetch_req *r, char *const *addrs, size_t naddrs)
 	size_t i, o;
 	int n;
 
-	n = snprintf(line, sizeof(line), "%s:443:", r->host);
+	n = snprintf(line, sizeof(line), "%s:%u:", r->host, r->port);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
 	o = (size_t)n;
@@ -347,21 +390,19 @@ fetch_resolve_list(struct fetch_req *r, char *const *addrs, size_t naddrs)
 	return r->resolve == NULL ? -1 : 0;
 }
 
-static int
-fetch_setup(struct fetch_req *r, char *const *addrs, size_t naddrs)
+/* What a policy fetch and a report POST share: our addresses only, no
+ * redirects, no proxy, TLS 1.2 or later, bounded time and size. */
+static CURL *
+fetch_easy(struct fetch_req *r, const char *url, char *const *addrs,
+    size_t naddrs)
 {
 	const struct mtasts_config *cfg = r->f->cfg;
-	char url[FETCH_URL_MAX];
 	CURL *e;
-	int n;
 
-	n = snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt",
-	    r->host);
-	if (n < 0 || (size_t)n >= sizeof(url) ||
-	    fetch_resolve_list(r, addrs, naddrs) != 0 ||
+	if (fetch_resolve_list(r, addrs, naddrs) != 0 ||
 	    (r->body = util_malloc(MTASTS_POLICY_MAX)) == NULL ||
 	    (r->easy = e = curl_easy_init()) == NULL)
-		return -1;
+		return NULL;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_RESOLVE, r->resolve);
@@ -371,8 +412,6 @@ fetch_setup(struct fetch_req *r, char *const *addrs, size_t naddrs)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, fetch_on_sockopt);
 	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, fetch_on_ssl_ctx);
 	curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, r);
 	curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
@@ -386,15 +425,55 @@ fetch_setup(struct fetch_req *r, char *const *addrs, size_t naddrs)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curlerr);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "mtasts/" MTASTS_VERSION);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	return e;
+}
+
+static int
+fetch_setup(struct fetch_req *r, char *const *addrs, size_t naddrs)
+{
+	char url[FETCH_URL_MAX];
+	CURL *e;
+	int n;
+
+	n = snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt",
+	    r->host);
+	if (n < 0 || (size_t)n >= sizeof(url) ||
+	    (e = fetch_easy(r, url, addrs, naddrs)) == NULL)
+		return -1;
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	return curl_multi_add_handle(r->f->multi, e) == CURLM_OK ? 0 : -1;
 }
 
-void
-fetch_policy(struct fetch *f, const char *domain, char *const *addrs,
-    size_t naddrs, fetch_cb cb, void *arg)
+/* RFC 8460 §3: the submitter MAY ignore certificate validation errors,
+ * so curl is not told to verify; OpenSSL still checks chain and name
+ * (fetch_on_ssl_ctx) and fetch_classify_post() reports what it found. */
+static int
+fetch_setup_post(struct fetch_req *r, const char *url, char *const *addrs,
+    size_t naddrs, const void *data, size_t len)
+{
+	struct curl_slist *h;
+	CURL *e;
+
+	/* RFC 8460 §5.4, §6: the gzip report's media type. */
+	if ((e = fetch_easy(r, url, addrs, naddrs)) == NULL ||
+	    (r->headers = curl_slist_append(NULL, "Content-Type: "
+	    "application/tlsrpt+gzip")) == NULL ||
+	    (h = curl_slist_append(r->headers, "Expect:")) == NULL)
+		return -1;
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, data);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	return curl_multi_add_handle(r->f->multi, e) == CURLM_OK ? 0 : -1;
+}
+
+static struct fetch_req *
+fetch_req_new(struct fetch *f, fetch_cb cb, void *arg)
 {
 	struct fetch_req *r;
-	int n;
 
 	if ((r = util_calloc(1, sizeof(*r))) == NULL)
 		abort();	/* cannot even defer: see dns_start() */
@@ -403,19 +482,57 @@ fetch_policy(struct fetch *f, const char *domain, char *const *addrs,
 	r->arg = arg;
 	r->next = f->reqs;
 	f->reqs = r;
-	n = snprintf(r->host, sizeof(r->host), "mta-sts.%s", domain);
-	if (n < 0 || (size_t)n >= sizeof(r->host) || naddrs == 0) {
-		r->status = FETCH_ERROR;
-		util_err(r->why, sizeof(r->why), "%s", naddrs == 0 ?
-		    "policy host has no address" : "domain too long");
-	} else if (fetch_setup(r, addrs, naddrs) != 0) {
-		r->status = FETCH_ERROR;
-		util_err(r->why, sizeof(r->why), "cannot start the fetch");
-	} else
-		return;
-	/* Never call back from inside the start call.  fetch_free()
-	 * delivers it if the loop never runs again. */
-	if ((r->defer = evtimer_new(f->base, fetch_on_deferred, r)) == NULL)
+	r->port = 443;
+	return r;
+}
+
+/* Never call back from inside the start call.  fetch_free() delivers
+ * it if the loop never runs again. */
+static void
+fetch_fail_later(struct fetch_req *r)
+{
+	r->status = FETCH_ERROR;
+	if ((r->defer = evtimer_new(r->f->base, fetch_on_deferred, r)) ==
+	    NULL)
 		abort();
 	evtimer_add(r->defer, &zero);
+}
+
+void
+fetch_post(struct fetch *f, const char *url, const char *host,
+    unsigned int port, char *const *addrs, size_t naddrs, const void *data,
+    size_t len, fetch_cb cb, void *arg)
+{
+	struct fetch_req *r = fetch_req_new(f, cb, arg);
+	int n;
+
+	r->post = 1;
+	r->port = port;
+	n = snprintf(r->host, sizeof(r->host), "%s", host);
+	if (n < 0 || (size_t)n >= sizeof(r->host) || naddrs == 0) {
+		util_err(r->why, sizeof(r->why), "%s", naddrs == 0 ?
+		    "host has no address" : "host name too long");
+		fetch_fail_later(r);
+	} else if (fetch_setup_post(r, url, addrs, naddrs, data, len) != 0) {
+		util_err(r->why, sizeof(r->why), "cannot start the POST");
+		fetch_fail_later(r);
+	}
+}
+
+void
+fetch_policy(struct fetch *f, const char *domain, char *const *addrs,
+    size_t naddrs, fetch_cb cb, void *arg)
+{
+	struct fetch_req *r = fetch_req_new(f, cb, arg);
+	int n;
+
+	n = snprintf(r->host, sizeof(r->host), "mta-sts.%s", domain);
+	if (n < 0 || (size_t)n >= sizeof(r->host) || naddrs == 0) {
+		util_err(r->why, sizeof(r->why), "%s", naddrs == 0 ?
+		    "policy host has no address" : "domain too long");
+		fetch_fail_later(r);
+	} else if (fetch_setup(r, addrs, naddrs) != 0) {
+		util_err(r->why, sizeof(r->why), "cannot start the fetch");
+		fetch_fail_later(r);
+	}
 }

@@ -32,6 +32,15 @@ void	fetch_free(struct fetch *f);
 void	fetch_policy(struct fetch *f, const char *domain,
 	    char *const *addrs, size_t naddrs, fetch_cb cb, void *arg);
 
+/* POST data (a gzip TLS report, RFC 8460 §5.4) to the https url whose
+ * host and port are given, connecting to addrs only.  FETCH_OK on any
+ * 2xx, with why non-empty if the certificate did not verify (accepted:
+ * §3); FETCH_ERROR otherwise.  data is copied.  cb runs exactly once,
+ * never from inside this call. */
+void	fetch_post(struct fetch *f, const char *url, const char *host,
+	    unsigned int port, char *const *addrs, size_t naddrs,
+	    const void *data, size_t len, fetch_cb cb, void *arg);
+
 /* Is a Content-Type value the media type text/plain (D14)? */
 int	fetch_is_text_plain(const char *ct);
 

@@ -84,18 +84,52 @@ tlsresult_policy(struct mtasts_ctx *ctx, const char *d, const char **type,
 	cache_entry_clear(&e);
 }
 
-MTASTS_API int
-mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
-    const char *type, const char *mx_host, const char *mx_ip, char *err,
+/* Add one to the counter of (today, d, ptype, id, type, mx, ip[, sip,
+ * helo]): the last two only when one is known, so that counters from
+ * before they existed stay the same keys. */
+static int
+tlsresult_count(struct mtasts_ctx *ctx, const char *d, const char *ptype,
+    const char *id, const char *type, const char *mx, const char *ip,
+    const char *sip, const char *helo)
+{
+	char key[3 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 224], day[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	if (strcmp(sip, "-") == 0 && strcmp(helo, "-") == 0)
+		n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s\t%s\t%s",
+		    day, d, ptype, id, type, mx, ip);
+	else
+		n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s\t%s\t%s"
+		    "\t%s\t%s", day, d, ptype, id, type, mx, ip, sip, helo);
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return MTASTS_EINVAL;
+	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
+}
+
+/* A host name as the MTA gave it ("-" if none), normalised. */
+static int
+tlsresult_host(const char *h, char *out, size_t size, char *err,
     size_t errlen)
 {
+	if (h == NULL || *h == '\0') {
+		snprintf(out, size, "-");
+		return MTASTS_OK;
+	}
+	return mtasts_domain_normalize(h, strlen(h), out, size, err, errlen);
+}
+
+MTASTS_API int
+mtasts_tls_result_ex(struct mtasts_ctx *ctx, const char *domain,
+    const char *type, const char *mx_host, const char *mx_ip,
+    const char *sending_ip, const char *helo, char *err, size_t errlen)
+{
 	char d[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1], ip[64];
-	char day[16], id[MTASTS_ID_MAX + 1];
-	char key[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 160];
+	char sip[64], hl[MTASTS_DOMAIN_MAX + 1], id[MTASTS_ID_MAX + 1];
 	const char *ptype;
-	struct tm tm;
-	time_t now = time(NULL);
-	int n;
 
 	if (ctx == NULL || ctx->cache == NULL)
 		return util_err(err, errlen, "no cache to record in"),
@@ -106,58 +140,111 @@ mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
 	if (!mtasts_tls_result_type_valid(type))
 		return util_err(err, errlen, "%s: unknown TLS result type",
 		    d), MTASTS_EPARSE;
-	if (mx_host == NULL || *mx_host == '\0')
-		snprintf(mx, sizeof(mx), "-");
-	else if (mtasts_domain_normalize(mx_host, strlen(mx_host), mx,
-	    sizeof(mx), err, errlen) != MTASTS_OK)
+	if (tlsresult_host(mx_host, mx, sizeof(mx), err, errlen) !=
+	    MTASTS_OK)
 		return MTASTS_EPARSE;
 	if (tlsresult_ip(mx_ip, ip, sizeof(ip)) != MTASTS_OK)
 		return util_err(err, errlen, "%s: MX address is not an IP "
 		    "address", d), MTASTS_EPARSE;
+	if (tlsresult_ip(sending_ip, sip, sizeof(sip)) != MTASTS_OK)
+		return util_err(err, errlen, "%s: sending address is not an "
+		    "IP address", d), MTASTS_EPARSE;
+	/* The peer's word, optional in reports: a name that is not a
+	 * host name (an address literal, garbage) is dropped, not the
+	 * result. */
+	if (tlsresult_host(helo, hl, sizeof(hl), NULL, 0) != MTASTS_OK)
+		snprintf(hl, sizeof(hl), "-");
 	tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
-	gmtime_r(&now, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
-	n = snprintf(key, sizeof(key), "%s\t%s\t%s\t%s\t%s\t%s\t%s", day, d,
-	    ptype, id, type, mx, ip);
-	if (n < 0 || (size_t)n >= sizeof(key))
-		return MTASTS_EINVAL;
-	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
+	return tlsresult_count(ctx, d, ptype, id, type, mx, ip, sip, hl);
+}
+
+MTASTS_API int
+mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
+    const char *type, const char *mx_host, const char *mx_ip, char *err,
+    size_t errlen)
+{
+	return mtasts_tls_result_ex(ctx, domain, type, mx_host, mx_ip, NULL,
+	    NULL, err, errlen);
+}
+
+/*
+ * A policy fetch the core itself failed (RFC 8460 §4.3.2.2; checklist
+ * A.55: report HTTPS fetch failures when a valid TXT record exists),
+ * counted under "sts" and the TXT record's id, with no MX: the session
+ * that needed the policy is not known here.  decide.c calls it once per
+ * failed fetch, which retry_interval already spaces (§3.3).
+ */
+void
+tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,
+    const char *id, const char *type)
+{
+	if (ctx->cache == NULL || !mtasts_tls_result_type_valid(type) ||
+	    strncmp(type, "sts-", 4) != 0 || id == NULL || *id == '\0')
+		return;
+	(void)tlsresult_count(ctx, domain, "sts", id, type, "-", "-", "-",
+	    "-");
 }
 
 struct tlsresult_walk {
-	mtasts_tls_result_fn	 fn;
+	mtasts_tls_result_fn	 fn;		/* or */
+	mtasts_tls_count_fn	 cfn;
 	void			*arg;
 };
 
-/* Split "day\tdomain\tptype\tid\ttype\tmx\tip" (our own keys; checked
- * anyway).  Notes ("P\t...") are not counters. */
+/* Split "day\tdomain\tptype\tid\ttype\tmx\tip[\tsip\thelo]" (our own
+ * keys; checked anyway).  Notes ("P\t...") are not counters. */
 static int
 tlsresult_on_counter(const char *key, size_t len, uint64_t n, void *arg)
 {
 	struct tlsresult_walk *w = arg;
-	char buf[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 160], *f[7], *p;
+	char buf[3 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 224], *f[9], *p;
+	struct mtasts_tls_count c;
 	int i;
 
 	if (len >= sizeof(buf) || len == 0 || key[0] == 'P')
 		return 0;
 	memcpy(buf, key, len);
 	buf[len] = '\0';
-	for (p = buf, i = 0; i < 7; i++) {
+	for (p = buf, i = 0; i < 9; i++) {
 		f[i] = p;
 		if ((p = strchr(p, '\t')) == NULL)
 			break;
 		*p++ = '\0';
 	}
-	if (i != 6)
+	if (i != 6 && i != 8)
 		return 0;
-	return w->fn(f[0], f[1], f[2], f[3], f[4], f[5], f[6], n, w->arg);
+	if (w->fn != NULL)
+		return w->fn(f[0], f[1], f[2], f[3], f[4], f[5], f[6], n,
+		    w->arg);
+	c.day = f[0];
+	c.domain = f[1];
+	c.policy_type = f[2];
+	c.policy_id = f[3];
+	c.result = f[4];
+	c.mx = f[5];
+	c.ip = f[6];
+	c.sending_ip = i == 8 ? f[7] : "-";
+	c.helo = i == 8 ? f[8] : "-";
+	c.count = n;
+	return w->cfn(&c, w->arg);
 }
 
 MTASTS_API int
 mtasts_tls_result_foreach(struct mtasts_ctx *ctx, mtasts_tls_result_fn fn,
     void *arg)
 {
-	struct tlsresult_walk w = { fn, arg };
+	struct tlsresult_walk w = { fn, NULL, arg };
+
+	if (ctx == NULL || ctx->cache == NULL || fn == NULL)
+		return MTASTS_EINVAL;
+	return cache_counter_foreach(ctx->cache, tlsresult_on_counter, &w);
+}
+
+MTASTS_API int
+mtasts_tls_count_foreach(struct mtasts_ctx *ctx, mtasts_tls_count_fn fn,
+    void *arg)
+{
+	struct tlsresult_walk w = { NULL, fn, arg };
 
 	if (ctx == NULL || ctx->cache == NULL || fn == NULL)
 		return MTASTS_EINVAL;

@@ -207,14 +207,19 @@ mtasts_record(uschar **yield, int argc, uschar *argv[])
 	char err[MTASTS_ERRLEN];
 	const char *conf;
 
-	if (argc < 4 || mod_conf_arg(argc, argv, 4, &conf) != 0)
+	/* {domain}{result}{mxhost}{mxip}[{conf}[{sending ip}[{helo}]]]:
+	 * conf may be empty when the two after it are given. */
+	if (argc < 4 || argc > 7 || mod_conf_arg(argc > 5 ? 5 : argc, argv,
+	    4, &conf) != 0)
 		return mod_yield(yield, FAIL, "mtasts: mtasts_record: wrong "
 		    "arguments (%d)", argc);
 	if (mod_ctx(conf, err, sizeof(err)) != MTASTS_OK)
 		return mod_yield(yield, DEFER, "mtasts: %s", err);
-	if (mtasts_tls_result(mod.ctx, (const char *)argv[0],
+	if (mtasts_tls_result_ex(mod.ctx, (const char *)argv[0],
 	    (const char *)argv[1], (const char *)argv[2],
-	    (const char *)argv[3], err, sizeof(err)) != MTASTS_OK)
+	    (const char *)argv[3], argc > 5 ? (const char *)argv[5] : NULL,
+	    argc > 6 ? (const char *)argv[6] : NULL, err, sizeof(err)) !=
+	    MTASTS_OK)
 		return mod_yield(yield, FAIL, "mtasts: mtasts_record: %s",
 		    err);
 	*yield = string_copy((const uschar *)"");

@@ -119,6 +119,7 @@ MTASTS_API const char *mtasts_mode_name(enum mtasts_mode mode);
  */
 
 struct mtasts_tlsrpt;
+struct mtasts_ctx;
 
 /* Parse one record.  On MTASTS_OK *out holds the usable rua URIs
  * (mailto: and https: only, D22); caller frees with mtasts_tlsrpt_free().
@@ -137,6 +138,27 @@ MTASTS_API const char *mtasts_tlsrpt_rua(const struct mtasts_tlsrpt *,
 MTASTS_API size_t mtasts_tlsrpt_warning_count(const struct mtasts_tlsrpt *);
 MTASTS_API const char *mtasts_tlsrpt_warning(const struct mtasts_tlsrpt *,
     size_t i);
+
+/* Look up and select the _smtp._tls.<domain> record (RFC 8460 §3)
+ * through the context's resolver, blocking on its private loop (ctx made
+ * with base NULL, else MTASTS_EINVAL).  MTASTS_OK with *out (caller
+ * frees with mtasts_tlsrpt_free()); MTASTS_ENORECORD if the domain has
+ * no single valid record with a usable rua, i.e. does not implement
+ * TLSRPT; MTASTS_ETIMEOUT on a DNS failure; err says why. */
+MTASTS_API int mtasts_tlsrpt_query_wait(struct mtasts_ctx *ctx,
+    const char *domain, struct mtasts_tlsrpt **out, char *err,
+    size_t errlen);
+/* POST a gzip-compressed report (RFC 8460 §5.4, application/tlsrpt+gzip)
+ * to an https rua, blocking on the private loop: the host resolved by
+ * our resolver, no redirects, connect_timeout and fetch_timeout, the
+ * response body bounded (64 KiB).  Certificate errors do not stop it
+ * (§3) but are logged as warnings.  data is copied.  MTASTS_OK when the
+ * receiver answered 2xx; MTASTS_EPARSE for a URL that is not
+ * https://domain[:port]/...; MTASTS_EIO or MTASTS_ETIMEOUT otherwise,
+ * with err saying why (e.g. "HTTP status 500"). */
+MTASTS_API int mtasts_tlsrpt_post_wait(struct mtasts_ctx *ctx,
+    const char *url, const void *data, size_t len, char *err,
+    size_t errlen);
 
 /*
  * Names and matching (RFC 8461 §4.1, §4.2)
@@ -347,6 +369,15 @@ MTASTS_API int mtasts_tls_result_type_valid(const char *type);
 MTASTS_API int mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
     const char *type, const char *mx_host, const char *mx_ip, char *err,
     size_t errlen);
+/* The same with what some MTAs also know (RFC 8460 §4.4): the sending
+ * MTA's address (sending-mta-ip) and the name the MX gave in its
+ * EHLO/HELO answer (receiving-mx-helo), each NULL or "" if unknown;
+ * counted apart per value.  A helo that is not a host name (an address
+ * literal, say) is taken as unknown; a bad sending_ip is MTASTS_EPARSE. */
+MTASTS_API int mtasts_tls_result_ex(struct mtasts_ctx *ctx,
+    const char *domain, const char *type, const char *mx_host,
+    const char *mx_ip, const char *sending_ip, const char *helo, char *err,
+    size_t errlen);
 /* Each counter in (day, domain, policy type, policy id, result, mx, ip)
  * order; fn returns nonzero to stop.  id, mx and ip are "-" when
  * unknown. */
@@ -355,6 +386,24 @@ typedef int (*mtasts_tls_result_fn)(const char *day, const char *domain,
     const char *mx, const char *ip, uint64_t count, void *arg);
 MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
     mtasts_tls_result_fn fn, void *arg);
+/* The same with every field, sending_ip and helo included ("-" when
+ * unknown); c and its strings are valid during the call only. */
+struct mtasts_tls_count {
+	const char	*day;		/* YYYY-MM-DD, UTC */
+	const char	*domain;	/* policy domain */
+	const char	*policy_type;	/* "sts", "no-policy-found" */
+	const char	*policy_id;
+	const char	*result;	/* "success" or §4.3 type */
+	const char	*mx;		/* receiving MX host name */
+	const char	*ip;		/* receiving address */
+	const char	*sending_ip;	/* sending MTA's address */
+	const char	*helo;		/* receiving MX's EHLO name */
+	uint64_t	 count;
+};
+typedef int (*mtasts_tls_count_fn)(const struct mtasts_tls_count *c,
+    void *arg);
+MTASTS_API int mtasts_tls_count_foreach(struct mtasts_ctx *ctx,
+    mtasts_tls_count_fn fn, void *arg);
 /* The text of policy id of domain as it was when results were counted
  * under it; caller frees *text with free().  MTASTS_ENORECORD if none. */
 MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,

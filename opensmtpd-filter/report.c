@@ -23,6 +23,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+
 #include <mtasts.h>
 
 #include "filter.h"
@@ -34,6 +36,9 @@ struct osess {
 	char			 sid[17];
 	char			 ip[64];	/* receiving address */
 	unsigned int		 port;		/* ... and port */
+	char			 src[64];	/* our (sending) address */
+	char			 helo[MTASTS_DOMAIN_MAX + 1];	/* MX's EHLO
+							 * name, "" unknown */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
 	int			 connected;	/* link-connect seen */
 	int			 tls;		/* link-tls seen */
@@ -75,51 +80,85 @@ report_free(struct osess *s)
 	nsessions--;
 }
 
-/* The port after an address's end ("]:25" or ":25"), 25 if none. */
+/* The port at the end of "127.0.3.1:25" or "[::1]:25"; 25 if none. */
 static unsigned int
-report_port(const char *end)
+report_port(const char *a)
 {
+	const char	*c = strrchr(a, ':');
 	unsigned long	 n;
 	char		*e;
 
-	if (*end == ']')
-		end++;
-	if (*end != ':')
+	if (c == NULL)
 		return 25;
-	n = strtoul(end + 1, &e, 10);
+	n = strtoul(c + 1, &e, 10);
 	return *e == '\0' && n > 0 && n < 65536 ? (unsigned int)n : 25;
 }
 
-/* link-connect rdns|fcrdns|src|dest: the address of dest, without its
- * port ("127.0.3.1:25", "[::1]:25"). */
+/* "127.0.3.1:25" or "[::1]:25" into out without the port; "" if it
+ * does not fit or has no port. */
+static void
+report_addr(const char *a, size_t len, char *out, size_t size)
+{
+	const char	*end;
+
+	out[0] = '\0';
+	if (len > 0 && *a == '[') {
+		a++;
+		len--;
+		end = memchr(a, ']', len);
+	} else {
+		for (end = a + len; end > a && end[-1] != ':'; end--)
+			;
+		end = end > a ? end - 1 : NULL;
+	}
+	if (end == NULL || (size_t)(end - a) >= size)
+		return;
+	memcpy(out, a, (size_t)(end - a));
+	out[end - a] = '\0';
+}
+
+/* link-connect rdns|fcrdns|src|dest: the addresses of src (ours, the
+ * sending-mta-ip) and dest (the MX), without their ports. */
 static void
 report_connect(struct osess *s, char *params)
 {
-	char	*dest, *end;
+	char		*dest, *src;
+	unsigned char	 a[16];
 
 	s->connected = 1;
 	if (params == NULL || (dest = strrchr(params, '|')) == NULL)
 		return;
-	dest++;
-	if (*dest == '[') {
-		dest++;
-		end = strchr(dest, ']');
-	} else
-		end = strrchr(dest, ':');
-	if (end == NULL || (size_t)(end - dest) >= sizeof(s->ip))
-		return;
-	memcpy(s->ip, dest, (size_t)(end - dest));
-	s->ip[end - dest] = '\0';
-	s->port = report_port(end);
+	report_addr(dest + 1, strlen(dest + 1), s->ip, sizeof(s->ip));
+	s->port = report_port(dest + 1);
+	*dest = '\0';
+	if ((src = strrchr(params, '|')) != NULL)
+		report_addr(src + 1, strlen(src + 1), s->src, sizeof(s->src));
+	*dest = '|';
+	/* Optional in reports: anything but an address is left out
+	 * rather than cost the result (the core refuses it). */
+	if (inet_pton(AF_INET, s->src, a) != 1 &&
+	    inet_pton(AF_INET6, s->src, a) != 1)
+		s->src[0] = '\0';
 }
 
 /* protocol-server: an EHLO answer line, "250-STARTTLS" or "250 ...". */
 static void
 report_server(struct osess *s, const char *line)
 {
+	size_t	 len;
+
 	if (line == NULL || strncmp(line, "250", 3) != 0 ||
 	    (line[3] != '-' && line[3] != ' '))
 		return;
+	/* The first line of the EHLO answer names the MX (RFC 5321
+	 * §4.1.1.1): receiving-mx-helo.  Checked by the core. */
+	if (!s->ehlo) {
+		len = strcspn(line + 4, " ");
+		if (len < sizeof(s->helo)) {
+			memcpy(s->helo, line + 4, len);
+			s->helo[len] = '\0';
+		}
+	}
 	s->ehlo = 1;
 	if (strcasecmp(line + 4, "STARTTLS") == 0)
 		s->starttls = 1;
@@ -202,8 +241,10 @@ report_done(struct osess *s)
 			    s->ip);
 		return;
 	}
-	if (mtasts_tls_result(env.mtasts, s->domain, type, mx[0] ? mx : NULL,
-	    s->ip[0] ? s->ip : NULL, err, sizeof(err)) != MTASTS_OK)
+	if (mtasts_tls_result_ex(env.mtasts, s->domain, type,
+	    mx[0] ? mx : NULL, s->ip[0] ? s->ip : NULL,
+	    s->src[0] ? s->src : NULL, s->helo, err, sizeof(err)) !=
+	    MTASTS_OK)
 		log_warnx("session %s: %s", s->sid, err);
 	else
 		log_debug("session %s: %s %s at %s (%s)", s->sid, s->domain,

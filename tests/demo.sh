@@ -133,5 +133,19 @@ else
 	echo "   (OpenSMTPD harness did not start: see $S.smtpd.log)"
 fi
 
+if [ -n "${EXIM_MTASTS_CONF:-}" ]; then
+	echo
+	echo "== The RFC 8460 report that would be sent for Exim's deliveries"
+	echo "   (mtasts report show; mtasts report send delivers it to the"
+	echo "   rua of _smtp._tls.exbadcert.test, if the domain published one)"
+	rc=$S/demo-report.conf
+	cp "$EXIM_MTASTS_CONF" "$rc"
+	printf '%s\n' 'report_organization = mtasts demo' \
+	    'report_contact = tlsrpt@harness.test' \
+	    'report_submitter = harness.test' >>"$rc"
+	"$M" -c "$rc" report show --date "$(date -u +%F)" 2>/dev/null |
+	    jq '.["exbadcert.test"]' | sed 's/^/   | /'
+fi
+
 echo
 echo "== Stopping OpenSMTPD, Exim and the fixture"

@@ -28,13 +28,17 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     include/mtasts.h lib/pkgconfig/mtasts.pc share/man/man1/mtasts.1 \
     share/man/man5/mtasts.conf.5 share/man/man8/mtasts-exim.8 \
     share/man/man8/filter-mtasts.8 lib/exim4/mtasts.so \
-    libexec/mtasts/filter-mtasts sbin/mtasts-socketmap \
+    share/man/man8/table-mtasts.8 libexec/mtasts/filter-mtasts \
+    libexec/opensmtpd/table-mtasts lib/systemd/system/mtasts-report.service \
+    lib/systemd/system/mtasts-report.timer sbin/mtasts-socketmap \
     share/man/man8/mtasts-socketmap.8 \
-    lib/systemd/system/mtasts-socketmap.service \
-    share/man/man8/table-mtasts.8 \
-    libexec/opensmtpd/table-mtasts; do
+    lib/systemd/system/mtasts-socketmap.service; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
+grep -q '^ExecStart=/opt/mt/bin/mtasts report send$' \
+    "$R/lib/systemd/system/mtasts-report.service" &&
+    ok "mtasts-report.service runs the installed mtasts" ||
+    nok "mtasts-report.service ExecStart"
 grep -q '^prefix=/opt/mt$' "$R/lib/pkgconfig/mtasts.pc" &&
     ok "mtasts.pc prefix" || nok "mtasts.pc prefix"
 

@@ -216,6 +216,12 @@ check "mtasts_record: unknown result type refused" sh -c \
     "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'unknown TLS result'" "$out"
 be "\${dlfunc{$SO}{mtasts_record}{exgood.test}{success}{mx.exgood.test}{127.0.3.999}{$C}}"
 check "mtasts_record: bad address refused" test "$rc" -ne 0
+be "\${dlfunc{$SO}{mtasts_record}{exgood.test}{success}{}{}{$C}{10.0.0.999}}"
+check "mtasts_record: bad sending address refused" sh -c \
+    "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'sending address'" "$out"
+be "\${dlfunc{$SO}{mtasts_record}{exgood.test}{success}{}{}{}{}{mx.exgood.test}{x}}"
+check "mtasts_record: eight arguments refused" sh -c \
+    "[ $rc -ne 0 ] && echo \"\$0\" | grep -q 'wrong arguments'" "$out"
 check "the paniclog holds no module errors" sh -c \
     "! grep -qs mtasts '$EXIM_DIR/sender/log/paniclog'"
 

@@ -142,12 +142,123 @@ test_hostile(void **state)
 	assert_int_equal(s.n, 3);	/* only test_count's */
 }
 
+struct tally {
+	size_t		 calls;
+	size_t		 stop_at;	/* 0: never stop */
+	uint64_t	 sum;
+	char		 last[300];	/* keys come in order, each once */
+	int		 unordered;
+};
+
+static int
+tally(const char *day, const char *domain, const char *ptype,
+    const char *pid, const char *type, const char *mx, const char *ip,
+    uint64_t count, void *arg)
+{
+	struct tally *t = arg;
+	char key[300];
+
+	(void)day;
+	(void)ptype;
+	(void)pid;
+	(void)type;
+	snprintf(key, sizeof(key), "%s %s %s", domain, mx, ip);
+	if (t->calls > 0 && strcmp(key, t->last) <= 0 &&
+	    strncmp(domain, "bulk", 4) == 0)
+		t->unordered = 1;
+	snprintf(t->last, sizeof(t->last), "%s", key);
+	t->calls++;
+	t->sum += count;
+	return t->stop_at != 0 && t->calls == t->stop_at;
+}
+
+/* More counters than the old one-list scan held (16384): the scan is
+ * batched, each counter seen once, in key order, and fn can stop it. */
+static void
+test_many(void **state)
+{
+	char err[MTASTS_ERRLEN], d[64];
+	struct tally t;
+	unsigned i, n = 17000;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		snprintf(d, sizeof(d), "bulk%05u.example", i);
+		assert_int_equal(mtasts_tls_result(ctx, d, "success", NULL,
+		    NULL, err, sizeof(err)), MTASTS_OK);
+	}
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(mtasts_tls_result_foreach(ctx, tally, &t),
+	    MTASTS_OK);
+	assert_int_equal(t.calls, n + 3);	/* and test_count's */
+	assert_int_equal(t.sum, n + 4);
+	assert_false(t.unordered);
+	memset(&t, 0, sizeof(t));
+	t.stop_at = 300;			/* past one batch */
+	assert_int_equal(mtasts_tls_result_foreach(ctx, tally, &t),
+	    MTASTS_OK);
+	assert_int_equal(t.calls, 300);
+}
+
+struct exseen {
+	char	 line[8][300];
+	size_t	 n;
+};
+
+static int
+excollect(const struct mtasts_tls_count *c, void *arg)
+{
+	struct exseen *s = arg;
+
+	if (strcmp(c->domain, "ex.example") == 0 && s->n < 8)
+		snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s %s %s "
+		    "%llu", c->result, c->mx, c->ip, c->sending_ip, c->helo,
+		    (unsigned long long)c->count);
+	return 0;
+}
+
+/* RFC 8460 §4.4 sending-mta-ip and receiving-mx-helo, where the MTA
+ * knows them; the MX's HELO is the peer's word: dropped if it is not a
+ * host name, never costing the result. */
+static void
+test_ex(void **state)
+{
+	char err[MTASTS_ERRLEN];
+	struct exseen s;
+
+	(void)state;
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example",
+	    "validation-failure", "mx.ex.example", "192.0.2.1", "198.51.100.7",
+	    "MX.Ex.Example", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example",
+	    "validation-failure", "mx.ex.example", "192.0.2.1", "198.51.100.7",
+	    "mx.ex.example.", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example", "success",
+	    NULL, NULL, NULL, "[192.0.2.1]", err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example", "success",
+	    NULL, NULL, "", "a\r\nb", err, sizeof(err)), MTASTS_OK);
+	err[0] = '\0';
+	assert_int_equal(mtasts_tls_result_ex(ctx, "ex.example", "success",
+	    NULL, NULL, "198.51.100.256", NULL, err, sizeof(err)),
+	    MTASTS_EPARSE);
+	assert_non_null(strstr(err, "sending address"));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_count_foreach(ctx, excollect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.line[0], "success - - - - 2");
+	assert_string_equal(s.line[1], "validation-failure mx.ex.example "
+	    "192.0.2.1 198.51.100.7 mx.ex.example 2");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_count),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_ex),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

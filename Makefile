@@ -311,6 +311,7 @@ bench: deps all $(B)/bench $(B)/table-mtasts
 	@sh bench/exim.sh $(B)
 	@sh bench/filter.sh $(B)
 	@sh bench/smtpd.sh $(B)
+	@sh bench/socketmap.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -417,3 +418,75 @@ uninstall-systemd:
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-report.service \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-report.timer
 .PHONY: install-systemd uninstall-systemd
+
+# mtasts-socketmap (socketmap/, mtasts-socketmap(8)): the Postfix
+# socketmap server, the core linked in statically; an ASan+UBSan build
+# for the tests too.
+SBINDIR		?= $(PREFIX)/sbin
+SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
+SM_SRCS		= $(sort $(wildcard socketmap/*.c))
+SM_OBJS		= $(SM_SRCS:%.c=$(B)/%.o)
+ASAN_SM_OBJS	= $(SM_SRCS:%.c=$(B)/asan/%.o)
+SM_FUZZ_SRCS	= socketmap/netstring.c socketmap/request.c
+$(SM_OBJS) $(ASAN_SM_OBJS): $(wildcard socketmap/*.h)
+all: $(B)/mtasts-socketmap
+test: $(B)/mtasts-socketmap $(B)/asan/mtasts-socketmap
+
+$(B)/mtasts-socketmap: $(SM_OBJS) $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(SM_OBJS) $(LIB_A) $(CORE_LIBS)
+
+$(B)/asan/mtasts-socketmap: $(ASAN_SM_OBJS) $(B)/asan/libmtasts.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_SM_OBJS) $(B)/asan/libmtasts.a \
+	    $(CORE_LIBS)
+
+# The netstring and request readers: their own fuzz target, the core
+# compiled in (request.c normalises names with it).
+$(B)/asan/replay_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
+    socketmap/netstring.h socketmap/request.h tests/fuzz/replay.c \
+    $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) \
+	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(B)/fuzz/fuzz_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
+    socketmap/netstring.h socketmap/request.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(SM_FUZZ_SRCS) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
+$(B)/smload: bench/smload.c
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+bench: $(B)/mtasts-socketmap $(B)/smload
+DEB_PKGS	+= postfix-mta-sts-resolver
+
+install: install-socketmap
+install-socketmap: $(B)/mtasts-socketmap
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 755 $(B)/mtasts-socketmap $(DESTDIR)$(SBINDIR)/
+	sed 's|/usr/sbin/|$(SBINDIR)/|' \
+	    systemd/mtasts-socketmap.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
+uninstall: uninstall-socketmap
+uninstall-socketmap:
+	rm -f $(DESTDIR)$(SBINDIR)/mtasts-socketmap \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
+.PHONY: install-socketmap uninstall-socketmap
+
+# Its unit test links the two readers next to the core.
+$(B)/tests/test_socketmap: tests/unit/test_socketmap.c $(SM_FUZZ_SRCS) \
+    socketmap/netstring.h socketmap/request.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_socketmap: tests/unit/test_socketmap.c \
+    $(SM_FUZZ_SRCS) socketmap/netstring.h socketmap/request.h \
+    $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    $(SM_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)

@@ -32,6 +32,16 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
+# postfix-mta-sts-resolver is only the reference the socketmap tests and
+# bench start themselves: its service must not start at boot either (it
+# would take 127.0.0.1:8461).
+case " $missing " in
+*" postfix-mta-sts-resolver "*)
+	systemctl disable postfix-mta-sts-resolver.service \
+	    >/dev/null 2>&1 || true
+	update-rc.d postfix-mta-sts-resolver disable >/dev/null 2>&1 || true
+	;;
+esac
 if [ -n "$ours" ]; then
 	rm -f "$prc"
 	trap - EXIT

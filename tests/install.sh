@@ -30,7 +30,9 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     share/man/man8/filter-mtasts.8 lib/exim4/mtasts.so \
     share/man/man8/table-mtasts.8 libexec/mtasts/filter-mtasts \
     libexec/opensmtpd/table-mtasts lib/systemd/system/mtasts-report.service \
-    lib/systemd/system/mtasts-report.timer; do
+    lib/systemd/system/mtasts-report.timer sbin/mtasts-socketmap \
+    share/man/man8/mtasts-socketmap.8 \
+    lib/systemd/system/mtasts-socketmap.service; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
 grep -q '^ExecStart=/opt/mt/bin/mtasts report send$' \

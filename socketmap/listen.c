@@ -1,0 +1,161 @@
+/*
+ * listen.c - the sockets Postfix connects to: TCP (socketmap:inet:
+ * HOST:PORT:NAME) and unix-domain (socketmap:unix:PATH:NAME).
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "socketmap.h"
+
+#define LISTEN_MAX	8
+
+static struct evconnlistener	*listeners[LISTEN_MAX];
+static size_t			 nlisteners;
+static struct event		*resume;	/* after EMFILE */
+
+static void
+listen_on_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	size_t	i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i]);
+}
+
+static void
+listen_on_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	char	host[NI_MAXHOST], serv[NI_MAXSERV], peer[64];
+
+	(void)l;
+	(void)arg;
+	if (sa->sa_family == AF_UNIX ||
+	    getnameinfo(sa, (socklen_t)salen, host, sizeof(host), serv,
+	    sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(peer, sizeof(peer), "client %d", fd);
+	else
+		snprintf(peer, sizeof(peer), "%.46s:%.8s", host, serv);
+	conn_accept(fd, peer);
+}
+
+/* EMFILE and the like: the pending connection stays readable, so
+ * stop accepting for a second rather than spin. */
+static void
+listen_on_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv = { 1, 0 };
+	size_t		i;
+
+	(void)l;
+	(void)arg;
+	log_warnx("accept: %s: pausing for 1s",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i]);
+	if (resume == NULL &&
+	    (resume = evtimer_new(env.base, listen_on_resume, NULL)) == NULL)
+		fatalx("out of memory");
+	evtimer_add(resume, &tv);
+}
+
+static void
+listen_add(struct sockaddr *sa, socklen_t salen, const char *name)
+{
+	struct evconnlistener	*l;
+
+	if (nlisteners == LISTEN_MAX)
+		fatalx("%s: more than %d listening sockets", name, LISTEN_MAX);
+	l = evconnlistener_new_bind(env.base, listen_on_accept, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    128, sa, (int)salen);
+	if (l == NULL)
+		fatalx("%s: cannot listen: %s", name,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_set_error_cb(l, listen_on_error);
+	listeners[nlisteners++] = l;
+	log_info("listening on %s", name);
+}
+
+/* "127.0.0.1:8461", "[::1]:8461" or "8461" (127.0.0.1); numeric only:
+ * no name lookup at startup. */
+void
+listen_tcp(const char *spec)
+{
+	struct addrinfo	 hints, *ai;
+	char		 host[128];
+	const char	*port, *h = host;
+	size_t		 hlen;
+	int		 r;
+
+	if ((port = strrchr(spec, ':')) == NULL) {
+		h = "127.0.0.1";
+		port = spec;
+	} else {
+		hlen = (size_t)(port - spec);
+		port++;
+		if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']') {
+			spec++;
+			hlen -= 2;
+		}
+		if (hlen == 0 || hlen >= sizeof(host))
+			fatalx("%s: expected ADDRESS:PORT", spec);
+		memcpy(host, spec, hlen);
+		host[hlen] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if ((r = getaddrinfo(h, port, &hints, &ai)) != 0)
+		fatalx("-l %s: %s (a numeric address and port are needed)",
+		    spec, gai_strerror(r));
+	listen_add(ai->ai_addr, ai->ai_addrlen, spec);
+	freeaddrinfo(ai);
+}
+
+/* A stale socket file from an earlier run is replaced; the socket is
+ * made 0666: restrict access with the directory's mode. */
+void
+listen_unix(const char *path)
+{
+	struct sockaddr_un	sun;
+	struct stat		st;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("%s: socket path too long", path);
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			fatalx("%s: exists and is not a socket", path);
+		if (unlink(path) == -1)
+			fatalx("%s: cannot remove the old socket", path);
+	}
+	listen_add((struct sockaddr *)&sun, sizeof(sun), path);
+	if (chmod(path, 0666) == -1)
+		fatalx("%s: cannot chmod", path);
+}
+
+void
+listen_free(void)
+{
+	while (nlisteners > 0)
+		evconnlistener_free(listeners[--nlisteners]);
+	if (resume != NULL)
+		event_free(resume);
+}

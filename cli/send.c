@@ -509,6 +509,7 @@ report_send(const struct cli_global *g, struct mtasts_ctx *ctx,
 		free(names[i]);
 	}
 	free(names);
+	send_retention(g, ctx, run.dir, run.now);
 	close(fd);
 	return run.failed ? EXIT_INVALID : EXIT_VALID;
 }

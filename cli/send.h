@@ -76,4 +76,10 @@ void	send_state_failed(struct send_state *st, int64_t now,
 	    unsigned int retry);
 const char *send_phase_name(enum send_phase phase);
 
+/* retention.c: report_retention applied to results and report files. */
+struct cli_global;
+struct mtasts_ctx;
+void	send_retention(const struct cli_global *g, struct mtasts_ctx *ctx,
+	    const char *dir, long long now);
+
 #endif /* MTASTS_CLI_SEND_H */

@@ -97,6 +97,10 @@ int	cache_counter_foreach(struct cache *c,
 	    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
 	    void *arg);
 
+/* Delete the counters of days before "YYYY-MM-DD" (cache_purge.c). */
+int	cache_counter_purge(struct cache *c, const char *before,
+	    uint64_t *removed);
+
 /* Notes in results.db: val stored under key unless there already; read
  * back into a NUL-terminated copy the caller frees (util_free). */
 int	cache_note_put(struct cache *c, const void *key, size_t klen,

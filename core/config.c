@@ -69,6 +69,9 @@ static const struct config_key config_keys[] = {
 	{ "report_sendmail", T_TEXT, "/usr/sbin/sendmail -t -oi", 0, 0,
 	    OFF(report_sendmail), SZ(report_sendmail) },
 	{ "report_retry", T_DURATION, "5m", 1, 3600, OFF(report_retry), 0 },
+	/* How long TLS results and report files are kept (bounded). */
+	{ "report_retention", T_DURATION, "30d", 86400, 3650 * 86400,
+	    OFF(report_retention), 0 },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 

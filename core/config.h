@@ -33,6 +33,7 @@ struct mtasts_config {
 	char		report_dir[CONFIG_PATH_MAX];	/* reports, state */
 	char		report_sendmail[256];	/* argv, split on blanks */
 	unsigned int	report_retry;		/* first retry delay, s */
+	unsigned int	report_retention;	/* results, reports kept, s */
 };
 
 #endif /* MTASTS_CONFIG_H */

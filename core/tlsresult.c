@@ -267,3 +267,23 @@ mtasts_tls_policy_text(struct mtasts_ctx *ctx, const char *domain,
 		return MTASTS_EINVAL;
 	return cache_note_get(ctx->cache, key, (size_t)n, text, len);
 }
+
+MTASTS_API int
+mtasts_tls_result_purge(struct mtasts_ctx *ctx, const char *before,
+    uint64_t *removed)
+{
+	size_t i;
+
+	if (removed != NULL)
+		*removed = 0;
+	if (ctx == NULL || ctx->cache == NULL || before == NULL)
+		return MTASTS_EINVAL;
+	/* "YYYY-MM-DD", digits where digits belong. */
+	for (i = 0; i < 10; i++)
+		if (before[i] == '\0' || (i == 4 || i == 7 ? before[i] != '-' :
+		    before[i] < '0' || before[i] > '9'))
+			return MTASTS_EPARSE;
+	if (before[10] != '\0')
+		return MTASTS_EPARSE;
+	return cache_counter_purge(ctx->cache, before, removed);
+}

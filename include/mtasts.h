@@ -408,6 +408,10 @@ MTASTS_API int mtasts_tls_count_foreach(struct mtasts_ctx *ctx,
  * under it; caller frees *text with free().  MTASTS_ENORECORD if none. */
 MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,
     const char *domain, const char *id, char **text, size_t *len);
+/* Forget the TLS results of the UTC days before "YYYY-MM-DD" (the
+ * results store stays bounded); *removed counts the counters deleted. */
+MTASTS_API int mtasts_tls_result_purge(struct mtasts_ctx *ctx,
+    const char *before, uint64_t *removed);
 
 /* For MTAs that report a failed outgoing session by address only
  * (OpenSMTPD): remember that MX host serves policy domain -- the core

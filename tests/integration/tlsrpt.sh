@@ -262,6 +262,15 @@ check "damaged report and state: named, exit 1, no crash" sh -c "[ $rc4 = 1 ] &&
     'exbadcert.test!$y!$((y + 86399))!1.json.gz.state: line 3' '$S/send4.err'"
 check "a report of a day long past is not looked at" \
     sh -c "! grep -q 'exnone.test' '$S/send4.err' '$S/send4.out'"
+old=$(($(date +%s) - 40 * 86400))
+: >"$R!exnone.test!$old!$((old + 86399))!0.json.gz"
+: >"$R!exnone.test!$old!$((old + 86399))!0.json.gz.state"
+"$M" -c "$RC" report send --date "$today" >"$S/send5.out" 2>&1
+check "report_retention (default 30 days): an older report and its state removed" \
+    sh -c "! ls '$S/reports' | grep -q '!$old!' &&
+    grep -q 'old report files removed' '$S/send5.out'"
+check "report_retention: recent reports kept" \
+    test -e "$R!exbadcert.test!$y!$((y + 86399))!1.json.gz"
 "$M" -c "$RC" report send --date '2026-1-1;x' >/dev/null 2>&1
 check "bad --date: usage error (2)" test $? = 2
 

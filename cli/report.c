@@ -18,7 +18,7 @@
 
 static const char usage_report[] =
     "usage: mtasts [-c FILE] report counts [--json] [DATE]\n"
-    "       mtasts [-c FILE] report show [--date DATE]\n"
+    "       mtasts [-c FILE] report show [--json] [--date DATE]\n"
     "       mtasts [-c FILE] report generate [--date DATE] --out DIR\n"
     "       mtasts [-c FILE] report send [--date DATE] [--out DIR]\n"
     "DATE is YYYY-MM-DD (UTC); show, generate and send default to "
@@ -173,10 +173,64 @@ report_write(const char *dir, const struct tlsrpt_meta *m,
 	return 0;
 }
 
+/* report show without --json: per domain, its policies, their counts
+ * and failure details, one line each. */
+static int	report_generate_as(const struct cli_global *,
+		    struct mtasts_ctx *, const char *, const char *, int, int);
+
+static const char *
+report_str(json_t *v)
+{
+	return json_string_value(v) != NULL ? json_string_value(v) : "-";
+}
+
+static void
+report_print(json_t *reps, const char *date)
+{
+	json_t *rep, *pol, *fd;
+	const char *domain;
+	size_t i, j;
+
+	printf("TLS reports for %s (UTC)%s\n", date,
+	    json_object_size(reps) == 0 ? ": no results" : "");
+	json_object_foreach(reps, domain, rep) {
+		printf("%s\n", domain);
+		json_array_foreach(json_object_get(rep, "policies"), i, pol) {
+			json_t *sum = json_object_get(pol, "summary");
+
+			printf("  policy %s: %lld successful, %lld failed\n",
+			    report_str(json_object_get(json_object_get(pol,
+			    "policy"), "policy-type")),
+			    (long long)json_integer_value(json_object_get(sum,
+			    "total-successful-session-count")),
+			    (long long)json_integer_value(json_object_get(sum,
+			    "total-failure-session-count")));
+			json_array_foreach(json_object_get(pol,
+			    "failure-details"), j, fd)
+				printf("    %lld x %s at %s\n",
+				    (long long)json_integer_value(
+				    json_object_get(fd,
+				    "failed-session-count")),
+				    report_str(json_object_get(fd,
+				    "result-type")),
+				    report_str(json_object_get(fd,
+				    "receiving-mx-hostname")));
+		}
+	}
+}
+
 /* The reports of date (default yesterday) into dir; see report_write. */
 int
 report_generate(const struct cli_global *g, struct mtasts_ctx *ctx,
     const char *date, const char *dir, int keep)
+{
+	return report_generate_as(g, ctx, date, dir, keep, 1);
+}
+
+/* ... or without dir, printed: JSON, or a summary (report_print). */
+static int
+report_generate_as(const struct cli_global *g, struct mtasts_ctx *ctx,
+    const char *date, const char *dir, int keep, int json)
 {
 	char org[256], contact[256], sub[256], day[16];
 	struct tlsrpt_meta m;
@@ -197,8 +251,13 @@ report_generate(const struct cli_global *g, struct mtasts_ctx *ctx,
 		fprintf(stderr, "mtasts: report: cannot read the counters\n");
 		return EXIT_USAGE;
 	}
-	if (dir == NULL) {
+	if (dir == NULL && json) {
 		cli_json_print(reps);	/* frees reps */
+		return EXIT_VALID;
+	}
+	if (dir == NULL) {
+		report_print(reps, m.date);
+		json_decref(reps);
 		return EXIT_VALID;
 	}
 	json_object_foreach(reps, domain, rep)
@@ -215,7 +274,8 @@ report_build(const struct cli_global *g, struct mtasts_ctx *ctx,
 	if (a->npos != 0 || (a->date != NULL && !report_date_ok(a->date)) ||
 	    (generate && a->out == NULL))
 		return cli_usage_error(usage_report, "bad arguments");
-	return report_generate(g, ctx, a->date, generate ? a->out : NULL, 0);
+	return report_generate_as(g, ctx, a->date, generate ? a->out : NULL,
+	    0, a->json);
 }
 
 int
@@ -239,8 +299,9 @@ cmd_report(const struct cli_global *g, int argc, char **argv)
 		free(a.pos);
 		return EXIT_VALID;
 	}
-	if (mtasts_ctx_new(NULL, g->cfg, MTASTS_CTX_RDONLY, &ctx, err,
-	    sizeof(err)) != MTASTS_OK) {
+	/* send writes: it forgets results older than report_retention. */
+	if (mtasts_ctx_new(NULL, g->cfg, what == 3 ? 0 : MTASTS_CTX_RDONLY,
+	    &ctx, err, sizeof(err)) != MTASTS_OK) {
 		fprintf(stderr, "mtasts: %s\n", err);
 		free(a.pos);
 		return EXIT_USAGE;

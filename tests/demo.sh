@@ -143,7 +143,7 @@ if [ -n "${EXIM_MTASTS_CONF:-}" ]; then
 	printf '%s\n' 'report_organization = mtasts demo' \
 	    'report_contact = tlsrpt@harness.test' \
 	    'report_submitter = harness.test' >>"$rc"
-	"$M" -c "$rc" report show --date "$(date -u +%F)" 2>/dev/null |
+	"$M" -c "$rc" report show --json --date "$(date -u +%F)" 2>/dev/null |
 	    jq '.["exbadcert.test"]' | sed 's/^/   | /'
 fi
 

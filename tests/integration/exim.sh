@@ -143,7 +143,7 @@ RC=$S/report.conf
 cp "$EXIM_MTASTS_CONF" "$RC"
 printf 'report_organization = mtasts test\nreport_contact = tlsrpt@harness.test\nreport_submitter = harness.test\n' >>"$RC"
 today=$(date -u +%F)
-"$M" -c "$RC" report show --date "$today" >"$S/reports.json" 2>>"$S/exim-stderr.log"
+"$M" -c "$RC" report show --json --date "$today" >"$S/reports.json" 2>>"$S/exim-stderr.log"
 r() { jq -r "$1" "$S/reports.json"; }
 check "report: exbadcert's failures as counted (validation-failure)" test \
     "$(r '.["exbadcert.test"].policies[0]."failure-details"[0] |

@@ -152,6 +152,15 @@ body_of() { ls "$C"/got/*.meta | while read -r f; do
 mails() { grep -l "^TLS-Report-Domain: $1" "$RCV"/Maildir/new/* 2>/dev/null |
     wc -l | tr -d ' '; }
 
+echo "# report show: the summary a person reads"
+"$M" -c "$RC" report show --date "$today" >"$S/show.out" 2>&1
+check "report show: one line per domain, its policy and counts" sh -c \
+    "grep -qx 'exgood.test' '$S/show.out' &&
+    grep -Eq '^  policy sts: [0-9]+ successful, [0-9]+ failed$' '$S/show.out'"
+check "report show --json: the same reports as JSON" sh -c \
+    "'$M' -c '$RC' report show --json --date '$today' |
+    jq -e '.[\"exgood.test\"].policies[0].summary' >/dev/null"
+
 echo "# first run: generate and send"
 "$M" -v -c "$RC" report send --date "$today" >"$S/send1.out" 2>"$S/send1.err"
 rc1=$?

@@ -16,14 +16,7 @@ MA=$(pwd)/$B/asan/mtasts		# the hostile peers get the ASan build
 [ -x "$MA" ] || MA=$M
 . "$here/fixture/lib.sh"		# FX_MX1_IP: mx1.<domain>
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
+. "$here/tap.sh"
 
 if ! sh "$here/exim/setup" "$B" >"$S.setup.log" 2>&1; then
 	echo "Bail out! tests/exim/setup failed: $(tail -n 2 "$S.setup.log")"

@@ -28,15 +28,7 @@ fi
 D=$(pwd)/$B/deb
 S=$(pwd)/$B/fixture-deb
 V=$(sed -n 's/^VERSION[[:space:]]*=[[:space:]]*//p' Makefile)
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+. "$here/tap.sh"
 # logged DESC CMD...: CMD's output shown only when it fails.
 logged() {
 	d=$1; shift

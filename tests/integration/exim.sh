@@ -13,15 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 S=$(pwd)/$B/fixture-exim-it
 M=$(pwd)/$B/mtasts
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+. "$here/tap.sh"
 
 if ! sh "$here/exim/setup" "$B" >"$S.setup.log" 2>&1; then
 	echo "Bail out! tests/exim/setup failed: $(tail -n 2 "$S.setup.log")"

@@ -13,20 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 S=$(pwd)/$B/fixture-packaged
 R=$S/root
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-waitfor() {	# waitfor TENTHS CMD...
-	w=$1
-	shift
-	while ! "$@"; do
-		w=$((w - 1))
-		[ "$w" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
+. "$here/tap.sh"
 
 if ! ls "$B"/deb/mtasts-exim_*.deb >/dev/null 2>&1; then
 	make -s --no-print-directory deb-build B="$B" >"$S.deb.log" 2>&1 || {

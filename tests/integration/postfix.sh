@@ -15,24 +15,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 S=$(pwd)/$B/fixture-postfix-it
 SM=$(pwd)/$B/asan/mtasts-socketmap
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-waitfor() {
-	w=$1
-	shift
-	while ! "$@"; do
-		w=$((w - 1))
-		[ "$w" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
+. "$here/tap.sh"
 
 for s in postfix/setup exim/setup; do
 	if ! sh "$here/$s" "$B" >"$S.setup.log" 2>&1; then

@@ -13,26 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 S=$(pwd)/$B/fixture-smtpd-it
 AF=$(pwd)/$B/asan/filter-mtasts
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-# waitfor TENTHS CMD...: until CMD succeeds, at most TENTHS x 0.1 s.
-waitfor() {
-	w=$1
-	shift
-	while ! "$@"; do
-		w=$((w - 1))
-		[ "$w" -gt 0 ] || return 1
-		sleep 0.1
-	done
-}
+. "$here/tap.sh"
 
 for s in smtpd/setup exim/setup; do
 	if ! sh "$here/$s" "$B" >"$S.setup.log" 2>&1; then

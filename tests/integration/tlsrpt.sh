@@ -19,15 +19,7 @@ M=$(pwd)/$B/mtasts
 C=$S/collector
 C2=$S/collector2	# self-signed certificate
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	shift
-	for l in "$@"; do echo "#   $l"; done
-}
-check() { d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+. "$here/tap.sh"
 
 if ! sh "$here/exim/setup" "$B" >"$S.setup.log" 2>&1; then
 	echo "Bail out! tests/exim/setup failed: $(tail -n 2 "$S.setup.log")"

@@ -55,7 +55,7 @@ if ! make -s --no-print-directory deb-build B="$B" >"$T/build.log" 2>&1; then
 	echo "Bail out! make deb-build failed: $(tail -n 5 "$T/build.log")"
 	exit 1
 fi
-pkgs="libmtasts0 libmtasts-dev mtasts mtasts-exim mtasts-opensmtpd mtasts-postfix"
+pkgs="libmtasts0 libmtasts-dev mtasts mtasts-exim mtasts-opensmtpd mtasts-socketmap"
 arch=$(dpkg --print-architecture)
 for p in $pkgs; do
 	check "$p ${V} built" test -f "$D/${p}_${V}_$arch.deb"
@@ -103,15 +103,15 @@ grep -q '^MTASTS_SO = /usr/lib/exim4/mtasts.so$' \
 check "mtasts-opensmtpd: filter, reference smtpd.conf" has mtasts-opensmtpd \
     /usr/libexec/mtasts/filter-mtasts /usr/share/man/man8/filter-mtasts.8.gz \
     /usr/share/doc/mtasts-opensmtpd/examples/smtpd.conf
-check "mtasts-postfix: daemon, unit, man page, how-to" has mtasts-postfix \
+check "mtasts-socketmap: daemon, unit, man page, how-to" has mtasts-socketmap \
     /usr/sbin/mtasts-socketmap /lib/systemd/system/mtasts-socketmap.service \
     /usr/share/man/man8/mtasts-socketmap.8.gz \
-    /usr/share/doc/mtasts-postfix/postfix.md.gz
-dpkg-deb --fsys-tarfile "$(deb mtasts-postfix)" |
+    /usr/share/doc/mtasts-socketmap/postfix.md.gz
+dpkg-deb --fsys-tarfile "$(deb mtasts-socketmap)" |
     tar -xO ./lib/systemd/system/mtasts-socketmap.service 2>/dev/null |
     grep -qx 'ExecStart=/usr/sbin/mtasts-socketmap -f -l 127.0.0.1:8461' &&
-    ok "mtasts-postfix: the unit starts the packaged daemon" ||
-    not_ok "mtasts-postfix: the unit starts the packaged daemon"
+    ok "mtasts-socketmap: the unit starts the packaged daemon" ||
+    not_ok "mtasts-socketmap: the unit starts the packaged daemon"
 dpkg-deb -I "$(deb mtasts)" conffiles 2>/dev/null |
     grep -qx /etc/mtasts/mtasts.conf &&
     ok "/etc/mtasts/mtasts.conf is a conffile" ||
@@ -124,7 +124,7 @@ dpkg-deb -f "$(deb libmtasts-dev)" Depends |
 # --- hardening (dpkg-buildflags reached the Makefile) -------------------
 X=$T/x
 mkdir -p "$X"
-for p in mtasts mtasts-exim mtasts-opensmtpd mtasts-postfix libmtasts0; do
+for p in mtasts mtasts-exim mtasts-opensmtpd mtasts-socketmap libmtasts0; do
 	dpkg-deb -x "$(deb "$p")" "$X"
 done
 for f in usr/bin/mtasts usr/libexec/mtasts/filter-mtasts \

@@ -12,6 +12,21 @@ B=${2:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 S=$(pwd)/$B/fixture-demo
 
+# Exim and smtpd drop to their own users, which must reach the build
+# tree: a private checkout (mktemp -d, /root) gives the demo from a
+# world-traversable copy under /tmp, as tests/run.sh does for the tests.
+if [ -z "${MTASTS_DEMO_COPY:-}" ] &&
+    ! setpriv --reuid=65534 --regid=65534 --clear-groups \
+    test -r "$PWD/Makefile" 2>/dev/null; then
+	c=$(mktemp -d /tmp/mtasts-demo.XXXXXX)
+	cp -a . "$c/" && chmod 755 "$c"	# after cp -a: it copies the mode
+	echo "== This tree is private to its owner: the demo runs from $c"
+	(cd "$c" && MTASTS_DEMO_COPY=1 sh tests/demo.sh "$M" "$B")
+	rc=$?
+	rm -rf "$c"
+	exit $rc
+fi
+
 echo "== Starting the fixture: nsd on 127.0.0.1:5353, nginx on 127.0.1.1:443"
 if ! sh "$here/fixture/start" "$S" >"$S.log" 2>&1; then
 	echo "demo: the fixture did not start; see $S.log" >&2

@@ -21,6 +21,7 @@
 #include "cache_int.h"
 #include "ctx.h"
 #include "dns.h"
+#include "mxnote.h"
 #include "util.h"
 
 #define MXNOTE_TTL	(7 * 86400)	/* an MX address is stable */
@@ -144,8 +145,8 @@ mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain, const char *host)
 }
 
 /* "<domain>\t<host>\t<time>", read from our own database but checked
- * like any input. */
-static int
+ * like any input (fuzz_mxnote). */
+int
 mxnote_parse(const char *v, char *domain, size_t dsize, char *host,
     size_t hsize)
 {

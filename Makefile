@@ -265,6 +265,23 @@ $(B)/fuzz/fuzz_tablewire: tests/fuzz/fuzz_tablewire.c \
 	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
 	    opensmtpd-filter/table/wire.c -o $@
 
+# --report behind the protocol reader, with the core (a real cache).
+FILTER_REPORT	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
+		  opensmtpd-filter/probe.c
+$(B)/asan/replay_filterreport: tests/fuzz/fuzz_filterreport.c \
+    $(FILTER_REPORT) opensmtpd-filter/filter.h tests/fuzz/replay.c \
+    $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(FILTER_REPORT) \
+	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(B)/fuzz/fuzz_filterreport: tests/fuzz/fuzz_filterreport.c \
+    $(FILTER_REPORT) opensmtpd-filter/filter.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(FILTER_REPORT) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
 # libFuzzer needs clang; the core is compiled into each target.
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
 	@mkdir -p $(@D)

@@ -282,6 +282,21 @@ $(B)/fuzz/fuzz_filterreport: tests/fuzz/fuzz_filterreport.c \
 	    -fsanitize=fuzzer,address,undefined $< $(FILTER_REPORT) \
 	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
 
+# table-mtasts's text protocol (7.6+) with its answers and the core.
+TABLE_TEXT	= opensmtpd-filter/table/text.c opensmtpd-filter/table/answer.c
+$(B)/asan/replay_tabletext: tests/fuzz/fuzz_tabletext.c $(TABLE_TEXT) \
+    opensmtpd-filter/table/table.h tests/fuzz/replay.c $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(TABLE_TEXT) \
+	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(B)/fuzz/fuzz_tabletext: tests/fuzz/fuzz_tabletext.c $(TABLE_TEXT) \
+    opensmtpd-filter/table/table.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(TABLE_TEXT) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
 # libFuzzer needs clang; the core is compiled into each target.
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
 	@mkdir -p $(@D)

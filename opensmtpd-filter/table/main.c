@@ -128,26 +128,59 @@ main_request(struct answer_env *e, const uint8_t *frame, size_t len)
 	}
 }
 
-/* Read frames from fd 0 until end of input. */
+/* Lines of the text protocol (7.6+) in buf[0..*len), each answered;
+ * what is left is an incomplete line.  A line longer than
+ * TEXT_LINE_MAX cannot be smtpd's: the stream is lost. */
+static void
+main_text(struct answer_env *e, uint8_t *buf, size_t *len)
+{
+	char	out[1024], *nl;
+	size_t	used, n;
+
+	while ((nl = memchr(buf, '\n', *len)) != NULL) {
+		*nl = '\0';
+		used = (size_t)(nl - (char *)buf) + 1;
+		if (memchr(buf, '\0', used - 1) != NULL)
+			log_warnx("text line with a NUL byte dropped");
+		else if ((n = text_line(e, (char *)buf, out, sizeof(out))) > 0)
+			main_send((uint8_t *)out, n);
+		memmove(buf, buf + used, *len - used);
+		*len -= used;
+	}
+	if (*len > TEXT_LINE_MAX) {
+		log_warnx("text line longer than %d bytes; exiting",
+		    TEXT_LINE_MAX);
+		exit(1);
+	}
+}
+
+/* Read frames (6.8's imsg) or lines (7.6+, which begin "config|") from
+ * fd 0 until end of input. */
 static void
 main_loop(struct answer_env *e)
 {
 	static uint8_t	buf[2 * TABLE_FRAME_MAX];
 	size_t		len = 0;
-	ssize_t		n, flen;
+	ssize_t		n, flen = 0;
+	int		text = -1;	/* unknown until the first byte */
 
 	for (;;) {
-		while ((flen = wire_frame(buf, len)) > 0) {
-			main_request(e, buf, (size_t)flen);
-			memmove(buf, buf + flen, len - (size_t)flen);
-			len -= (size_t)flen;
-		}
+		if (text == -1 && len > 0)
+			text = buf[0] == 'c';
+		if (text == 1)
+			main_text(e, buf, &len);
+		else
+			while ((flen = wire_frame(buf, len)) > 0) {
+				main_request(e, buf, (size_t)flen);
+				memmove(buf, buf + flen, len - (size_t)flen);
+				len -= (size_t)flen;
+			}
 		if (flen == -1) {
 			log_warnx("broken frame from smtpd; exiting");
 			exit(1);
 		}
-		if ((n = read(STDIN_FILENO, buf + len, sizeof(buf) - len)) ==
-		    -1 && errno == EINTR)
+		if ((n = read(STDIN_FILENO, buf + len, sizeof(buf) - len -
+		    1)) == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			if (n == -1)

@@ -7,6 +7,7 @@
  *
  * wire.c	smtpd 6.8's table-proc protocol: imsg frames on fd 0
  * answer.c	the answers: enforce check, the relay host to use
+ * text.c	the text protocol of OpenSMTPD 7.6 and later
  * main.c	arguments, configuration, the request loop
  */
 #ifndef TABLE_H
@@ -81,5 +82,11 @@ int	answer_check(struct answer_env *, const char *domain);
 int	answer_relayhost(struct answer_env *, const char *domain, char *out,
 	    size_t size);
 void	answer_shutdown(void);
+
+/* text.c: one line of smtpd 7.6+'s text protocol (its newline
+ * removed, NUL-terminated; changed in place): the reply lines to send,
+ * in out, and their length (0: nothing to send). */
+#define TEXT_LINE_MAX		4096
+size_t	text_line(struct answer_env *, char *line, char *out, size_t size);
 
 #endif /* TABLE_H */

@@ -366,6 +366,104 @@ test_proc_eof(void **state)
 	assert_int_equal(proc_wait(&p), 0);
 }
 
+/* One reply line (without its newline) within 10 s. */
+static void
+proc_line(struct proc *p, char *line, size_t size)
+{
+	struct pollfd	pfd = { p->fd, POLLIN, 0 };
+	size_t		len = 0;
+	char		c;
+
+	for (;;) {
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
+		assert_int_equal(read(p->fd, &c, 1), 1);
+		if (c == '\n')
+			break;
+		assert_true(len + 1 < size);
+		line[len++] = c;
+	}
+	line[len] = '\0';
+}
+
+static void
+proc_say(struct proc *p, const char *text)
+{
+	proc_send(p, (const uint8_t *)text, strlen(text));
+}
+
+/* OpenSMTPD 7.6+: the same answers over the text protocol. */
+static void
+test_proc_text(void **state)
+{
+	static const struct {
+		const char	*request;
+		const char	*reply;
+	} rows[] = {
+		{ "table|0.1|1.0|mtasts|check|domain|0a|enforce.test\n",
+		    "check-result|0a|found" },
+		{ "table|0.1|1.0|mtasts|check|domain|0b|testing.test\n",
+		    "check-result|0b|not-found" },
+		{ "table|0.1|1.0|mtasts|check|domain|0c|expired.test\n",
+		    "check-result|0c|not-found" },
+		/* DNS does not answer: an error, smtpd defers. */
+		{ "table|0.1|1.0|mtasts|lookup|relayhost|0d|enforce.test\n",
+		    "lookup-result|0d|error|no MX host allowed by the MTA-STS "
+		    "policy" },
+		{ "table|0.1|1.0|mtasts|update|0e\n", "update-result|0e|ok" },
+		{ "table|0.2|1.0|mtasts|check|domain|0f|enforce.test\n",
+		    "check-result|0f|error|protocol version not understood" },
+		{ "table|0.1|1.0|mtasts|lookup|alias|10|x\n",
+		    "lookup-result|10|error|not served" },
+		/* No usable id: dropped; the next request is answered. */
+		{ "table|0.1|1.0|mtasts|check|domain|zz|a.test\n"
+		    "garbage\ntable|0.1|1.0|mtasts|check|domain|11|a|b\n",
+		    "check-result|11|not-found" },
+	};
+	struct proc	p;
+	char		line[256];
+	size_t		i;
+
+	(void)state;
+	proc_start(&p);
+	proc_say(&p, "config|smtpd-version|7.6.0\nconfig|protocol|0.1\n"
+	    "config|tablename|mtasts\nconfig|ready\n");
+	proc_line(&p, line, sizeof(line));
+	assert_string_equal(line, "register|domain");
+	proc_line(&p, line, sizeof(line));
+	assert_string_equal(line, "register|relayhost");
+	proc_line(&p, line, sizeof(line));
+	assert_string_equal(line, "register|ready");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		proc_say(&p, rows[i].request);
+		proc_line(&p, line, sizeof(line));
+		assert_string_equal(line, rows[i].reply);
+	}
+	/* Split writes, then two requests in one write. */
+	proc_say(&p, "table|0.1|1.0|mt");
+	usleep(2000);
+	proc_say(&p, "asts|check|domain|12|enforce.test\ntable|0.1|1.0|"
+	    "mtasts|check|domain|13|ENFORCE.TEST.\n");
+	proc_line(&p, line, sizeof(line));
+	assert_string_equal(line, "check-result|12|found");
+	proc_line(&p, line, sizeof(line));
+	assert_string_equal(line, "check-result|13|found");
+	assert_int_equal(proc_wait(&p), 0);	/* end of input */
+}
+
+static void
+test_proc_text_overlong(void **state)
+{
+	struct proc	p;
+	char		big[TEXT_LINE_MAX + 100];
+
+	(void)state;
+	proc_start(&p);
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "config|", 7);
+	proc_send(&p, (const uint8_t *)big, sizeof(big));
+	assert_int_equal(proc_wait(&p), 1);
+}
+
 int
 main(void)
 {
@@ -376,6 +474,8 @@ main(void)
 		cmocka_unit_test(test_proc_answers),
 		cmocka_unit_test(test_proc_hostile),
 		cmocka_unit_test(test_proc_eof),
+		cmocka_unit_test(test_proc_text),
+		cmocka_unit_test(test_proc_text_overlong),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

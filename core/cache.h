@@ -101,9 +101,12 @@ int	cache_counter_foreach(struct cache *c,
 int	cache_counter_purge(struct cache *c, const char *before,
 	    uint64_t *removed);
 
-/* Notes in results.db: val stored under key unless there already; read
- * back into a NUL-terminated copy the caller frees (util_free). */
+/* Notes in results.db: val stored under key unless there already
+ * (put), or replacing what is there (set); read back into a
+ * NUL-terminated copy the caller frees (util_free). */
 int	cache_note_put(struct cache *c, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+int	cache_note_set(struct cache *c, const void *key, size_t klen,
 	    const void *val, size_t vlen);
 int	cache_note_get(struct cache *c, const void *key, size_t klen,
 	    char **val, size_t *vlen);

@@ -197,6 +197,7 @@ struct cache_note_op {
 	size_t		 vlen;
 	char		**out;
 	size_t		*outlen;
+	u_int32_t	 put_flags;	/* DB_NOOVERWRITE: put once */
 };
 
 static int
@@ -211,7 +212,7 @@ cache_note_put_once(struct cache *c, void *arg)
 		return r;
 	cache_dbt(&key, o->key, o->klen);
 	cache_dbt(&data, o->val, o->vlen);
-	r = c->ce->res->put(c->ce->res, txn, &key, &data, DB_NOOVERWRITE);
+	r = c->ce->res->put(c->ce->res, txn, &key, &data, o->put_flags);
 	if (r != 0 && r != DB_KEYEXIST) {
 		txn->abort(txn);
 		return r;
@@ -223,7 +224,19 @@ int
 cache_note_put(struct cache *c, const void *key, size_t klen,
     const void *val, size_t vlen)
 {
-	struct cache_note_op o = { key, klen, val, vlen, NULL, NULL };
+	struct cache_note_op o = { key, klen, val, vlen, NULL, NULL,
+	    DB_NOOVERWRITE };
+
+	if (c->flags & CACHE_RDONLY)
+		return MTASTS_EINVAL;
+	return cache_run(c, "note", "", cache_note_put_once, &o);
+}
+
+int
+cache_note_set(struct cache *c, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	struct cache_note_op o = { key, klen, val, vlen, NULL, NULL, 0 };
 
 	if (c->flags & CACHE_RDONLY)
 		return MTASTS_EINVAL;
@@ -261,7 +274,7 @@ int
 cache_note_get(struct cache *c, const void *key, size_t klen, char **val,
     size_t *vlen)
 {
-	struct cache_note_op o = { key, klen, NULL, 0, val, vlen };
+	struct cache_note_op o = { key, klen, NULL, 0, val, vlen, 0 };
 
 	*val = NULL;
 	*vlen = 0;

@@ -18,7 +18,6 @@
 
 #include "mtasts.h"
 #include "cache.h"
-#include "cache_int.h"
 #include "ctx.h"
 #include "dns.h"
 #include "mxnote.h"
@@ -34,43 +33,16 @@ struct mxnote {
 	char			 host[MTASTS_DOMAIN_MAX + 1];
 };
 
-struct mxnote_put {
-	const char	*key;
-	size_t		 klen;
-	const char	*val;
-	size_t		 vlen;
-};
-
 static struct {
 	char	 pair[2 * MTASTS_DOMAIN_MAX + 2];
 	time_t	 at;
 } memo[MXNOTE_MEMO];
-
-static int
-mxnote_put_once(struct cache *c, void *arg)
-{
-	struct mxnote_put *p = arg;
-	DB_TXN *txn;
-	DBT key, data;
-	int r;
-
-	if ((r = cache_txn_begin(c, &txn)) != 0)
-		return r;
-	cache_dbt(&key, p->key, p->klen);
-	cache_dbt(&data, p->val, p->vlen);
-	if ((r = c->ce->res->put(c->ce->res, txn, &key, &data, 0)) != 0) {
-		txn->abort(txn);
-		return r;
-	}
-	return txn->commit(txn, 0);
-}
 
 static void
 mxnote_on_addr(int status, char *const *v, size_t n, const char *why,
     void *arg)
 {
 	struct mxnote *q = arg;
-	struct mxnote_put p;
 	char key[MTASTS_DOMAIN_MAX + 80], val[2 * MTASTS_DOMAIN_MAX + 32];
 	size_t i;
 	int kn, vn;
@@ -82,18 +54,13 @@ mxnote_on_addr(int status, char *const *v, size_t n, const char *why,
 		kn = snprintf(key, sizeof(key), "A\t%s", v[i]);
 		if (kn < 0 || (size_t)kn >= sizeof(key))
 			continue;
-		p.key = key;
-		p.klen = (size_t)kn;
-		p.val = val;
-		p.vlen = (size_t)vn;
-		(void)cache_run(q->ctx->cache, "mx note", q->domain,
-		    mxnote_put_once, &p);
+		(void)cache_note_set(q->ctx->cache, key, (size_t)kn, val,
+		    (size_t)vn);
 		kn = snprintf(key, sizeof(key), "A\t%s\t%s", v[i], q->domain);
 		if (kn < 0 || (size_t)kn >= sizeof(key))
 			continue;
-		p.klen = (size_t)kn;
-		(void)cache_run(q->ctx->cache, "mx note", q->domain,
-		    mxnote_put_once, &p);
+		(void)cache_note_set(q->ctx->cache, key, (size_t)kn, val,
+		    (size_t)vn);
 	}
 	util_free(q);
 }
@@ -126,6 +93,8 @@ mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain, const char *host)
 	if (ctx == NULL || ctx->cache == NULL || domain == NULL ||
 	    host == NULL)
 		return MTASTS_EINVAL;
+	if (ctx->closing)	/* inside mtasts_ctx_free: no new lookups */
+		return MTASTS_ETIMEOUT;
 	if ((q = util_calloc(1, sizeof(*q))) == NULL)
 		return MTASTS_ENOMEM;
 	q->ctx = ctx;

@@ -46,6 +46,8 @@ mtasts_mx_query(struct mtasts_ctx *ctx, const char *domain, mtasts_mx_cb cb,
 	if ((r = mtasts_domain_normalize(domain, strlen(domain), name,
 	    sizeof(name), err, errlen)) != MTASTS_OK)
 		return r;
+	if (ctx->closing)	/* inside mtasts_ctx_free: no new lookups */
+		return MTASTS_ETIMEOUT;
 	if ((q = util_calloc(1, sizeof(*q))) == NULL)
 		return MTASTS_ENOMEM;
 	q->cb = cb;

@@ -272,7 +272,9 @@ MTASTS_API int mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain,
  * resolver.  cb runs exactly once, never from inside this call, with
  * MTASTS_OK and the hosts (valid during the callback only),
  * MTASTS_ENORECORD if the domain has no MX (RFC 5321 §5.1: the domain
- * itself is the MX), or MTASTS_ETIMEOUT on a temporary DNS failure. */
+ * itself is the MX), or MTASTS_ETIMEOUT on a temporary DNS failure.
+ * Called while the context is being freed (from a callback run by
+ * mtasts_ctx_free), it starts nothing: MTASTS_ETIMEOUT, no callback. */
 typedef void (*mtasts_mx_cb)(int status, const char *const *hosts,
     size_t n, void *arg);
 MTASTS_API int mtasts_mx_query(struct mtasts_ctx *ctx, const char *domain,
@@ -419,7 +421,8 @@ MTASTS_API int mtasts_tls_result_purge(struct mtasts_ctx *ctx,
  * shared cache -- and later ask which domain and MX host an address was
  * last noted for, or with of != NULL which MX host of domain "of" it is
  * (MTASTS_ENORECORD if none, or older than a week).  domain and host
- * sizes: at least MTASTS_DOMAIN_MAX + 1. */
+ * sizes: at least MTASTS_DOMAIN_MAX + 1.  mtasts_mx_note starts nothing
+ * while the context is being freed (MTASTS_ETIMEOUT). */
 MTASTS_API int mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain,
     const char *host);
 MTASTS_API int mtasts_mx_note_get(struct mtasts_ctx *ctx, const char *ip,

@@ -119,20 +119,16 @@ rcpt_note(const char *domain, const char *host)
 		log_debug("%s: MX %s not noted for TLSRPT", domain, host);
 }
 
-/* RFC 8461 §4.1 at RCPT: an enforce domain none of whose MX hosts
- * matches the policy cannot be delivered to; say so now, as a
- * temporary failure (§5.1: never a bounce).  A DNS failure proceeds:
- * smtpd's "relay tls" still checks each MX's certificate. */
-static void
-rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
+/* How many of the MX hosts (or, with no MX, the domain itself: RFC
+ * 5321 §5.1) the policy allows; each allowed one is noted. */
+static size_t
+rcpt_allowed(const struct lookup *lk, int status, const char *const *hosts,
+    size_t n)
 {
-	struct lookup	*lk = arg;
-	const char	*verdict;
-	size_t		 i, ok = 0;
+	size_t	i, ok = 0;
 
-	if (status == MTASTS_ENORECORD &&	/* implicit MX: the domain */
-	    mtasts_result_mx_allowed(lk->res, lk->domain,
-	    strlen(lk->domain)) == MTASTS_OK) {
+	if (status == MTASTS_ENORECORD && mtasts_result_mx_allowed(lk->res,
+	    lk->domain, strlen(lk->domain)) == MTASTS_OK) {
 		ok = 1;
 		rcpt_note(lk->domain, lk->domain);
 	}
@@ -142,6 +138,20 @@ rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
 			ok++;
 			rcpt_note(lk->domain, hosts[i]);
 		}
+	return ok;
+}
+
+/* RFC 8461 §4.1 at RCPT: an enforce domain none of whose MX hosts
+ * matches the policy cannot be delivered to; say so now, as a
+ * temporary failure (§5.1: never a bounce).  A DNS failure proceeds:
+ * smtpd's "relay tls" still checks each MX's certificate. */
+static void
+rcpt_on_mx(int status, const char *const *hosts, size_t n, void *arg)
+{
+	struct lookup	*lk = arg;
+	const char	*verdict;
+	size_t		 ok = rcpt_allowed(lk, status, hosts, n);
+
 	if (shutting_down)
 		verdict = "proceed";
 	else if (ok == 0 && status != MTASTS_ETIMEOUT) {
@@ -162,15 +172,8 @@ rcpt_on_testing_mx(int status, const char *const *hosts, size_t n,
     void *arg)
 {
 	struct lookup	*lk = arg;
-	size_t		 i;
 
-	if (status == MTASTS_ENORECORD && mtasts_result_mx_allowed(lk->res,
-	    lk->domain, strlen(lk->domain)) == MTASTS_OK)
-		rcpt_note(lk->domain, lk->domain);
-	for (i = 0; i < n && !shutting_down; i++)
-		if (mtasts_result_mx_allowed(lk->res, hosts[i],
-		    strlen(hosts[i])) == MTASTS_OK)
-			rcpt_note(lk->domain, hosts[i]);
+	(void)rcpt_allowed(lk, status, hosts, n);
 	rcpt_finish(lk, "proceed");	/* nobody waits any more */
 }
 

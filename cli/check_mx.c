@@ -214,19 +214,6 @@ smtp_item(struct check *c, const char *host, const char *addr, int rc,
 	    host, addr, c->port, r->tls_version, r->cipher, why);
 }
 
-/* Our EHLO name: this host's name if it looks like one. */
-static void
-smtp_helo(char *buf, size_t size)
-{
-	char err[MTASTS_ERRLEN];
-	char name[256];
-
-	if (gethostname(name, sizeof(name)) != 0 ||
-	    mtasts_domain_normalize(name, strnlen(name, sizeof(name)), buf,
-	    size, err, sizeof(err)) != MTASTS_OK)
-		snprintf(buf, size, "localhost");
-}
-
 /* 5. Each MX host, its addresses one after the other until one
  * answers: the session a sender would open. */
 static void
@@ -279,7 +266,7 @@ check_smtp(struct check *c)
 		    "connect to");
 		return;
 	}
-	smtp_helo(helo, sizeof(helo));
+	smtp_helo_name(helo, sizeof(helo));
 	for (i = 0; i < c->nmx; i++)
 		smtp_host(c, c->mx[i], helo);
 	if (c->nmx_all > c->nmx)

@@ -18,24 +18,16 @@
 #include "cli.h"
 #include "send.h"
 
-/* The begin time in a §5.1 report file name
- * "submitter!domain!begin!end[!id].json.gz[.state]"; -1 if none. */
+/* A report file, or its send state, covering a day that began at
+ * begin (> 0); -1 for anything else in the directory. */
 static long long
 retention_begin(const char *name)
 {
-	const char	*p;
-	char		*end;
-	long long	 begin;
+	long long begin = send_name_begin(name);
 
-	if (name[0] == '.' || (p = strchr(name, '!')) == NULL ||
-	    (p = strchr(p + 1, '!')) == NULL)
-		return -1;
-	begin = strtoll(p + 1, &end, 10);
-	if (end == p + 1 || *end != '!' || begin <= 0)
-		return -1;
-	if (strstr(end, ".json.gz") == NULL)
-		return -1;
-	return begin;
+	/* ".json.gz" after the begin field (send_name_begin found two '!') */
+	return begin > 0 && strstr(strchr(strchr(name, '!') + 1, '!'),
+	    ".json.gz") != NULL ? begin : -1;
 }
 
 static unsigned long

@@ -404,23 +404,33 @@ send_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The begin time in a report file's name, "submitter!domain!begin!..."
+ * (§5.1; its state file has the same name + ".state"), or -1 if name is
+ * not one (a dot file, no begin field). */
+long long
+send_name_begin(const char *name)
+{
+	const char *p;
+	char *end;
+	long long begin;
+
+	if (name[0] == '.' || (p = strchr(name, '!')) == NULL ||
+	    (p = strchr(p + 1, '!')) == NULL)
+		return -1;
+	begin = strtoll(p + 1, &end, 10);
+	return end != p + 1 && *end == '!' && begin >= 0 ? begin : -1;
+}
+
 /* Is name a report (not a temporary file) covering a day that began
  * less than SEND_AGE_MAX ago?  Older ones are delivered, given up or
  * never to be sent: the directory may keep them for months. */
 static int
 send_recent(const char *name, int64_t now)
 {
-	const char *p;
-	char *end;
-	long long begin;
 	size_t len = strlen(name);
 
-	if (len <= 8 || strcmp(name + len - 8, ".json.gz") != 0 ||
-	    name[0] == '.' || (p = strchr(name, '!')) == NULL ||
-	    (p = strchr(p + 1, '!')) == NULL)
-		return 0;
-	begin = strtoll(p + 1, &end, 10);
-	return end != p + 1 && *end == '!' && begin > now - SEND_AGE_MAX;
+	return len > 8 && strcmp(name + len - 8, ".json.gz") == 0 &&
+	    send_name_begin(name) > now - SEND_AGE_MAX;
 }
 
 /* The recent report files in dir, sorted; at most SEND_FILES_MAX. */

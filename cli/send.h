@@ -76,6 +76,9 @@ void	send_state_failed(struct send_state *st, int64_t now,
 	    unsigned int retry);
 const char *send_phase_name(enum send_phase phase);
 
+/* send.c: the begin time in a report file's name, -1 if not one. */
+long long send_name_begin(const char *name);
+
 /* retention.c: report_retention applied to results and report files. */
 struct cli_global;
 struct mtasts_ctx;

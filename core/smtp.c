@@ -424,3 +424,14 @@ done:
 	free(c);
 	return r;
 }
+
+void
+smtp_helo_name(char *buf, size_t size)
+{
+	char name[256];
+
+	if (gethostname(name, sizeof(name)) != 0 ||
+	    mtasts_domain_normalize(name, strnlen(name, sizeof(name)), buf,
+	    size, NULL, 0) != MTASTS_OK)
+		snprintf(buf, size, "localhost");
+}

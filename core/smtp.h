@@ -50,4 +50,8 @@ struct smtp_result {
  * what the certificate is worth), -1 otherwise (error says why). */
 int	smtp_probe_run(const struct smtp_probe *in, struct smtp_result *out);
 
+/* Our EHLO name: this host's name if it is a valid host name, else
+ * "localhost".  size: at least MTASTS_DOMAIN_MAX + 1. */
+void	smtp_helo_name(char *buf, size_t size);
+
 #endif /* MTASTS_SMTP_H */

@@ -8,7 +8,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/x509_vfy.h>
 
@@ -43,7 +42,7 @@ MTASTS_API int
 mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host, const char *ip,
     unsigned int port, const char **type, char *err, size_t errlen)
 {
-	char name[MTASTS_DOMAIN_MAX + 1], helo[256];
+	char name[MTASTS_DOMAIN_MAX + 1], helo[MTASTS_DOMAIN_MAX + 1];
 	struct smtp_probe in;
 	struct smtp_result r;
 	int rc;
@@ -54,10 +53,7 @@ mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host, const char *ip,
 	if (host == NULL || mtasts_domain_normalize(host, strlen(host), name,
 	    sizeof(name), err, errlen) != MTASTS_OK)
 		return MTASTS_EPARSE;
-	if (gethostname(helo, sizeof(helo)) != 0 ||
-	    mtasts_domain_normalize(helo, strnlen(helo, sizeof(helo)), helo,
-	    sizeof(helo), NULL, 0) != MTASTS_OK)
-		snprintf(helo, sizeof(helo), "localhost");
+	smtp_helo_name(helo, sizeof(helo));
 	memset(&in, 0, sizeof(in));
 	in.host = name;
 	in.addr = ip;

@@ -202,7 +202,7 @@ $(B)/mtasts.pc: mtasts.pc.in FORCE
 	    mtasts.pc.in > $@
 
 # Unit tests link the static library (internal helpers are reachable).
-$(B)/tests/%: tests/unit/%.c $(LIB_A)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_A)
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< -o $@ $(LIB_A) -lcmocka \
@@ -220,7 +220,8 @@ $(B)/asan/libmtasts.a: $(ASAN_CORE_OBJS)
 	rm -f $@
 	ar rcs $@ $(ASAN_CORE_OBJS)
 
-$(B)/asan/tests/%: tests/unit/%.c $(B)/asan/libmtasts.a
+$(B)/asan/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) \
+    $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \

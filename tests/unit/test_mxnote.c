@@ -21,38 +21,7 @@
 #include "cache.h"
 #include "ctx.h"
 
-static char dir[] = "/tmp/mtasts-test-mxnote.XXXXXX";
-static struct mtasts_config *cfg;
-static struct mtasts_ctx *ctx;
-
-static int
-setup(void **state)
-{
-	char conf[256], err[MTASTS_ERRLEN];
-
-	(void)state;
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(conf, sizeof(conf), "cache_dir = %s\nresolver = "
-	    "127.0.0.1:9\ndns_timeout = 1s\n", dir);
-	if (mtasts_config_parse(conf, strlen(conf), "test", &cfg, err,
-	    sizeof(err)) != MTASTS_OK || mtasts_ctx_new(NULL, cfg, 0, &ctx,
-	    err, sizeof(err)) != MTASTS_OK)
-		return -1;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	mtasts_ctx_free(ctx);
-	mtasts_config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "tmpctx.h"
 
 /* Plant a note as the core would write it (or not). */
 static void
@@ -163,5 +132,5 @@ main(void)
 		cmocka_unit_test(test_note_hostile_args),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);
 }

@@ -16,40 +16,7 @@
 
 #include "mtasts.h"
 
-static char dir[] = "/tmp/mtasts-test-tlsresult.XXXXXX";
-static struct mtasts_config *cfg;
-static struct mtasts_ctx *ctx;
-
-static int
-setup(void **state)
-{
-	char conf[256], err[MTASTS_ERRLEN];
-
-	(void)state;
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(conf, sizeof(conf), "cache_dir = %s/cache\n"
-	    "resolver = 127.0.0.1:9\n", dir);
-	if (mtasts_config_parse(conf, strlen(conf), "test", &cfg, err,
-	    sizeof(err)) != MTASTS_OK || mtasts_ctx_new(NULL, cfg, 0, &ctx,
-	    err, sizeof(err)) != MTASTS_OK) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	mtasts_ctx_free(ctx);
-	mtasts_config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "tmpctx.h"
 
 struct seen {
 	char	 line[16][300];
@@ -261,5 +228,5 @@ main(void)
 		cmocka_unit_test(test_ex),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);
 }

@@ -2,7 +2,7 @@
  * test_mx.c - mx patterns (RFC 8461 §3.2, checklist A2.19, D9) and
  * matching MX hosts against them (§4.1, A5.38, A11.63, D10, D11).
  * Modelled on curl's unit1397.c; expectations come from
- * /work/shared/docs/rfc8461-8460-checklist.md, rows cite items.
+ * docs/conformance.md, rows cite items.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * D1), fields and values (A2.17-A2.20, D6, D8, D9), unknown and
  * duplicate fields (A2.21, A2.22, D5), required fields (A2.23, D7), size
  * (A3.29, D16), and mtasts_policy_match() (A5.38, D10).  Expectations
- * come from /work/shared/docs/rfc8461-8460-checklist.md; rows cite items.
+ * come from docs/conformance.md; rows cite items.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,7 +2,7 @@
  * test_record.c - the _mta-sts TXT record (RFC 8461 §3.1): one record's
  * syntax (checklist A1.4-A1.7, A1.11, A1.12, D3, D4) and the RRset rule
  * (A1.8, A1.10, D2, D17).  Expectations come from the checklist
- * (/work/shared/docs/rfc8461-8460-checklist.md), item numbers in rows.
+ * (docs/conformance.md), item numbers in rows.
  */
 #include <stdarg.h>
 #include <stddef.h>

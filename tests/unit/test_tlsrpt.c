@@ -2,7 +2,7 @@
  * test_tlsrpt.c - the _smtp._tls TXT record (RFC 8460 §3): syntax and
  * rua URIs (checklist B1.1, B1.2, B1.4, D3, D19, D22) and the RRset rule
  * (B1.3, D2, D17).  Expectations come from
- * /work/shared/docs/rfc8461-8460-checklist.md; rows cite items.
+ * docs/conformance.md; rows cite items.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,6 +2,7 @@
 #
 #   make            build libmtasts.a, libmtasts.so.0 and mtasts
 #   make deps       install build and test dependencies (Debian, as root)
+#   make test       build + unit tests and fuzz corpora (fast, no root)
 #   make check      deps + build + every test (also under ASan+UBSan)
 #   make demo       deps + build + a short tour on local fixtures
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
@@ -315,10 +316,15 @@ $(B)/asan/tests/test_alloc_fail: tests/unit/alloc_fail.c \
 
 test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/tests/test_alloc_fail \
     $(B)/asan/mtasts $(REPLAY_BINS)
-	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh
+	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh $(TESTS)
 
+# "make test" is the edit loop: unit tests (plain and ASan+UBSan), the
+# fuzz corpora and the citation check, as an ordinary user.  "make check"
+# is everything: it installs what the tests need (root), adds the
+# install test, the CLI contract and the real programs on loopback.
+TESTS		?= quick
 check: deps
-	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test TESTS=all
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -70,6 +70,7 @@ REPLAY_BINS	= $(FUZZ_NAMES:%=$(B)/asan/replay_%)
 FUZZ_BINS	= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
 
 LIB_A		= $(B)/libmtasts.a
+LIB_PUB_A	= $(B)/pub/libmtasts.a
 LIB_SO		= $(B)/libmtasts.so.$(VERSION)
 LIB_SONAME	= libmtasts.so.$(SOVERSION)
 MANPAGES	= $(wildcard docs/*.[1-8])
@@ -84,7 +85,7 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
-all: $(LIB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/exim/mtasts.so
+all: $(LIB_A) $(LIB_PUB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/exim/mtasts.so
 
 # Idempotent: only touches apt when something is missing.
 deps:
@@ -99,6 +100,17 @@ $(B)/%.o: %.c include/mtasts.h $(wildcard core/*.h) $(wildcard cli/*.h)
 $(LIB_A): $(CORE_OBJS)
 	rm -f $@
 	ar rcs $@ $(CORE_OBJS)
+
+# The installed static library: the core linked into one object whose
+# hidden (internal) symbols are made local, so a program that links it
+# sees only the mtasts_ API, as with the shared library.  $(LIB_A), with
+# the internals reachable, is for the unit tests and the CLI.
+$(LIB_PUB_A): $(CORE_OBJS)
+	@mkdir -p $(@D)
+	$(E) "  AR      $@"
+	$(Q)$(LD) -r -o $(@D)/libmtasts.o $(CORE_OBJS)
+	$(Q)objcopy --localize-hidden $(@D)/libmtasts.o
+	$(Q)rm -f $@ && ar rcs $@ $(@D)/libmtasts.o
 
 $(LIB_SO): $(CORE_OBJS) core/libmtasts.map
 	$(E) "  LD      $@"
@@ -357,7 +369,7 @@ install: all $(B)/mtasts.pc
 	    $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 	    $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(B)/mtasts $(DESTDIR)$(BINDIR)/mtasts
-	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libmtasts.a
+	install -m 644 $(LIB_PUB_A) $(DESTDIR)$(LIBDIR)/libmtasts.a
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmtasts.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libmtasts.so

@@ -22,6 +22,12 @@ other=$(nm -D --defined-only "$B/libmtasts.so.0" | awk '{ print $3 }' |
 nm -D --defined-only "$B/libmtasts.so.0" | grep -q ' mtasts_policy_parse@@MTASTS_0$' &&
     ok "mtasts_policy_parse exported" || nok "mtasts_policy_parse not exported"
 
+# The static library too: internals are local, only the API is global.
+other=$(nm -g --defined-only "$B/pub/libmtasts.a" | awk 'NF == 3 { print $3 }' |
+    grep -v '^mtasts_')
+[ -z "$other" ] && ok "static library: only mtasts_* globals" ||
+    nok "static library defines non-API globals: $(echo $other)"
+
 check "make install DESTDIR PREFIX" make -s install DESTDIR="$T/root" PREFIX=/opt/mt
 R="$T/root/opt/mt"
 for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
@@ -63,6 +69,14 @@ flags=$(PKG_CONFIG_SYSROOT_DIR="$T/root" PKG_CONFIG_PATH="$R/lib/pkgconfig" \
 check "link against installed libmtasts.so" \
     cc -std=c11 -Wall -Werror "$T/use.c" -o "$T/use" $flags
 check "run against installed libmtasts.so" env LD_LIBRARY_PATH="$R/lib" "$T/use"
+check "link statically against installed libmtasts.a" \
+    cc -std=c11 -Wall -Werror "$T/use.c" -o "$T/use-static" -I"$R/include" \
+    "$R/lib/libmtasts.a" $(pkg-config --libs openssl libidn2 libcares \
+    libevent libcurl) -ldb
+check "run the statically linked program" "$T/use-static"
+nm -g --defined-only "$R/lib/libmtasts.a" | grep -q ' cache_get$' &&
+    nok "installed libmtasts.a defines cache_get" ||
+    ok "installed libmtasts.a does not define cache_get"
 check "installed mtasts runs" "$R/bin/mtasts" --version
 
 for m in docs/*.[1-8]; do

@@ -12,7 +12,6 @@
 
 #include "cli.h"
 #include "check.h"
-#include "smtp.h"
 
 static char *
 mx_strdup(const char *s)
@@ -159,7 +158,7 @@ static const char *const stage_names[] = { "connect", "greeting", "ehlo",
 
 /* The certificate's problems, or "" when there are none. */
 static enum check_verdict
-smtp_cert_verdict(const struct check *c, const struct smtp_result *r,
+smtp_cert_verdict(const struct check *c, const struct mtasts_smtp_result *r,
     char *why, size_t size)
 {
 	int64_t left = r->not_after - (int64_t)time(NULL);
@@ -185,7 +184,7 @@ smtp_cert_verdict(const struct check *c, const struct smtp_result *r,
 
 static void
 smtp_item(struct check *c, const char *host, const char *addr, int rc,
-    const struct smtp_result *r)
+    const struct mtasts_smtp_result *r)
 {
 	char why[1600], t[32];
 	enum check_verdict v = V_FAIL;
@@ -220,8 +219,8 @@ static void
 smtp_host(struct check *c, const char *host, const char *helo)
 {
 	char err[MTASTS_ERRLEN] = "";
-	struct smtp_probe in;
-	struct smtp_result r;
+	struct mtasts_smtp_probe in;
+	struct mtasts_smtp_result r;
 	struct addrs a;
 	size_t i;
 	int rc = -1;
@@ -248,8 +247,8 @@ smtp_host(struct check *c, const char *host, const char *helo)
 	in.helo = helo;
 	for (i = 0; i < a.n && rc != 0; i++) {
 		in.addr = a.v[i];
-		rc = smtp_probe_run(&in, &r);
-		if (rc != 0 && r.stage > SMTP_ST_CONNECT)
+		rc = mtasts_smtp_probe(&in, &r);
+		if (rc != 0 && r.stage > MTASTS_SMTP_ST_CONNECT)
 			break;		/* it answered: that is the verdict */
 	}
 	smtp_item(c, host, in.addr, rc, &r);
@@ -266,7 +265,7 @@ check_smtp(struct check *c)
 		    "connect to");
 		return;
 	}
-	smtp_helo_name(helo, sizeof(helo));
+	mtasts_smtp_helo_name(helo, sizeof(helo));
 	for (i = 0; i < c->nmx; i++)
 		smtp_host(c, c->mx[i], helo);
 	if (c->nmx_all > c->nmx)

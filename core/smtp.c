@@ -93,7 +93,7 @@ conn_connect_to(struct conn *c, const struct addrinfo *ai)
 }
 
 static int
-conn_connect(struct conn *c, const struct smtp_probe *in, char *err,
+conn_connect(struct conn *c, const struct mtasts_smtp_probe *in, char *err,
     size_t errlen)
 {
 	struct addrinfo hints, *ai = NULL;
@@ -263,7 +263,7 @@ tls_error(char *err, size_t errlen, const char *what)
 }
 
 static SSL_CTX *
-tls_ctx_new(const struct smtp_probe *in, char *err, size_t errlen)
+tls_ctx_new(const struct mtasts_smtp_probe *in, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 
@@ -308,7 +308,7 @@ tls_handshake(struct conn *c, SSL_CTX *ctx, const char *host, char *err,
 
 /* What the certificate is worth: chain, name, expiry. */
 static void
-tls_examine(struct conn *c, const char *host, struct smtp_result *out)
+tls_examine(struct conn *c, const char *host, struct mtasts_smtp_result *out)
 {
 	X509 *cert;
 	struct tm tm;
@@ -338,23 +338,23 @@ tls_examine(struct conn *c, const char *host, struct smtp_result *out)
 
 /* Greeting, EHLO, STARTTLS: 0 when the server said 220 to STARTTLS. */
 static int
-smtp_plain(struct conn *c, const struct smtp_probe *in,
-    struct smtp_result *out)
+smtp_plain(struct conn *c, const struct mtasts_smtp_probe *in,
+    struct mtasts_smtp_result *out)
 {
 	struct smtp_reply rep;
 	char ehlo[300];
 
-	out->stage = SMTP_ST_GREETING;
+	out->stage = MTASTS_SMTP_ST_GREETING;
 	if (conn_command(c, NULL, "greeting", 220, &rep, out->error,
 	    sizeof(out->error)) != 0)
 		return -1;
 	memcpy(out->banner, rep.text, sizeof(out->banner));
-	out->stage = SMTP_ST_EHLO;
+	out->stage = MTASTS_SMTP_ST_EHLO;
 	snprintf(ehlo, sizeof(ehlo), "EHLO %s\r\n", in->helo);
 	if (conn_command(c, ehlo, "EHLO", 250, &rep, out->error,
 	    sizeof(out->error)) != 0)
 		return -1;
-	out->stage = SMTP_ST_STARTTLS;
+	out->stage = MTASTS_SMTP_ST_STARTTLS;
 	if (!(out->starttls = rep.starttls)) {
 		snprintf(out->error, sizeof(out->error), "STARTTLS is not "
 		    "offered in the EHLO reply (RFC 3207)");
@@ -386,8 +386,9 @@ smtp_quit(struct conn *c)
 		(void)SSL_shutdown(c->ssl);
 }
 
-int
-smtp_probe_run(const struct smtp_probe *in, struct smtp_result *out)
+MTASTS_API int
+mtasts_smtp_probe(const struct mtasts_smtp_probe *in,
+    struct mtasts_smtp_result *out)
 {
 	struct conn *c;
 	SSL_CTX *ctx = NULL;
@@ -406,16 +407,16 @@ smtp_probe_run(const struct smtp_probe *in, struct smtp_result *out)
 	if (conn_connect(c, in, out->error, sizeof(out->error)) != 0 ||
 	    smtp_plain(c, in, out) != 0)
 		goto done;
-	out->stage = SMTP_ST_TLS;
+	out->stage = MTASTS_SMTP_ST_TLS;
 	if ((ctx = tls_ctx_new(in, out->error, sizeof(out->error))) == NULL ||
 	    tls_handshake(c, ctx, in->host, out->error,
 	    sizeof(out->error)) != 0)
 		goto done;
 	tls_examine(c, in->host, out);
-	out->stage = SMTP_ST_DONE;
+	out->stage = MTASTS_SMTP_ST_DONE;
 	r = 0;
 done:
-	if (c->fd >= 0 && out->stage >= SMTP_ST_EHLO)
+	if (c->fd >= 0 && out->stage >= MTASTS_SMTP_ST_EHLO)
 		smtp_quit(c);
 	SSL_free(c->ssl);
 	SSL_CTX_free(ctx);
@@ -425,8 +426,8 @@ done:
 	return r;
 }
 
-void
-smtp_helo_name(char *buf, size_t size)
+MTASTS_API void
+mtasts_smtp_helo_name(char *buf, size_t size)
 {
 	char name[256];
 

@@ -7,12 +7,14 @@
 
 #include <stddef.h>
 
+#include <mtasts.h>
+
 /* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with CRLF;
  * we take up to 1000 (the text line limit), nothing longer. */
 #define SMTP_LINE_MAX		1000
 #define SMTP_LINES_MAX		100		/* lines per reply */
 #define SMTP_REPLY_MAX		16384		/* bytes per reply */
-#define SMTP_TEXT_MAX		160		/* text kept for messages */
+#define SMTP_TEXT_MAX		MTASTS_SMTP_TEXT_MAX /* text kept for messages */
 
 enum smtp_parse {
 	SMTP_MORE = 0,		/* no complete reply yet: read more */

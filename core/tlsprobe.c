@@ -20,12 +20,12 @@
 /* The RFC 8460 result type of a finished probe, NULL for none (no
  * connection, no answer: not a TLS result). */
 static const char *
-tlsprobe_type(int rc, const struct smtp_result *r)
+tlsprobe_type(int rc, const struct mtasts_smtp_result *r)
 {
 	if (rc != 0) {
-		if (r->stage == SMTP_ST_STARTTLS && !r->starttls)
+		if (r->stage == MTASTS_SMTP_ST_STARTTLS && !r->starttls)
 			return "starttls-not-supported";
-		if (r->stage >= SMTP_ST_STARTTLS)
+		if (r->stage >= MTASTS_SMTP_ST_STARTTLS)
 			return "validation-failure";	/* TLS refused */
 		return NULL;
 	}
@@ -43,8 +43,8 @@ mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host, const char *ip,
     unsigned int port, const char **type, char *err, size_t errlen)
 {
 	char name[MTASTS_DOMAIN_MAX + 1], helo[MTASTS_DOMAIN_MAX + 1];
-	struct smtp_probe in;
-	struct smtp_result r;
+	struct mtasts_smtp_probe in;
+	struct mtasts_smtp_result r;
 	int rc;
 
 	*type = NULL;
@@ -53,7 +53,7 @@ mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host, const char *ip,
 	if (host == NULL || mtasts_domain_normalize(host, strlen(host), name,
 	    sizeof(name), err, errlen) != MTASTS_OK)
 		return MTASTS_EPARSE;
-	smtp_helo_name(helo, sizeof(helo));
+	mtasts_smtp_helo_name(helo, sizeof(helo));
 	memset(&in, 0, sizeof(in));
 	in.host = name;
 	in.addr = ip;
@@ -61,7 +61,7 @@ mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host, const char *ip,
 	in.timeout = ctx->cfg->connect_timeout;
 	in.ca_file = ctx->cfg->ca_file;
 	in.helo = helo;
-	rc = smtp_probe_run(&in, &r);
+	rc = mtasts_smtp_probe(&in, &r);
 	if ((*type = tlsprobe_type(rc, &r)) == NULL)
 		return util_err(err, errlen, "%s [%s]:%u: %s", name, ip, port,
 		    r.error), MTASTS_ETIMEOUT;

@@ -440,6 +440,55 @@ MTASTS_API int mtasts_tls_probe(struct mtasts_ctx *ctx, const char *host,
     const char *ip, unsigned int port, const char **type, char *err,
     size_t errlen);
 
+/* The session mtasts_tls_probe() makes, with all it saw, for
+ * "mtasts check": greeting, EHLO, STARTTLS (RFC 3207), a TLS handshake
+ * with SNI host, the certificate checked as an MTA-STS sender would
+ * (RFC 8461 §4.2), QUIT. */
+#define MTASTS_SMTP_TEXT_MAX	160	/* server text kept, printable */
+
+struct mtasts_smtp_probe {
+	const char	*host;		/* MX host: SNI and name check */
+	const char	*addr;		/* numeric address to connect to */
+	unsigned int	 port;
+	unsigned int	 timeout;	/* seconds per step */
+	const char	*ca_file;	/* trust anchors (PEM) */
+	const char	*helo;		/* our EHLO name */
+};
+
+/* How far the session got, in order. */
+enum mtasts_smtp_stage {
+	MTASTS_SMTP_ST_CONNECT = 0,
+	MTASTS_SMTP_ST_GREETING,
+	MTASTS_SMTP_ST_EHLO,
+	MTASTS_SMTP_ST_STARTTLS,
+	MTASTS_SMTP_ST_TLS,
+	MTASTS_SMTP_ST_DONE,	/* handshake done, certificate examined */
+};
+
+struct mtasts_smtp_result {
+	enum mtasts_smtp_stage stage;	/* where it stopped */
+	char		 error[320];	/* why, when stage < ..._ST_DONE */
+	char		 banner[MTASTS_SMTP_TEXT_MAX];
+	int		 starttls;	/* advertised in the EHLO reply */
+	char		 tls_version[32];
+	char		 cipher[64];
+	long		 verify;	/* X509_V_OK or the chain's error */
+	char		 verify_text[128];
+	int		 name_ok;	/* SAN dNSName matches host */
+	char		 name_err[MTASTS_ERRLEN];
+	int64_t		 not_after;	/* certificate expiry, Unix time */
+};
+
+/* Run one session, blocking; every wait bounded by in->timeout, the
+ * whole session by four times that.  0 if the handshake completed (out
+ * then says what the certificate is worth), -1 otherwise (out->error
+ * says why, out->stage how far it got). */
+MTASTS_API int mtasts_smtp_probe(const struct mtasts_smtp_probe *in,
+    struct mtasts_smtp_result *out);
+/* Our EHLO name: this host's name if it is a valid host name, else
+ * "localhost".  size: at least MTASTS_DOMAIN_MAX + 1. */
+MTASTS_API void mtasts_smtp_helo_name(char *buf, size_t size);
+
 /*
  * The cache, for mtasts cache and mtasts refresh
  */

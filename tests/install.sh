@@ -28,6 +28,20 @@ other=$(nm -g --defined-only "$B/pub/libmtasts.a" | awk 'NF == 3 { print $3 }' |
 [ -z "$other" ] && ok "static library: only mtasts_* globals" ||
     nok "static library defines non-API globals: $(echo $other)"
 
+# Layering: the CLI and the adapters compile against include/ alone, so
+# one that includes a core header fails to build; the core sees core/.
+for o in cli/main.o opensmtpd-filter/rcpt.o opensmtpd-filter/table/main.o \
+    socketmap/conn.o exim/mtasts.so; do
+	if make -n -B V=1 "$B/$o" 2>/dev/null | grep -- ' -c \| -shared ' |
+	    grep -q -- '-Icore'; then
+		nok "$o is compiled with the core's headers on its path"
+	else
+		ok "$o is compiled without the core's headers"
+	fi
+done
+make -n -B V=1 "$B/core/policy.o" 2>/dev/null | grep -q -- '-Icore' &&
+    ok "core/policy.o sees core/" || nok "core/policy.o lacks -Icore"
+
 check "make install DESTDIR PREFIX" make -s install DESTDIR="$T/root" PREFIX=/opt/mt
 R="$T/root/opt/mt"
 for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \

@@ -318,6 +318,14 @@ decide_on_addr(int status, char *const *v, size_t n, const char *why,
 {
 	struct decide_req *q = arg;
 
+	/* The resolver is being freed (mtasts_ctx_free) and may still
+	 * deliver what it had, say the A records without the AAAA: the
+	 * fetcher is already gone, so start nothing. */
+	if (q->ctx->closing) {
+		decide_fail(q, CACHE_FAIL_FETCH, "cancelled",
+		    "the context was freed");
+		return;
+	}
 	if (status != DNS_OK) {
 		char msg[160];
 
@@ -335,6 +343,11 @@ decide_fetch(struct decide_req *q)
 {
 	char host[MTASTS_DOMAIN_MAX + 16];
 
+	if (q->ctx->closing) {		/* the resolver may be gone */
+		decide_fail(q, CACHE_FAIL_FETCH, "cancelled",
+		    "the context was freed");
+		return;
+	}
 	snprintf(host, sizeof(host), "mta-sts.%s", q->domain);
 	dns_addr(q->ctx->dns, host, decide_on_addr, q);
 }

@@ -135,6 +135,10 @@ name_to_alabels(const char *p, size_t len, char *out, size_t outsize,
 	rc = idn2_lookup_u8((const uint8_t *)in, (uint8_t **)&a,
 	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 	util_free(in);
+	if (rc == IDN2_MALLOC) {	/* ours: never "not a domain" */
+		util_err(err, errlen, "name: %s", idn2_strerror(rc));
+		return MTASTS_ENOMEM;
+	}
 	if (rc != IDN2_OK) {
 		util_err(err, errlen, "name: not a valid IDN: %s",
 		    idn2_strerror(rc));

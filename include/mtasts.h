@@ -255,16 +255,21 @@ MTASTS_API int mtasts_ctx_new(struct event_base *base,
 /* Pending queries get their callbacks (with errors) before it returns. */
 MTASTS_API void mtasts_ctx_free(struct mtasts_ctx *ctx);
 
-/* cb owns res and frees it with mtasts_result_free(). */
+/* cb owns res (never NULL) and frees it with mtasts_result_free().
+ * Check mtasts_result_status() before acting on res. */
 typedef void (*mtasts_result_cb)(struct mtasts_result *res, void *arg);
 
 /* Decide the policy in force for a policy domain (§5.1).  cb runs
- * exactly once, never from inside this call.  MTASTS_EPARSE (and no
- * callback) if domain is not a valid domain name. */
+ * exactly once, never from inside this call, even when memory runs out
+ * later (then with an incomplete result, see mtasts_result_status).
+ * MTASTS_EPARSE (and no callback) if domain is not a valid domain name;
+ * MTASTS_ENOMEM (and no callback) if the query cannot be started. */
 MTASTS_API int mtasts_query(struct mtasts_ctx *ctx, const char *domain,
     int flags, mtasts_result_cb cb, void *arg, char *err, size_t errlen);
 /* The blocking form, for callers that must wait (Exim): runs the
- * context's private loop until the answer or query_timeout. */
+ * context's private loop until the answer or query_timeout.  MTASTS_OK
+ * with *out (caller frees; check mtasts_result_status() too), or an
+ * error and *out NULL: MTASTS_ETIMEOUT, MTASTS_ENOMEM (defer both). */
 MTASTS_API int mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain,
     int flags, struct mtasts_result **out, char *err, size_t errlen);
 
@@ -318,6 +323,13 @@ MTASTS_API int mtasts_policy_fetch(struct mtasts_ctx *ctx,
     size_t errlen);
 
 MTASTS_API void mtasts_result_free(struct mtasts_result *res);
+/* MTASTS_OK if res is a complete answer.  Otherwise the library could
+ * not complete it and it must be treated as a temporary failure (defer:
+ * 4xx, TEMP, DEFER), never as a decision: MTASTS_ENOMEM (out of memory
+ * on the way: res may lack MX patterns, errors or even the policy) or
+ * MTASTS_ETIMEOUT (cancelled, the context was freed first).  Its
+ * fields may still be logged or shown. */
+MTASTS_API int mtasts_result_status(const struct mtasts_result *res);
 MTASTS_API const char *mtasts_result_domain(const struct mtasts_result *);
 /* 1 if a policy is in force (mode then says which), 0 for no policy. */
 MTASTS_API int mtasts_result_has_policy(const struct mtasts_result *);

@@ -45,6 +45,7 @@ for n in ${FUZZ_NAMES:-}; do
 	    && echo 'ok - replay $n corpus'"
 done
 
+run "library symbols" sh tests/symbols.sh "$B"
 run "build and install" sh tests/install.sh
 run "cli" sh tests/cli.sh "$B/mtasts"
 run "cli (asan+ubsan)" sh tests/cli.sh "$B/asan/mtasts"

@@ -179,7 +179,8 @@ MTASTS_API int mtasts_mx_pattern_check(const char *p, size_t len,
  * case-insensitive, the host's trailing dot ignored, "*." matching exactly
  * one left-most label.  MTASTS_OK on a match, MTASTS_ENOMATCH if not,
  * MTASTS_EPARSE (with err) if the pattern or the host is invalid: an
- * invalid pattern never matches. */
+ * invalid pattern never matches, nor does a host that is an IP address
+ * ("1.2.3.4", "127.1"). */
 MTASTS_API int mtasts_mx_match(const char *pattern, size_t plen,
     const char *host, size_t hlen, char *err, size_t errlen);
 
@@ -187,8 +188,9 @@ struct x509_st;		/* OpenSSL's X509 */
 
 /* Is the certificate valid for host by name (§3.3, §4.2, D11, D12)?
  * Only SAN dNSNames count (no CN fallback), no partial-label wildcards,
- * "*" matches one whole left-most label.  Chain and expiry are the
- * caller's (the TLS library's) job.  MTASTS_OK or MTASTS_ENOMATCH. */
+ * "*" matches one whole left-most label, and no dNSName matches a host
+ * that is an IP address.  Chain and expiry are the caller's (the TLS
+ * library's) job.  MTASTS_OK or MTASTS_ENOMATCH. */
 MTASTS_API int mtasts_cert_match(struct x509_st *cert, const char *host,
     size_t len, char *err, size_t errlen);
 /* The same for the first certificate in a PEM buffer; MTASTS_EPARSE if

@@ -339,12 +339,18 @@ MTASTS_API int mtasts_result_mx_allowed(const struct mtasts_result *,
  * items separated by ':' or newlines, as Exim's dnsdb mx= lookup gives
  * it; no item at all means the implicit MX, the domain itself -- through
  * the policy in force: the allowed hosts, each once, best preference
- * first, joined by ':' into out (NUL-terminated; len + 256 bytes always
- * suffice).  *nallowed and *ntotal count hosts allowed and listed.
- * MTASTS_EPARSE (err says why) over 65536 bytes or 1024 items. */
+ * first, as A-labels, joined by ':' into out (NUL-terminated;
+ * mtasts_mx_filter_size() bytes always suffice, else MTASTS_EINVAL).
+ * *nallowed and *ntotal count hosts allowed and listed.  MTASTS_EPARSE
+ * (err says why) over 65536 bytes or 1024 items. */
 MTASTS_API int mtasts_result_mx_filter(const struct mtasts_result *res,
     const char *list, size_t len, char *out, size_t size, size_t *nallowed,
     size_t *ntotal, char *err, size_t errlen);
+/* An output size that always suffices for mtasts_result_mx_filter() on
+ * this list: len + 256 when the list is ASCII, plus 254 for each item
+ * holding a non-ASCII byte, whose U-labels may grow as A-labels (at
+ * most 1024 such items count: the filter refuses more). */
+MTASTS_API size_t mtasts_mx_filter_size(const char *list, size_t len);
 MTASTS_API enum mtasts_source mtasts_result_source(
     const struct mtasts_result *);
 MTASTS_API int64_t mtasts_result_fetched_at(const struct mtasts_result *);

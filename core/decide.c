@@ -335,7 +335,15 @@ decide_on_addr(int status, char *const *v, size_t n, const char *why,
 		    msg);
 		return;
 	}
-	fetch_policy(q->ctx->fetch, q->domain, v, n, decide_on_fetch, q);
+	if (fetch_policy(q->ctx->fetch, q->domain, v, n, decide_on_fetch,
+	    q) != MTASTS_OK) {
+		/* Our memory ran out, not the domain's fetch: nothing is
+		 * recorded against it; a cached policy still applies. */
+		q->now = (int64_t)time(NULL);
+		result_add_error(q->res, "internal-error", "mta-sts.%s: "
+		    "cannot start the policy fetch: out of memory", q->domain);
+		decide_fallback(q);
+	}
 }
 
 static void

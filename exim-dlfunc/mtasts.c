@@ -191,7 +191,7 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 	}
 	list = (const char *)argv[1];
 	len = strnlen(list, LIST_MAX + 1);
-	size = len + MTASTS_DOMAIN_MAX + 2;
+	size = mtasts_mx_filter_size(list, len);
 	out = store_get((int)size, GET_UNTAINTED);
 	if (mtasts_result_mx_filter(res, list, len, (char *)out, size,
 	    &allowed, &total, err, sizeof(err)) != MTASTS_OK)

@@ -35,7 +35,8 @@ struct dns {
 	ares_channel		 channel;
 	struct event		*timer;
 	struct dns_sock		 socks[DNS_MAX_SOCKS];
-	struct dns_req		*deferred;	/* answered inside a start */
+	struct dns_req		*waiting;	/* answered inside a start */
+	unsigned int		 timeout;	/* seconds, per lookup */
 };
 
 enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA };
@@ -46,8 +47,10 @@ struct dns_req {
 	void		*cb;		/* dns_txt_cb or dns_list_cb */
 	void		*arg;
 	int		 starting;	/* inside the start call */
-	struct event	*defer;		/* when answered while starting */
-	struct dns_req	*next;		/* on d->deferred */
+	int		 answered;	/* c-ares called back: result below */
+	int		 delivered;	/* cb ran (maybe on our timeout) */
+	struct event	*timer;		/* the bound, or the next loop turn */
+	struct dns_req	*next;		/* on d->waiting */
 	int		 status;	/* result, for a deferred callback */
 	char		 why[96];
 	struct mtasts_rr *rrs;		/* items[i] with their lengths */
@@ -57,8 +60,7 @@ struct dns_req {
 
 static void dns_reschedule(struct dns *);
 static void dns_deliver(struct dns_req *);
-
-static const struct timeval zero;
+static void dns_req_free(struct dns_req *);
 
 static void
 dns_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -157,10 +159,14 @@ dns_new(struct event_base *base, const char *servers, unsigned int timeout,
 		return MTASTS_ENOMEM;
 	}
 	d->base = base;
+	d->timeout = timeout;
 	memset(&o, 0, sizeof(o));
 	o.sock_state_cb = dns_on_sock_state;
 	o.sock_state_cb_data = d;
-	o.timeout = (int)(timeout * 1000 / 2);	/* two tries per server */
+	/* Two tries: c-ares 1.18 waits t, then 2t for one server, so
+	 * both fit in the bound; dns_on_req_timer() enforces it anyway,
+	 * whatever c-ares version and server count. */
+	o.timeout = (int)(timeout * 1000 / 3);
 	o.tries = 2;
 	o.flags = ARES_FLAG_EDNS;
 	o.ednspsz = 1232;
@@ -192,14 +198,18 @@ dns_new(struct event_base *base, const char *servers, unsigned int timeout,
 void
 dns_free(struct dns *d)
 {
+	struct dns_req *q;
 	size_t i;
 
 	if (d == NULL)
 		return;
 	if (d->channel != NULL)
 		ares_destroy(d->channel);	/* callbacks: ARES_EDESTRUCTION */
-	while (d->deferred != NULL)
-		dns_deliver(d->deferred);
+	while ((q = d->waiting) != NULL) {
+		d->waiting = q->next;
+		dns_deliver(q);
+		dns_req_free(q);
+	}
 	for (i = 0; i < DNS_MAX_SOCKS; i++)
 		if (d->socks[i].ev != NULL)
 			event_free(d->socks[i].ev);
@@ -215,6 +225,9 @@ dns_classify(int status, char *why, size_t whylen)
 	switch (status) {
 	case ARES_SUCCESS:
 		return DNS_OK;
+	case ARES_EDESTRUCTION:
+		util_err(why, whylen, "cancelled");
+		return DNS_TEMP;
 	case ARES_ENODATA:
 	case ARES_ENOTFOUND:
 		util_err(why, whylen, "%s", status == ARES_ENODATA ?
@@ -231,18 +244,10 @@ dns_classify(int status, char *why, size_t whylen)
 static void
 dns_req_free(struct dns_req *q)
 {
-	struct dns_req **pp;
 	size_t i;
 
-	if (q->defer != NULL) {
-		for (pp = &q->d->deferred; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == q) {
-				*pp = q->next;
-				break;
-			}
-		event_free(q->defer);
-	}
-
+	if (q->timer != NULL)
+		event_free(q->timer);
 	for (i = 0; i < q->n; i++)
 		util_free(q->items[i]);
 	util_free(q->items);
@@ -253,35 +258,62 @@ dns_req_free(struct dns_req *q)
 static void
 dns_deliver(struct dns_req *q)
 {
+	q->delivered = 1;
 	if (q->kind == DNS_K_TXT)
 		((dns_txt_cb)q->cb)(q->status, q->rrs, q->n, q->why, q->arg);
 	else
 		((dns_list_cb)q->cb)(q->status, q->items, q->n, q->why,
 		    q->arg);
-	dns_req_free(q);
 }
 
+/*
+ * The request's timer: the next loop turn after an answer that came
+ * inside the start call, or dns_timeout after the start.  Then the
+ * caller hears DNS_TEMP, and q waits for c-ares to give it up (its own
+ * retries, or ares_destroy()) to be freed in dns_finish().
+ */
 static void
-dns_on_deferred(evutil_socket_t fd, short what, void *arg)
+dns_on_req_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct dns_req *q = arg, **pp;
+
 	(void)fd;
 	(void)what;
-	dns_deliver(arg);
+	if (q->answered) {
+		for (pp = &q->d->waiting; *pp != q; pp = &(*pp)->next)
+			;
+		*pp = q->next;
+		dns_deliver(q);
+		dns_req_free(q);
+		return;
+	}
+	q->status = DNS_TEMP;
+	util_err(q->why, sizeof(q->why), "no answer within %us",
+	    q->d->timeout);
+	dns_deliver(q);
 }
 
-/* Deliver now, or on the next loop turn if still inside the start. */
+/* c-ares is done with q: deliver now, or on the next loop turn if
+ * still inside the start call; free it if our timer answered it. */
 static void
 dns_finish(struct dns_req *q)
 {
-	if (!q->starting) {
-		dns_deliver(q);
+	static const struct timeval zero;
+
+	q->answered = 1;
+	if (q->delivered) {
+		dns_req_free(q);
 		return;
 	}
-	if ((q->defer = evtimer_new(q->d->base, dns_on_deferred, q)) == NULL)
-		abort();	/* see dns_start() */
-	q->next = q->d->deferred;
-	q->d->deferred = q;
-	evtimer_add(q->defer, &zero);
+	if (q->starting) {
+		q->next = q->d->waiting;
+		q->d->waiting = q;
+		evtimer_add(q->timer, &zero);
+		return;
+	}
+	evtimer_del(q->timer);
+	dns_deliver(q);
+	dns_req_free(q);
 }
 
 /* Room for size items; the RRset decides, the caller's kind bounds it. */
@@ -532,6 +564,10 @@ dns_req_new(struct dns *d, enum dns_kind kind, void *cb, void *arg)
 
 	if ((q = util_calloc(1, sizeof(*q))) == NULL)
 		return NULL;
+	if ((q->timer = evtimer_new(d->base, dns_on_req_timer, q)) == NULL) {
+		util_free(q);
+		return NULL;
+	}
 	q->d = d;
 	q->kind = kind;
 	q->cb = cb;
@@ -546,6 +582,7 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 {
 	struct ares_addrinfo_hints h;
 	struct dns_req *q;
+	struct timeval tv;
 
 	if ((q = dns_req_new(d, kind, cb, arg)) == NULL) {
 		/* Not even a request to defer with: the caller's loop
@@ -570,6 +607,11 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 		break;
 	}
 	q->starting = 0;
+	if (!q->answered) {
+		tv.tv_sec = d->timeout;
+		tv.tv_usec = 0;
+		evtimer_add(q->timer, &tv);
+	}
 	dns_reschedule(d);
 }
 

@@ -585,6 +585,39 @@ test_nxdomain(void **state)
 	env_close(&e);
 }
 
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* dns_timeout bounds one lookup: a silent server gets DNS_TEMP after
+ * that long, not 1.5 times it (issue 20). */
+static void
+test_timeout_is_the_bound(void **state)
+{
+	struct env e;
+	struct got g = { 0 };
+	double t0, took;
+
+	(void)state;
+	env_open(&e, 2);
+	t0 = now_s();
+	dns_txt(e.dns, "hole.t", on_txt, &g);
+	run_until(&e, &g);
+	took = now_s() - t0;
+	print_message("dns_timeout 2s: DNS_TEMP after %.3f s, %u queries "
+	    "seen\n", took, e.srv.queries);
+	assert_int_equal(g.status, DNS_TEMP);
+	assert_true(took >= 1.9);
+	assert_true(took < 2.4);		/* 1.5x would be 3 s */
+	assert_true(e.srv.queries >= 2);	/* it did retry */
+	env_close(&e);
+}
+
 /* Freed with lookups pending: each callback runs once, DNS_TEMP. */
 static void
 test_free_pending(void **state)
@@ -617,6 +650,7 @@ main(void)
 		cmocka_unit_test(test_mx_best_of_100),
 		cmocka_unit_test(test_mx_null),
 		cmocka_unit_test(test_nxdomain),
+		cmocka_unit_test(test_timeout_is_the_bound),
 		cmocka_unit_test(test_free_pending),
 	};
 

@@ -398,6 +398,7 @@ mtasts_config_load(const char *path, struct mtasts_config **out, char *err,
 	FILE *f;
 	int r, optional = 0;
 
+	*out = NULL;		/* on every error, as mtasts_config_parse */
 	if (path == NULL && env != NULL && *env != '\0')
 		path = env;
 	else if (path == NULL) {

@@ -4,6 +4,8 @@
  *
  * This is the only header the adapters (Exim module, OpenSMTPD filter,
  * CLI) include.  Objects are opaque; every call documents who owns what.
+ * libmtasts(3) describes the whole API, its thread and callback rules,
+ * with examples (docs/examples/libmtasts-*.c).
  *
  * Parsers are pure functions over (bytes, length): no I/O, no global
  * state, safe to call from several threads.  Input is treated as hostile:

@@ -51,7 +51,7 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     share/man/man8/table-mtasts.8 libexec/mtasts/filter-mtasts \
     libexec/opensmtpd/table-mtasts lib/systemd/system/mtasts-report.service \
     lib/systemd/system/mtasts-report.timer sbin/mtasts-socketmap \
-    share/man/man8/mtasts-socketmap.8 \
+    share/man/man8/mtasts-socketmap.8 share/man/man3/libmtasts.3 \
     lib/systemd/system/mtasts-socketmap.service; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
@@ -92,6 +92,61 @@ nm -g --defined-only "$R/lib/libmtasts.a" | grep -q ' cache_get$' &&
     nok "installed libmtasts.a defines cache_get" ||
     ok "installed libmtasts.a does not define cache_get"
 check "installed mtasts runs" "$R/bin/mtasts" --version
+
+# The examples of libmtasts(3), as shipped in docs/examples/: the page
+# shows each one whole (its literal blocks, \e unescaped, are the files),
+# each builds from the installed header, pkg-config and library alone,
+# and each runs.  The decision examples ask a dead resolver (nothing
+# listens on 127.0.0.1:9), so they answer at once: no policy.
+awk -v d="$T" '/^\.Sh EXAMPLES/ { ex = 1 } /^\.Sh SEE ALSO/ { ex = 0 }
+    ex && /^\.Ed/ { inb = 0 } ex && inb { print > (d "/block." n) }
+    ex && /^\.Bd -literal/ { inb = 1; n++ }' docs/libmtasts.3
+evflags=$(pkg-config --cflags --libs libevent)
+for e in docs/examples/libmtasts-*.c; do
+	x=$(basename "$e" .c)
+	shown=no
+	for b in "$T"/block.*; do
+		sed 's/\\e/\\/g' "$b" | cmp -s - "$e" && shown=yes
+	done
+	[ "$shown" = yes ] && ok "libmtasts(3) shows $x.c as shipped" ||
+	    nok "libmtasts(3) does not show $x.c as shipped"
+	check "$x.c builds against the installed library" \
+	    cc -std=c11 -Wall -Wextra -Werror "$e" -o "$T/$x" $flags $evflags
+done
+run() { env LD_LIBRARY_PATH="$R/lib" MTASTS_CONF="$T/ex.conf" "$@"; }
+printf 'resolver = 127.0.0.1:9\ndns_timeout = 2s\ncache_dir = %s/excache\n' \
+    "$T" >"$T/ex.conf"
+out=$(run "$T/libmtasts-parse" mail.example.com MAIL.Example.COM. \
+    a.backup.example.net)
+rc=$?
+[ $rc -eq 0 ] && [ "$out" = "mode enforce, max_age 604800
+mx mail.example.com
+mx *.backup.example.net
+mail.example.com: allowed
+MAIL.Example.COM.: allowed
+a.backup.example.net: allowed" ] && ok "libmtasts-parse: policy parsed, MX hosts allowed" ||
+    { nok "libmtasts-parse: exit $rc"; echo "$out" | sed 's/^/# /'; }
+out=$(run "$T/libmtasts-parse" x.a.backup.example.net backup.example.net)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -qx 'x.a.backup.example.net: not allowed' &&
+    echo "$out" | grep -qx 'backup.example.net: not allowed' &&
+    ok "libmtasts-parse: *. matches one label only (D10)" ||
+    { nok "libmtasts-parse: exit $rc"; echo "$out" | sed 's/^/# /'; }
+out=$(run timeout 20 "$T/libmtasts-wait" example.com 2>&1)
+rc=$?
+[ $rc -eq 0 ] && echo "$out" | grep -qx 'example.com: no-policy' &&
+    ok "libmtasts-wait: no resolver, no cached policy: no policy" ||
+    { nok "libmtasts-wait: exit $rc"; echo "$out" | sed 's/^/# /'; }
+out=$(run timeout 20 "$T/libmtasts-async" example.com mail.example.com 2>&1)
+rc=$?
+[ $rc -eq 0 ] &&
+    echo "$out" | grep -qx 'example.com: no-policy: deliver as usual' &&
+    ok "libmtasts-async: the callback runs on the caller's loop" ||
+    { nok "libmtasts-async: exit $rc"; echo "$out" | sed 's/^/# /'; }
+out=$(run timeout 20 "$T/libmtasts-wait" 'not a domain' 2>&1)
+rc=$?
+[ $rc -eq 65 ] && ok "libmtasts-wait: a bad domain is an error, no result" ||
+    { nok "libmtasts-wait: bad domain: exit $rc"; echo "$out" | sed 's/^/# /'; }
 
 for m in docs/*.[1-8]; do
 	[ -f "$m" ] || continue

@@ -92,9 +92,11 @@ has() {
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 check "libmtasts0: the shared library only" has libmtasts0 \
     /usr/lib/$ma/libmtasts.so.0 /usr/lib/$ma/libmtasts.so.$V
-check "libmtasts-dev: header, .so, .a, pkg-config" has libmtasts-dev \
-    /usr/include/mtasts.h /usr/lib/$ma/libmtasts.so \
-    /usr/lib/$ma/libmtasts.a /usr/lib/$ma/pkgconfig/mtasts.pc
+check "libmtasts-dev: header, .so, .a, pkg-config, libmtasts(3)" \
+    has libmtasts-dev /usr/include/mtasts.h /usr/lib/$ma/libmtasts.so \
+    /usr/lib/$ma/libmtasts.a /usr/lib/$ma/pkgconfig/mtasts.pc \
+    /usr/share/man/man3/libmtasts.3.gz \
+    /usr/share/doc/libmtasts-dev/examples/libmtasts-parse.c
 check "mtasts: CLI, config, units, man pages" has mtasts /usr/bin/mtasts \
     /etc/mtasts/mtasts.conf /lib/systemd/system/mtasts-refresh.service \
     /lib/systemd/system/mtasts-refresh.timer \

@@ -178,14 +178,19 @@ test_load(void **state)
 	assert_non_null(strstr(err, ":2: unknown key 'bogus'"));
 	assert_non_null(strstr(err, path));
 	unlink(path);
-	/* An explicit file that does not exist is an error... */
+	/* An explicit file that does not exist is an error, and *out is
+	 * NULL as after any error (libmtasts(3)): a caller may free it. */
+	cfg = (struct mtasts_config *)&fd;
 	r = mtasts_config_load(path, &cfg, err, sizeof(err));
 	assert_int_equal(r, MTASTS_EINVAL);
 	assert_non_null(strstr(err, "No such file"));
+	assert_null(cfg);
 	/* ... and so is $MTASTS_CONF naming one. */
 	setenv("MTASTS_CONF", path, 1);
+	cfg = (struct mtasts_config *)&fd;
 	r = mtasts_config_load(NULL, &cfg, err, sizeof(err));
 	assert_int_equal(r, MTASTS_EINVAL);
+	assert_null(cfg);
 	unsetenv("MTASTS_CONF");
 }
 

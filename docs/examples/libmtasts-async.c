@@ -37,7 +37,12 @@ on_policy(struct mtasts_result *res, void *arg)
 	const char *dom = mtasts_result_domain(res);
 	int enforce = mtasts_result_mode(res) == MTASTS_MODE_ENFORCE;
 
-	if (!mtasts_result_has_policy(res) ||
+	if (mtasts_result_status(res) != MTASTS_OK) {
+		/* An answer the library could not complete: defer. */
+		printf("%s: %s: defer\n", dom,
+		    mtasts_strerror(mtasts_result_status(res)));
+		d->rc = EX_TEMPFAIL;
+	} else if (!mtasts_result_has_policy(res) ||
 	    mtasts_result_mode(res) == MTASTS_MODE_NONE)
 		printf("%s: %s: deliver as usual\n", dom,
 		    mtasts_result_mode_name(res));

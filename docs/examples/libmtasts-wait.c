@@ -38,6 +38,13 @@ main(int argc, char *argv[])
 		return EX_TEMPFAIL;
 	}
 	r = mtasts_query_wait(ctx, argv[1], 0, &res, err, sizeof(err));
+	if (r == MTASTS_OK && mtasts_result_status(res) != MTASTS_OK) {
+		/* Incomplete (out of memory, say): never weaker, but not
+		 * an answer to act on either. */
+		r = mtasts_result_status(res);
+		snprintf(err, sizeof(err), "incomplete answer");
+		mtasts_result_free(res);
+	}
 	if (r != MTASTS_OK) {
 		/* No answer is no licence to send in clear: defer. */
 		fprintf(stderr, "%s: %s (%s)\n", argv[1], mtasts_strerror(r),

@@ -151,7 +151,8 @@ $(B)/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
 FILTER_SRCS	= $(sort $(wildcard opensmtpd-filter/*.c))
 FILTER_OBJS	= $(FILTER_SRCS:%.c=$(B)/%.o)
 ASAN_FILTER_OBJS = $(FILTER_SRCS:%.c=$(B)/asan/%.o)
-$(FILTER_OBJS) $(ASAN_FILTER_OBJS): opensmtpd-filter/filter.h
+$(FILTER_OBJS) $(ASAN_FILTER_OBJS): opensmtpd-filter/filter.h \
+    opensmtpd-filter/loglimit.h
 all: $(B)/filter-mtasts
 test: $(B)/filter-mtasts $(B)/asan/filter-mtasts
 
@@ -166,10 +167,13 @@ $(B)/asan/filter-mtasts: $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a
 
 # table-mtasts (opensmtpd-filter/table/, table-mtasts(8)): the table
 # backend smtpd 6.8 runs for "relay domain <mtasts>" (MX pinning).
-TABLE_SRCS	= $(sort $(wildcard opensmtpd-filter/table/*.c))
+# loglimit.c is the filter's, shared: bad input logged without a flood.
+TABLE_SRCS	= $(sort $(wildcard opensmtpd-filter/table/*.c)) \
+		  opensmtpd-filter/loglimit.c
 TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/%.o)
 ASAN_TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/asan/%.o)
-$(TABLE_OBJS) $(ASAN_TABLE_OBJS): opensmtpd-filter/table/table.h
+$(TABLE_OBJS) $(ASAN_TABLE_OBJS): opensmtpd-filter/table/table.h \
+    opensmtpd-filter/loglimit.h
 all: $(B)/table-mtasts
 test: $(B)/table-mtasts $(B)/asan/table-mtasts
 
@@ -202,15 +206,16 @@ $(B)/asan/tests/test_table: tests/unit/test_table.c \
 # filter-mtasts's protocol reader and --report state machine, the rest
 # of the filter replaced by recorders in the test.
 FILTER_TESTED	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
-		  opensmtpd-filter/probe.c
+		  opensmtpd-filter/probe.c opensmtpd-filter/loglimit.c
 $(B)/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
-    opensmtpd-filter/filter.h $(LIB_A)
+    opensmtpd-filter/filter.h opensmtpd-filter/loglimit.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(FILTER_TESTED) -o $@ \
 	    $(LIB_A) -lcmocka $(CORE_LIBS)
 $(B)/asan/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
-    opensmtpd-filter/filter.h $(B)/asan/libmtasts.a
+    opensmtpd-filter/filter.h opensmtpd-filter/loglimit.h \
+    $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
@@ -262,17 +267,18 @@ $(B)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
 
 # The filter's protocol reader has its own target: proto.c with the rest
 # of the filter replaced by recorders.
+FILTER_PROTO	= opensmtpd-filter/proto.c opensmtpd-filter/loglimit.c
 $(B)/asan/replay_filterproto: tests/fuzz/fuzz_filterproto.c \
-    opensmtpd-filter/proto.c opensmtpd-filter/filter.h tests/fuzz/replay.c
+    $(FILTER_PROTO) opensmtpd-filter/filter.h tests/fuzz/replay.c
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< opensmtpd-filter/proto.c \
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< $(FILTER_PROTO) \
 	    tests/fuzz/replay.c -o $@
 $(B)/fuzz/fuzz_filterproto: tests/fuzz/fuzz_filterproto.c \
-    opensmtpd-filter/proto.c opensmtpd-filter/filter.h
+    $(FILTER_PROTO) opensmtpd-filter/filter.h
 	@mkdir -p $(@D)
 	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
-	    opensmtpd-filter/proto.c -o $@
+	    $(FILTER_PROTO) -o $@
 
 # table-mtasts's frame reader: wire.c alone.
 $(B)/asan/replay_tablewire: tests/fuzz/fuzz_tablewire.c \
@@ -290,7 +296,7 @@ $(B)/fuzz/fuzz_tablewire: tests/fuzz/fuzz_tablewire.c \
 
 # --report behind the protocol reader, with the core (a real cache).
 FILTER_REPORT	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
-		  opensmtpd-filter/probe.c
+		  opensmtpd-filter/probe.c opensmtpd-filter/loglimit.c
 $(B)/asan/replay_filterreport: tests/fuzz/fuzz_filterreport.c \
     $(FILTER_REPORT) opensmtpd-filter/filter.h tests/fuzz/replay.c \
     $(B)/asan/libmtasts.a
@@ -306,7 +312,8 @@ $(B)/fuzz/fuzz_filterreport: tests/fuzz/fuzz_filterreport.c \
 	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
 
 # table-mtasts's text protocol (7.6+) with its answers and the core.
-TABLE_TEXT	= opensmtpd-filter/table/text.c opensmtpd-filter/table/answer.c
+TABLE_TEXT	= opensmtpd-filter/table/text.c opensmtpd-filter/table/answer.c \
+		  opensmtpd-filter/loglimit.c
 $(B)/asan/replay_tabletext: tests/fuzz/fuzz_tabletext.c $(TABLE_TEXT) \
     opensmtpd-filter/table/table.h tests/fuzz/replay.c $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)

@@ -51,6 +51,7 @@ struct fetch_req {
 	size_t			 len;
 	int			 toolong;	/* body passed the limit */
 	int			 status;	/* for deferred failures */
+	long			 code;		/* POST: 2xx seen, the end */
 	char			 why[CURL_ERROR_SIZE + 64];
 	char			 curlerr[CURL_ERROR_SIZE];
 };
@@ -85,6 +86,30 @@ fetch_on_body(char *p, size_t size, size_t n, void *arg)
 	memcpy(r->body + r->len, p, len);
 	r->len += len;
 	return len;
+}
+
+/*
+ * A report POST (RFC 8460 §5.4): the status line decides.  Once curl
+ * has parsed a 2xx one, the report is delivered, whatever the rest of
+ * the answer does: the transfer stops right there (a short return makes
+ * curl end it), so slow or endless headers and a slow or huge body
+ * neither hold the run nor make the report go out again.  curl sets the
+ * code before it hands over the status line; interim 1xx lines pass,
+ * and a later "HTTP/" line (a header, a trailer) cannot change it.
+ */
+static size_t
+fetch_on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct fetch_req *r = arg;
+	size_t len = size * n;
+	long code = 0;
+
+	if (len < 5 || memcmp(p, "HTTP/", 5) != 0 ||
+	    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code) !=
+	    CURLE_OK || code < 200 || code > 299)
+		return len;
+	r->code = code;
+	return 0;
 }
 
 /* D12: OpenSSL checks the name during the handshake, SAN DNS-IDs only;
@@ -151,22 +176,24 @@ fetch_deliver(struct fetch_req *r, int status)
 }
 
 /*
- * A report POST (RFC 8460 §5.4): any 2xx is accepted.  The certificate
- * was not enforced (§3: submitters MAY ignore validation errors), but
- * what OpenSSL found is passed on in why, to be logged.
+ * A report POST (RFC 8460 §5.4): any 2xx status line is accepted, the
+ * transfer ended by fetch_on_header() then.  The certificate was not
+ * enforced (§3: submitters MAY ignore validation errors), but what
+ * OpenSSL found is passed on in why, to be logged.
  */
 static int
 fetch_classify_post(struct fetch_req *r, CURLcode rc)
 {
-	long code = 0, vr = 0;
+	long code = r->code, vr = 0;
 
-	if (rc != CURLE_OK) {
+	if (code == 0 && rc != CURLE_OK) {
 		util_err(r->why, sizeof(r->why), "%s", r->toolong ?
 		    "response body too large" : r->curlerr[0] ? r->curlerr :
 		    curl_easy_strerror(rc));
 		return FETCH_ERROR;
 	}
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code == 0)
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299) {	/* 3xx never followed */
 		util_err(r->why, sizeof(r->why), "HTTP status %ld", code);
 		return FETCH_ERROR;
@@ -464,6 +491,8 @@ fetch_setup_post(struct fetch_req *r, const char *url, char *const *addrs,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, fetch_on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, data);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);

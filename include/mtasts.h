@@ -152,10 +152,11 @@ MTASTS_API int mtasts_tlsrpt_query_wait(struct mtasts_ctx *ctx,
     size_t errlen);
 /* POST a gzip-compressed report (RFC 8460 §5.4, application/tlsrpt+gzip)
  * to an https rua, blocking on the private loop: the host resolved by
- * our resolver, no redirects, connect_timeout and fetch_timeout, the
- * response body bounded (64 KiB).  Certificate errors do not stop it
- * (§3) but are logged as warnings.  data is copied.  MTASTS_OK when the
- * receiver answered 2xx; MTASTS_EPARSE for a URL that is not
+ * our resolver, no redirects, connect_timeout and fetch_timeout.
+ * Certificate errors do not stop it (§3) but are logged as warnings.
+ * data is copied.  MTASTS_OK when the receiver's status line said 2xx
+ * (the rest of the answer is not read: a slow or huge body does not
+ * undo the delivery); MTASTS_EPARSE for a URL that is not
  * https://domain[:port]/...; MTASTS_EIO or MTASTS_ETIMEOUT otherwise,
  * with err saying why (e.g. "HTTP status 500"). */
 MTASTS_API int mtasts_tlsrpt_post_wait(struct mtasts_ctx *ctx,

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "filter.h"
+#include "loglimit.h"
 
 static struct bufferevent	*io_in;
 static struct evbuffer		*io_out;
@@ -90,7 +91,7 @@ io_on_read(struct bufferevent *bev, void *arg)
 			n = evbuffer_get_length(in);
 			if (n > FILTER_LINE_MAX) {
 				if (!io_skipping)
-					log_warnx("stdin: line longer than %d "
+					log_input("stdin: line longer than %d "
 					    "bytes dropped", FILTER_LINE_MAX);
 				io_skipping = 1;
 				evbuffer_drain(in, n);
@@ -100,7 +101,7 @@ io_on_read(struct bufferevent *bev, void *arg)
 		n = (size_t)eol.pos;
 		if (io_skipping || n > FILTER_LINE_MAX) {
 			if (!io_skipping)
-				log_warnx("stdin: line longer than %d bytes "
+				log_input("stdin: line longer than %d bytes "
 				    "dropped", FILTER_LINE_MAX);
 			io_skipping = 0;
 			evbuffer_drain(in, n + 1);

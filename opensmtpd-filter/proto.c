@@ -1,13 +1,17 @@
 /*
  * proto.c - smtpd's filter protocol (smtpd-filters(7); protocol 0.6 in
  * OpenSMTPD 6.8, 0.7 from 7.4).  Every line is hostile: a malformed one
- * is logged and dropped, never fatal.  A well-formed filter request is
- * always answered, whatever came before it.
+ * is logged (within loglimit.c's bounds) and dropped, never fatal.  A
+ * filter request that names a session and a token is always answered,
+ * whatever came before it: smtpd has no filter timeout, so a request
+ * left unanswered stalls its session for good.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "filter.h"
+#include "loglimit.h"
 
 static int	proto_registered;	/* register|ready sent */
 
@@ -83,33 +87,62 @@ static void
 proto_config(char **f, size_t n)
 {
 	if (n < 2) {
-		log_warnx("stdin: config line without a key");
+		log_input("stdin: config line without a key");
 		return;
 	}
 	if (strcmp(f[1], "ready") == 0)
 		proto_register();
+	else if (n == 3 && strcmp(f[1], "protocol") == 0 &&
+	    !proto_version_ok(f[2]))
+		/* 7.6+ names its version up front; see proto_unknown(). */
+		log_warnx("smtpd speaks filter protocol '%.16s', which this "
+		    "filter does not know: each of its requests will be "
+		    "answered 451 (temporary failure)", f[2]);
 	else if (n == 3)
 		log_debug("smtpd config %s = %s", f[1], f[2]);
+}
+
+/*
+ * A request we cannot read (a protocol version we do not know, or no
+ * parameter field) that still names its session and token.  Dropping it
+ * would stall the session for good; "proceed" would let the recipient
+ * through without an MTA-STS decision; exiting would take smtpd down
+ * with us (it exits when a filter dies).  So it is answered with a
+ * temporary failure: the client keeps the mail and retries, and only
+ * the sessions we cannot read are affected.  filter-result has had the
+ * same form, session then token, since session and token came in this
+ * order (protocol 0.5).
+ */
+static void
+proto_unknown(const char *sid, const char *tok, const char *why)
+{
+	log_input("session %s: %s: answered 451", sid, why);
+	io_printf("filter-result|%s|%s|reject|451 4.7.0 MTA-STS filter "
+	    "cannot read this request; try again later", sid, tok);
 }
 
 /* filter|ver|ts|subsystem|phase|session|token|param */
 static void
 proto_filter(char **f, size_t n)
 {
+	char		 why[64];
 	const char	*sid, *tok;
 
-	if (n != 8) {
-		log_warnx("stdin: filter request with %zu fields", n);
-		return;
-	}
-	if (!proto_version_ok(f[1])) {
-		log_warnx("stdin: filter request of protocol '%.16s'", f[1]);
+	if (n < 7 || !proto_id_ok(f[5]) || !proto_id_ok(f[6])) {
+		log_input("stdin: filter request without a usable session "
+		    "and token (%zu fields)", n);
 		return;
 	}
 	sid = f[5];
 	tok = f[6];
-	if (!proto_id_ok(sid) || !proto_id_ok(tok)) {
-		log_warnx("stdin: filter request with bad session or token");
+	if (!proto_version_ok(f[1])) {
+		snprintf(why, sizeof(why), "filter protocol '%.16s' not "
+		    "known", f[1]);
+		proto_unknown(sid, tok, why);
+		return;
+	}
+	if (n != 8) {
+		proto_unknown(sid, tok, "filter request without parameters");
 		return;
 	}
 	if (strcmp(f[3], "smtp-in") == 0 && strcmp(f[4], "rcpt-to") == 0)
@@ -117,7 +150,7 @@ proto_filter(char **f, size_t n)
 	else {
 		/* Not registered: answer anyway, a stalled session is
 		 * worse than an unfiltered phase. */
-		log_warnx("session %s: unexpected phase '%.32s', proceeding",
+		log_input("session %s: unexpected phase '%.32s', proceeding",
 		    sid, f[4]);
 		io_printf("filter-result|%s|%s|proceed", sid, tok);
 	}
@@ -128,7 +161,7 @@ static void
 proto_report(char **f, size_t n)
 {
 	if (n < 6 || !proto_version_ok(f[1]) || !proto_id_ok(f[5])) {
-		log_warnx("stdin: malformed report line");
+		log_input("stdin: malformed report line");
 		return;
 	}
 	if (env.report)
@@ -141,8 +174,9 @@ proto_line(char *line, size_t len)
 	char	*f[FILTER_FIELDS_MAX];
 	size_t	 n;
 
+	loglimit_flush(time(NULL));
 	if (memchr(line, '\0', len) != NULL) {
-		log_warnx("stdin: line with a NUL byte dropped");
+		log_input("stdin: line with a NUL byte dropped");
 		return;
 	}
 	log_debug("< %s", line);
@@ -156,5 +190,5 @@ proto_line(char *line, size_t len)
 		n = proto_split(line, f, 7);
 		proto_report(f, n);
 	} else
-		log_warnx("stdin: unknown line '%.32s' dropped", line);
+		log_input("stdin: unknown line '%.32s' dropped", line);
 }

@@ -21,6 +21,7 @@
 #include <mtasts.h>
 
 #include "table.h"
+#include "../loglimit.h"
 
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 
@@ -90,7 +91,7 @@ main_lookup(struct answer_env *e, const struct table_req *req, char *val,
 			log_warnx("%s: relay via %s", req->key, val);
 		return r;
 	}
-	log_warnx("service 0x%x is not served (only domain, relayhost)",
+	log_input("service 0x%x is not served (only domain, relayhost)",
 	    (unsigned int)req->service);
 	return -1;
 }
@@ -106,7 +107,7 @@ main_request(struct answer_env *e, const uint8_t *frame, size_t len)
 	switch (req.type) {
 	case TABLE_OPEN:
 		if (req.malformed || req.version != TABLE_API_VERSION)
-			log_warnx("open: unexpected table API (version %u)",
+			log_input("open: unexpected table API (version %u)",
 			    (unsigned int)req.version);
 		main_reply(0, 0, NULL);
 		break;
@@ -122,7 +123,7 @@ main_request(struct answer_env *e, const uint8_t *frame, size_t len)
 		    NULL);
 		break;
 	default:
-		log_warnx("request type %u not served",
+		log_input("request type %u not served",
 		    (unsigned int)req.type);
 		main_reply(1, -1, NULL);
 	}
@@ -141,7 +142,7 @@ main_text(struct answer_env *e, uint8_t *buf, size_t *len)
 		*nl = '\0';
 		used = (size_t)(nl - (char *)buf) + 1;
 		if (memchr(buf, '\0', used - 1) != NULL)
-			log_warnx("text line with a NUL byte dropped");
+			log_input("text line with a NUL byte dropped");
 		else if ((n = text_line(e, (char *)buf, out, sizeof(out))) > 0)
 			main_send((uint8_t *)out, n);
 		memmove(buf, buf + used, *len - used);
@@ -182,6 +183,7 @@ main_loop(struct answer_env *e)
 		if ((n = read(STDIN_FILENO, buf + len, sizeof(buf) - len -
 		    1)) == -1 && errno == EINTR)
 			continue;
+		loglimit_flush(time(NULL));
 		if (n <= 0) {
 			if (n == -1)
 				log_warnx("read: %s", strerror(errno));

@@ -23,6 +23,7 @@
 #include <mtasts.h>
 
 #include "table.h"
+#include "../loglimit.h"
 
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 
@@ -88,7 +89,7 @@ text_table(struct answer_env *e, char **f, size_t n, char *out, size_t size)
 		return text_fit(snprintf(out, size, "update-result|%s|ok\n",
 		    f[5]), size);
 	if (n != 8 || !text_id_ok(f[6])) {
-		log_warnx("text request without a usable id dropped");
+		log_input("text request without a usable id dropped");
 		return 0;
 	}
 	if (strcmp(f[1], "0.1") != 0)
@@ -109,7 +110,7 @@ text_table(struct answer_env *e, char **f, size_t n, char *out, size_t size)
 		return text_fit(snprintf(out, size,
 		    "lookup-result|%s|found|%s\n", f[6], val), size);
 	}
-	log_warnx("text request %.16s|%.16s not served", f[4], f[5]);
+	log_input("text request %.16s|%.16s not served", f[4], f[5]);
 	return text_error(out, size, f[4], f[6], "not served");
 }
 
@@ -129,6 +130,6 @@ text_line(struct answer_env *e, char *line, char *out, size_t size)
 	}
 	if (strcmp(f[0], "table") == 0 && n >= 6)
 		return text_table(e, f, n, out, size);
-	log_warnx("text line '%.32s' dropped", line);
+	log_input("text line '%.32s' dropped", line);
 	return 0;
 }

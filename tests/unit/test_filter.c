@@ -6,7 +6,11 @@
  *  - registration only after config|ready, once;
  *  - each well-formed rcpt-to request handed over with its session,
  *    token and address; any other filter phase answered "proceed";
- *    malformed lines dropped, never answered, never fatal;
+ *    a request of an unknown protocol version, or without parameters,
+ *    answered 451 (never left unanswered: smtpd would wait forever);
+ *    lines without a session and token dropped, never fatal;
+ *  - lines about bad input logged at most LOGLIMIT_BURST a period, then
+ *    counted in one summary line;
  *  - smtp-out sessions counted as RFC 8460 results: verified TLS is
  *    success, TLS then disconnect validation-failure, an EHLO without
  *    STARTTLS starttls-not-supported, a TCP failure nothing; a failed
@@ -27,8 +31,11 @@
 #include "cache.h"
 #include "ctx.h"
 #include "../../opensmtpd-filter/filter.h"
+#include "../../opensmtpd-filter/loglimit.h"
 
 struct filter_env	env;
+static size_t	nlog;			/* log_warnx calls */
+static char	lastlog[512];
 
 static char	out[64][256];		/* lines "written" to smtpd */
 static size_t	nout;
@@ -38,7 +45,12 @@ static size_t	nstarted;
 void
 log_warnx(const char *fmt, ...)
 {
-	(void)fmt;
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(lastlog, sizeof(lastlog), fmt, ap);
+	va_end(ap);
+	nlog++;
 }
 
 void
@@ -99,8 +111,20 @@ test_handshake_and_requests(void **state)
 		    "a2 b2 <u@b.test>", NULL },
 		{ "filter|0.6|1.0|smtp-in|mail-from|a3|b3|x@y.test", NULL,
 		    "filter-result|a3|b3|proceed" },	/* never stalled */
+		/* Unknown version: tempfailed, never left unanswered. */
 		{ "filter|9.9|1.0|smtp-in|rcpt-to|a4|b4|u@a.test", NULL,
-		    NULL },				/* unknown version */
+		    "filter-result|a4|b4|reject|451 4.7.0 MTA-STS filter "
+		    "cannot read this request; try again later" },
+		{ "filter|1.0|1.0|smtp-in|mail-from|c4|d4|u@a.test", NULL,
+		    "filter-result|c4|d4|reject|451 4.7.0 MTA-STS filter "
+		    "cannot read this request; try again later" },
+		{ "filter|0.4|1.0|smtp-in|rcpt-to|e4|f4|u@a.test", NULL,
+		    "filter-result|e4|f4|reject|451 4.7.0 MTA-STS filter "
+		    "cannot read this request; try again later" },
+		{ "filter|0.6|1.0|smtp-in|rcpt-to|a5|b5", NULL,
+		    "filter-result|a5|b5|reject|451 4.7.0 MTA-STS filter "
+		    "cannot read this request; try again later" },
+		{ "filter|9.9|1.0|smtp-in|rcpt-to|a5", NULL, NULL },
 		{ "filter|0.6|1.0|smtp-in|rcpt-to|zz|b5|u@a.test", NULL,
 		    NULL },				/* bad session id */
 		{ "filter|0.6|1.0|smtp-in|rcpt-to|a6|00000000000000000|u@a",
@@ -136,6 +160,50 @@ test_handshake_and_requests(void **state)
 		if (rows[i].answer != NULL)
 			assert_string_equal(out[o], rows[i].answer);
 	}
+}
+
+/* 7.6+ names an unknown protocol at the handshake: one warning, and
+ * no exit (smtpd would go down with us). */
+static void
+test_unknown_protocol(void **state)
+{
+	size_t	n;
+
+	(void)state;
+	n = nlog;
+	feed("config|protocol|1.0");
+	assert_int_equal(nlog, n + 1);
+	assert_non_null(strstr(lastlog, "'1.0'"));
+	assert_non_null(strstr(lastlog, "451"));
+	n = nlog;
+	feed("config|protocol|0.7");
+	assert_int_equal(nlog, n);
+}
+
+/* 1000 malformed lines: LOGLIMIT_BURST logged, the rest counted and
+ * summed up in one line once the period is over. */
+static void
+test_log_flood(void **state)
+{
+	size_t	i, n, o;
+
+	(void)state;
+	loglimit_flush(0);		/* a fresh period from the next line */
+	n = nlog;
+	o = nout;
+	for (i = 0; i < 1000; i++)
+		feed(i % 2 ? "garbage" : "filter|0.6|1.0|smtp-in|rcpt-to|zz|");
+	assert_int_equal(nlog, n + LOGLIMIT_BURST);
+	assert_int_equal(nout, o);		/* none answered */
+	assert_non_null(strstr(lastlog, "counted, not logged"));
+	loglimit_flush(time(NULL) + LOGLIMIT_PERIOD);
+	assert_int_equal(nlog, n + LOGLIMIT_BURST + 1);
+	assert_non_null(strstr(lastlog, "990 more lines about bad input"));
+	/* The next period logs again. */
+	feed("garbage");
+	assert_int_equal(nlog, n + LOGLIMIT_BURST + 2);
+	assert_non_null(strstr(lastlog, "unknown line 'garbage'"));
+	loglimit_flush(0);
 }
 
 /* --report against a private cache. */
@@ -262,6 +330,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handshake_and_requests),
+		cmocka_unit_test(test_unknown_protocol),
+		cmocka_unit_test(test_log_flood),
 		cmocka_unit_test(test_report_sessions),
 	};
 

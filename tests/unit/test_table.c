@@ -464,6 +464,50 @@ test_proc_text_overlong(void **state)
 	assert_int_equal(proc_wait(&p), 1);
 }
 
+/* 500 malformed lines: a handful of log lines, not 500 (issue 20).
+ * Its stderr goes to a file here; it logs to syslog too. */
+static void
+test_proc_text_flood(void **state)
+{
+	char		 path[] = "/tmp/mtasts-test-table-log.XXXXXX", line[256];
+	struct proc	 p;
+	FILE		*f;
+	size_t		 i, nlines = 0, dropped = 0;
+	int		 fd, saved;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_true((saved = dup(STDERR_FILENO)) >= 0);
+	dup2(fd, STDERR_FILENO);
+	proc_start(&p);				/* inherits it */
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	proc_say(&p, "config|smtpd-version|7.6.0\nconfig|ready\n");
+	for (i = 0; i < 3; i++)
+		proc_line(&p, line, sizeof(line));
+	for (i = 0; i < 500; i++)
+		proc_say(&p, i % 2 ? "garbage\n" :
+		    "table|0.1|1.0|mtasts|check|domain|zz|a.test\n");
+	/* Still answering, in order. */
+	proc_say(&p, "table|0.1|1.0|mtasts|check|domain|0a|enforce.test\n");
+	proc_line(&p, line, sizeof(line));
+	assert_string_equal(line, "check-result|0a|found");
+	assert_int_equal(proc_wait(&p), 0);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		nlines++;
+		if (strstr(line, "dropped") != NULL)
+			dropped++;
+	}
+	fclose(f);
+	unlink(path);
+	print_message("# %zu log lines, %zu about dropped lines\n", nlines,
+	    dropped);
+	assert_int_equal(dropped, 10);		/* LOGLIMIT_BURST */
+	assert_true(nlines <= 12);
+}
+
 int
 main(void)
 {
@@ -476,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_proc_eof),
 		cmocka_unit_test(test_proc_text),
 		cmocka_unit_test(test_proc_text_overlong),
+		cmocka_unit_test(test_proc_text_flood),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,26 @@
+/*
+ * loglimit.h - lines about bad input, logged without flooding the log;
+ * shared by filter-mtasts and table-mtasts (loglimit.c).
+ */
+#ifndef LOGLIMIT_H
+#define LOGLIMIT_H
+
+#include <time.h>
+
+#define LOGLIMIT_BURST	10	/* lines logged per period */
+#define LOGLIMIT_PERIOD	60	/* seconds */
+
+/* The program's own logger (main.c of each program). */
+void	log_warnx(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+
+/* Log one line about bad input, unless LOGLIMIT_BURST of them were
+ * logged in this period already: then it is only counted. */
+void	log_input(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* If the period is over at now: log how many lines were only counted,
+ * and start a new one.  log_input() calls it; call it for each input
+ * line too, so the count comes even when the bad input stopped. */
+void	loglimit_flush(time_t now);
+
+#endif /* LOGLIMIT_H */

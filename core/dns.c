@@ -1,11 +1,13 @@
 /*
  * dns.c - c-ares on libevent: one event per socket c-ares opens (its
- * ARES_OPT_SOCK_STATE_CB), one timer for its retransmissions.  Answers
- * are classified so the decision can tell "no record" from "DNS is
- * failing" (checklist A1.13: a temporary failure keeps the cache).
+ * ARES_OPT_SOCK_STATE_CB), one timer for its retransmissions, one per
+ * request for dns_timeout.  Answers are classified so the decision can
+ * tell "no record" from "DNS is failing" (checklist A1.13: a temporary
+ * failure keeps the cache).  TXT, MX and TLSA answers are read from the
+ * wire by dnsmsg.c and tlsa.c, so c-ares 1.18 (Debian 12) and 1.34
+ * (Debian 13, where its parsers are deprecated) give the same results.
  */
 #include <arpa/inet.h>
-#include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -533,6 +535,38 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 	dns_finish(q);
 }
 
+#if ARES_VERSION >= 0x011c00
+/*
+ * c-ares 1.28 and later (Debian 13 has 1.34) deprecate ares_query for
+ * ares_query_dnsrec, whose answer comes parsed.  It is written back to
+ * wire form for dnsmsg.c, as 1.28's own ares_query does for its
+ * callers, so both versions read the same bytes.
+ */
+static void
+dns_on_rec(void *arg, ares_status_t status, size_t timeouts,
+    const ares_dns_record_t *rec)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+
+	(void)timeouts;
+	if (status == ARES_SUCCESS)
+		status = rec == NULL ? ARES_EBADRESP :
+		    ares_dns_write(rec, &buf, &len);
+	dns_on_answer(arg, (int)status, buf, len);
+	ares_free_string(buf);
+}
+
+/* The callback runs exactly once, from inside the call on an error. */
+static void
+dns_query(struct dns *d, const char *name, unsigned int type,
+    struct dns_req *q)
+{
+	(void)ares_query_dnsrec(d->channel, name, ARES_CLASS_IN,
+	    (ares_dns_rec_type_t)type, dns_on_rec, q, NULL);
+}
+#else
+/* c-ares 1.18 (Debian 12): the answer as it came. */
 static void
 dns_on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
     int alen)
@@ -540,6 +574,14 @@ dns_on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
 	(void)timeouts;
 	dns_on_answer(arg, status, abuf, alen > 0 ? (size_t)alen : 0);
 }
+
+static void
+dns_query(struct dns *d, const char *name, unsigned int type,
+    struct dns_req *q)
+{
+	ares_query(d->channel, name, DNSMSG_C_IN, (int)type, dns_on_raw, q);
+}
+#endif
 
 static void
 dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
@@ -662,14 +704,13 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 		return dns_start_failed(d, kind, cb, arg);
 	switch (kind) {
 	case DNS_K_TXT:
-		ares_query(d->channel, name, ns_c_in, ns_t_txt, dns_on_raw, q);
+		dns_query(d, name, DNSMSG_T_TXT, q);
 		break;
 	case DNS_K_MX:
-		ares_query(d->channel, name, ns_c_in, ns_t_mx, dns_on_raw, q);
+		dns_query(d, name, DNSMSG_T_MX, q);
 		break;
 	case DNS_K_TLSA:
-		ares_query(d->channel, name, ns_c_in, TLSA_TYPE, dns_on_raw,
-		    q);
+		dns_query(d, name, DNSMSG_T_TLSA, q);
 		break;
 	case DNS_K_ADDR:
 		memset(&h, 0, sizeof(h));

@@ -612,7 +612,9 @@ test_timeout_is_the_bound(void **state)
 	print_message("dns_timeout 2s: DNS_TEMP after %.3f s, %u queries "
 	    "seen\n", took, e.srv.queries);
 	assert_int_equal(g.status, DNS_TEMP);
-	assert_true(took >= 1.9);
+	/* c-ares 1.34 may give up first: its second try waits a random
+	 * 1 to 2 times the first (t = 2/3 s), so 1.33 s at the least. */
+	assert_true(took >= 1.3);
 	assert_true(took < 2.4);		/* 1.5x would be 3 s */
 	assert_true(e.srv.queries >= 2);	/* it did retry */
 	env_close(&e);

@@ -78,10 +78,12 @@ LIB_SO		= $(B)/libmtasts.so.$(VERSION)
 LIB_SONAME	= libmtasts.so.$(SOVERSION)
 MANPAGES	= $(wildcard docs/*.[1-8])
 
+# libclang-rt-dev: the libFuzzer runtime of the default clang, whatever
+# its version (14 on Debian 12, 19 on Debian 13).
 DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  libc-ares-dev libcurl4-openssl-dev libevent-dev libdb5.3-dev \
 		  db5.3-util \
-		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
+		  libjansson-dev libcmocka-dev clang libclang-rt-dev \
 		  mandoc openssl \
 		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq \
 		  exim4-dev socat zlib1g-dev

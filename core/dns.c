@@ -1,11 +1,13 @@
 /*
  * dns.c - c-ares on libevent: one event per socket c-ares opens (its
- * ARES_OPT_SOCK_STATE_CB), one timer for its retransmissions.  Answers
- * are classified so the decision can tell "no record" from "DNS is
- * failing" (checklist A1.13: a temporary failure keeps the cache).
+ * ARES_OPT_SOCK_STATE_CB), one timer for its retransmissions, one per
+ * request for dns_timeout.  Answers are classified so the decision can
+ * tell "no record" from "DNS is failing" (checklist A1.13: a temporary
+ * failure keeps the cache).  TXT, MX and TLSA answers are read from the
+ * wire by dnsmsg.c and tlsa.c, so c-ares 1.18 (Debian 12) and 1.34
+ * (Debian 13, where its parsers are deprecated) give the same results.
  */
 #include <arpa/inet.h>
-#include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,20 @@
 #define DNS_MX_MAX	64	/* MX hosts kept: the lowest preferences */
 #define DNS_ADDR_MAX	64	/* addresses kept per host */
 #define DNS_ENOMEM	(-2)	/* from the collectors; -1 is malformed */
+#define DNS_FAIL_MAX	32	/* starts without memory, per loop turn */
 
 struct dns_sock {
 	ares_socket_t	 fd;
 	struct event	*ev;		/* NULL when the slot is free */
+};
+
+enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA };
+
+/* A start that could not allocate its request, answered next turn. */
+struct dns_fail {
+	enum dns_kind	 kind;
+	void		*cb;
+	void		*arg;
 };
 
 struct dns {
@@ -37,9 +49,11 @@ struct dns {
 	struct dns_sock		 socks[DNS_MAX_SOCKS];
 	struct dns_req		*waiting;	/* answered inside a start */
 	unsigned int		 timeout;	/* seconds, per lookup */
+	struct event		*fail_ev;	/* made before it is needed */
+	struct dns_fail		 fail[DNS_FAIL_MAX];
+	size_t			 nfail;
+	int			 closing;	/* inside dns_free() */
 };
-
-enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA };
 
 struct dns_req {
 	struct dns	*d;
@@ -61,6 +75,8 @@ struct dns_req {
 static void dns_reschedule(struct dns *);
 static void dns_deliver(struct dns_req *);
 static void dns_req_free(struct dns_req *);
+static void dns_on_fail(evutil_socket_t, short, void *);
+static void dns_fail_deliver(struct dns *, size_t);
 
 static void
 dns_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -187,7 +203,8 @@ dns_new(struct event_base *base, const char *servers, unsigned int timeout,
 		dns_free(d);
 		return MTASTS_EINVAL;
 	}
-	if ((d->timer = evtimer_new(base, dns_on_timer, d)) == NULL) {
+	if ((d->timer = evtimer_new(base, dns_on_timer, d)) == NULL ||
+	    (d->fail_ev = event_new(base, -1, 0, dns_on_fail, d)) == NULL) {
 		dns_free(d);
 		return MTASTS_ENOMEM;
 	}
@@ -203,6 +220,7 @@ dns_free(struct dns *d)
 
 	if (d == NULL)
 		return;
+	d->closing = 1;
 	if (d->channel != NULL)
 		ares_destroy(d->channel);	/* callbacks: ARES_EDESTRUCTION */
 	while ((q = d->waiting) != NULL) {
@@ -210,6 +228,10 @@ dns_free(struct dns *d)
 		dns_deliver(q);
 		dns_req_free(q);
 	}
+	while (d->nfail > 0)
+		dns_fail_deliver(d, d->nfail);
+	if (d->fail_ev != NULL)
+		event_free(d->fail_ev);
 	for (i = 0; i < DNS_MAX_SOCKS; i++)
 		if (d->socks[i].ev != NULL)
 			event_free(d->socks[i].ev);
@@ -258,12 +280,14 @@ dns_req_free(struct dns_req *q)
 static void
 dns_deliver(struct dns_req *q)
 {
+	/* A failure part way through gives nothing, not a partial RRset. */
+	size_t n = q->status == DNS_OK ? q->n : 0;
+
 	q->delivered = 1;
 	if (q->kind == DNS_K_TXT)
-		((dns_txt_cb)q->cb)(q->status, q->rrs, q->n, q->why, q->arg);
+		((dns_txt_cb)q->cb)(q->status, q->rrs, n, q->why, q->arg);
 	else
-		((dns_list_cb)q->cb)(q->status, q->items, q->n, q->why,
-		    q->arg);
+		((dns_list_cb)q->cb)(q->status, q->items, n, q->why, q->arg);
 }
 
 /*
@@ -298,8 +322,6 @@ dns_on_req_timer(evutil_socket_t fd, short what, void *arg)
 static void
 dns_finish(struct dns_req *q)
 {
-	static const struct timeval zero;
-
 	q->answered = 1;
 	if (q->delivered) {
 		dns_req_free(q);
@@ -308,7 +330,8 @@ dns_finish(struct dns_req *q)
 	if (q->starting) {
 		q->next = q->d->waiting;
 		q->d->waiting = q;
-		evtimer_add(q->timer, &zero);
+		/* event_active, unlike a zero timer, never allocates. */
+		event_active(q->timer, EV_TIMEOUT, 1);
 		return;
 	}
 	evtimer_del(q->timer);
@@ -512,6 +535,38 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 	dns_finish(q);
 }
 
+#if ARES_VERSION >= 0x011c00
+/*
+ * c-ares 1.28 and later (Debian 13 has 1.34) deprecate ares_query for
+ * ares_query_dnsrec, whose answer comes parsed.  It is written back to
+ * wire form for dnsmsg.c, as 1.28's own ares_query does for its
+ * callers, so both versions read the same bytes.
+ */
+static void
+dns_on_rec(void *arg, ares_status_t status, size_t timeouts,
+    const ares_dns_record_t *rec)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+
+	(void)timeouts;
+	if (status == ARES_SUCCESS)
+		status = rec == NULL ? ARES_EBADRESP :
+		    ares_dns_write(rec, &buf, &len);
+	dns_on_answer(arg, (int)status, buf, len);
+	ares_free_string(buf);
+}
+
+/* The callback runs exactly once, from inside the call on an error. */
+static void
+dns_query(struct dns *d, const char *name, unsigned int type,
+    struct dns_req *q)
+{
+	(void)ares_query_dnsrec(d->channel, name, ARES_CLASS_IN,
+	    (ares_dns_rec_type_t)type, dns_on_rec, q, NULL);
+}
+#else
+/* c-ares 1.18 (Debian 12): the answer as it came. */
 static void
 dns_on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
     int alen)
@@ -519,6 +574,14 @@ dns_on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
 	(void)timeouts;
 	dns_on_answer(arg, status, abuf, alen > 0 ? (size_t)alen : 0);
 }
+
+static void
+dns_query(struct dns *d, const char *name, unsigned int type,
+    struct dns_req *q)
+{
+	ares_query(d->channel, name, DNSMSG_C_IN, (int)type, dns_on_raw, q);
+}
+#endif
 
 static void
 dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
@@ -576,7 +639,58 @@ dns_req_new(struct dns *d, enum dns_kind kind, void *cb, void *arg)
 	return q;
 }
 
+/* Deliver the first n failed starts.  Later ones (a callback may start
+ * a lookup that fails again) wait for the next turn. */
 static void
+dns_fail_deliver(struct dns *d, size_t n)
+{
+	struct dns_fail f[DNS_FAIL_MAX];
+	size_t i;
+
+	memcpy(f, d->fail, n * sizeof(f[0]));
+	memmove(d->fail, d->fail + n, (d->nfail - n) * sizeof(f[0]));
+	d->nfail -= n;
+	if (d->nfail > 0)
+		event_active(d->fail_ev, EV_READ, 1);
+	for (i = 0; i < n; i++)
+		if (f[i].kind == DNS_K_TXT)
+			((dns_txt_cb)f[i].cb)(DNS_TEMP, NULL, 0,
+			    "out of memory", f[i].arg);
+		else
+			((dns_list_cb)f[i].cb)(DNS_TEMP, NULL, 0,
+			    "out of memory", f[i].arg);
+}
+
+static void
+dns_on_fail(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns *d = arg;
+
+	(void)fd;
+	(void)what;
+	dns_fail_deliver(d, d->nfail);
+}
+
+/*
+ * No memory for a request: its callback still runs once, on the next
+ * loop turn, from a slot and an event made in dns_new() (no abort()
+ * in a library that runs inside Exim).  Only when DNS_FAIL_MAX starts
+ * failed in one turn is the caller told instead.
+ */
+static int
+dns_start_failed(struct dns *d, enum dns_kind kind, void *cb, void *arg)
+{
+	if (d->nfail == DNS_FAIL_MAX)
+		return MTASTS_ENOMEM;
+	d->fail[d->nfail].kind = kind;
+	d->fail[d->nfail].cb = cb;
+	d->fail[d->nfail].arg = arg;
+	d->nfail++;
+	event_active(d->fail_ev, EV_READ, 1);
+	return MTASTS_OK;
+}
+
+static int
 dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
     void *arg)
 {
@@ -584,21 +698,19 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 	struct dns_req *q;
 	struct timeval tv;
 
-	if ((q = dns_req_new(d, kind, cb, arg)) == NULL) {
-		/* Not even a request to defer with: the caller's loop
-		 * must not see a synchronous callback, so fail loudly. */
-		abort();
-	}
+	if (d->closing)
+		return MTASTS_EINVAL;	/* from a callback of dns_free() */
+	if ((q = dns_req_new(d, kind, cb, arg)) == NULL)
+		return dns_start_failed(d, kind, cb, arg);
 	switch (kind) {
 	case DNS_K_TXT:
-		ares_query(d->channel, name, ns_c_in, ns_t_txt, dns_on_raw, q);
+		dns_query(d, name, DNSMSG_T_TXT, q);
 		break;
 	case DNS_K_MX:
-		ares_query(d->channel, name, ns_c_in, ns_t_mx, dns_on_raw, q);
+		dns_query(d, name, DNSMSG_T_MX, q);
 		break;
 	case DNS_K_TLSA:
-		ares_query(d->channel, name, ns_c_in, TLSA_TYPE, dns_on_raw,
-		    q);
+		dns_query(d, name, DNSMSG_T_TLSA, q);
 		break;
 	case DNS_K_ADDR:
 		memset(&h, 0, sizeof(h));
@@ -608,33 +720,36 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 	}
 	q->starting = 0;
 	if (!q->answered) {
+		/* Should this fail (no memory for libevent's timer heap),
+		 * c-ares' own tries still end the lookup. */
 		tv.tv_sec = d->timeout;
 		tv.tv_usec = 0;
 		evtimer_add(q->timer, &tv);
 	}
 	dns_reschedule(d);
+	return MTASTS_OK;
 }
 
-void
+int
 dns_txt(struct dns *d, const char *name, dns_txt_cb cb, void *arg)
 {
-	dns_start(d, DNS_K_TXT, name, (void *)cb, arg);
+	return dns_start(d, DNS_K_TXT, name, (void *)cb, arg);
 }
 
-void
+int
 dns_mx(struct dns *d, const char *name, dns_list_cb cb, void *arg)
 {
-	dns_start(d, DNS_K_MX, name, (void *)cb, arg);
+	return dns_start(d, DNS_K_MX, name, (void *)cb, arg);
 }
 
-void
+int
 dns_addr(struct dns *d, const char *host, dns_list_cb cb, void *arg)
 {
-	dns_start(d, DNS_K_ADDR, host, (void *)cb, arg);
+	return dns_start(d, DNS_K_ADDR, host, (void *)cb, arg);
 }
 
-void
+int
 dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg)
 {
-	dns_start(d, DNS_K_TLSA, name, (void *)cb, arg);
+	return dns_start(d, DNS_K_TLSA, name, (void *)cb, arg);
 }

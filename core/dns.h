@@ -2,7 +2,11 @@
  * dns.h - asynchronous DNS with c-ares on a libevent loop.
  *
  * Every start call takes (cb, arg); cb runs exactly once, never from
- * inside the start call, with one of the statuses below.
+ * inside the start call, with one of the statuses below: also when the
+ * request cannot be allocated (DNS_TEMP, "out of memory").  Only if
+ * that happened to 32 starts in one loop turn does a start call return
+ * MTASTS_ENOMEM (or MTASTS_EINVAL when called from a callback run by
+ * dns_free()), and then cb never runs; otherwise it returns MTASTS_OK.
  */
 #ifndef MTASTS_DNS_H
 #define MTASTS_DNS_H
@@ -38,10 +42,10 @@ int	dns_new(struct event_base *base, const char *servers,
 /* Pending callbacks run with DNS_TEMP ("cancelled") before it returns. */
 void	dns_free(struct dns *d);
 
-void	dns_txt(struct dns *d, const char *name, dns_txt_cb cb, void *arg);
-void	dns_mx(struct dns *d, const char *name, dns_list_cb cb, void *arg);
-void	dns_addr(struct dns *d, const char *host, dns_list_cb cb, void *arg);
+int	dns_txt(struct dns *d, const char *name, dns_txt_cb cb, void *arg);
+int	dns_mx(struct dns *d, const char *name, dns_list_cb cb, void *arg);
+int	dns_addr(struct dns *d, const char *host, dns_list_cb cb, void *arg);
 /* TLSA RRs of name as "usage selector mtype" text (RFC 6698). */
-void	dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg);
+int	dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg);
 
 #endif /* MTASTS_DNS_H */

@@ -10,7 +10,6 @@
 #include "dnsmsg.h"
 
 #define DNSMSG_HDR	12	/* RFC 1035 §4.1.1 */
-#define DNSMSG_C_IN	1
 #define DNSMSG_WIRE_MAX	255	/* RFC 1035 §2.3.4, the length octets too */
 
 static unsigned int

@@ -98,14 +98,14 @@ check "libmtasts-dev: header, .so, .a, pkg-config, libmtasts(3)" \
     /usr/share/man/man3/libmtasts.3.gz \
     /usr/share/doc/libmtasts-dev/examples/libmtasts-parse.c
 check "mtasts: CLI, config, units, man pages" has mtasts /usr/bin/mtasts \
-    /etc/mtasts/mtasts.conf /lib/systemd/system/mtasts-refresh.service \
-    /lib/systemd/system/mtasts-refresh.timer \
+    /etc/mtasts/mtasts.conf /usr/lib/systemd/system/mtasts-refresh.service \
+    /usr/lib/systemd/system/mtasts-refresh.timer \
     /usr/share/man/man1/mtasts.1.gz /usr/share/man/man5/mtasts.conf.5.gz
 check "mtasts-exim: module where the example config loads it, examples" \
     has mtasts-exim /usr/lib/exim4/mtasts.so \
     /usr/share/man/man8/mtasts-exim.8.gz \
     /usr/share/doc/mtasts-exim/examples/conf.d/main/00_mtasts_macros \
-    /lib/systemd/system/mtasts-refresh.service.d/mtasts-refresh-exim.conf
+    /usr/lib/systemd/system/mtasts-refresh.service.d/mtasts-refresh-exim.conf
 grep -q '^MTASTS_SO = /usr/lib/exim4/mtasts.so$' \
     "$here/../docs/exim/conf.d/main/00_mtasts_macros" &&
     ok "example Exim config names the packaged module path" ||
@@ -114,14 +114,23 @@ check "mtasts-opensmtpd: filter, reference smtpd.conf" has mtasts-opensmtpd \
     /usr/libexec/mtasts/filter-mtasts /usr/share/man/man8/filter-mtasts.8.gz \
     /usr/share/doc/mtasts-opensmtpd/examples/smtpd.conf
 check "mtasts-socketmap: daemon, unit, man page, how-to" has mtasts-socketmap \
-    /usr/sbin/mtasts-socketmap /lib/systemd/system/mtasts-socketmap.service \
+    /usr/sbin/mtasts-socketmap /usr/lib/systemd/system/mtasts-socketmap.service \
     /usr/share/man/man8/mtasts-socketmap.8.gz \
     /usr/share/doc/mtasts-socketmap/postfix.md.gz
 dpkg-deb --fsys-tarfile "$(deb mtasts-socketmap)" |
-    tar -xO ./lib/systemd/system/mtasts-socketmap.service 2>/dev/null |
+    tar -xO ./usr/lib/systemd/system/mtasts-socketmap.service 2>/dev/null |
     grep -qx 'ExecStart=/usr/sbin/mtasts-socketmap -f -l 127.0.0.1:8461' &&
     ok "mtasts-socketmap: the unit starts the packaged daemon" ||
     not_ok "mtasts-socketmap: the unit starts the packaged daemon"
+# The /usr merge: nothing under /lib, /bin or /sbin (trixie's lintian
+# calls it aliased-location; bookworm's does not look).
+aliased=""
+for p in $pkgs; do
+	aliased="$aliased$(dpkg-deb -c "$(deb "$p")" | awk '{ print $6 }' |
+	    grep -E '^\./(lib|lib64|bin|sbin)/')"
+done
+check "no file under an aliased location (/lib, /bin, /sbin)" \
+    test -z "$aliased"
 dpkg-deb -I "$(deb mtasts)" conffiles 2>/dev/null |
     grep -qx /etc/mtasts/mtasts.conf &&
     ok "/etc/mtasts/mtasts.conf is a conffile" ||

@@ -612,7 +612,9 @@ test_timeout_is_the_bound(void **state)
 	print_message("dns_timeout 2s: DNS_TEMP after %.3f s, %u queries "
 	    "seen\n", took, e.srv.queries);
 	assert_int_equal(g.status, DNS_TEMP);
-	assert_true(took >= 1.9);
+	/* c-ares 1.34 may give up first: its second try waits a random
+	 * 1 to 2 times the first (t = 2/3 s), so 1.33 s at the least. */
+	assert_true(took >= 1.3);
 	assert_true(took < 2.4);		/* 1.5x would be 3 s */
 	assert_true(e.srv.queries >= 2);	/* it did retry */
 	env_close(&e);
@@ -639,6 +641,62 @@ test_free_pending(void **state)
 	env_close(&e);
 }
 
+#ifdef MTASTS_ALLOC_TEST
+/* No memory for the request itself: the callback still runs once, on
+ * the next loop turn, with DNS_TEMP (it was an abort()). */
+static void
+test_start_without_memory(void **state)
+{
+	struct env e;
+	struct got g = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	util_alloc_fail_at(1);
+	assert_int_equal(dns_txt(e.dns, "txt80.t", on_txt, &g), MTASTS_OK);
+	util_alloc_fail_at(0);
+	assert_int_equal(g.calls, 0);
+	run_until(&e, &g);
+	assert_int_equal(g.status, DNS_TEMP);
+	assert_string_equal(g.why, "out of memory");
+	env_close(&e);
+}
+
+/* Every allocation of a lookup fails in turn: one callback each time,
+ * the full answer or DNS_TEMP, nothing leaked (LeakSanitizer). */
+static void
+test_each_allocation_fails(void **state)
+{
+	static const char *const names[] = { "txt80.t", "mx100.t" };
+	struct env e;
+	struct got g;
+	unsigned long n;
+	size_t i;
+
+	(void)state;
+	env_open(&e, 5);
+	for (i = 0; i < 2; i++) {
+		for (n = 1; n < 1000; n++) {
+			memset(&g, 0, sizeof(g));
+			util_alloc_fail_at(n);
+			if (i == 0)
+				dns_txt(e.dns, names[i], on_txt, &g);
+			else
+				dns_mx(e.dns, names[i], on_list, &g);
+			run_until(&e, &g);
+			util_alloc_fail_at(0);
+			if (g.status == DNS_OK)
+				break;
+			assert_int_equal(g.status, DNS_TEMP);
+			assert_int_equal(g.n, 0);
+		}
+		print_message("%s: %lu allocation points\n", names[i], n - 1);
+		assert_int_equal(g.n, i == 0 ? 80 : 64);
+	}
+	env_close(&e);
+}
+#endif
+
 int
 main(void)
 {
@@ -652,6 +710,10 @@ main(void)
 		cmocka_unit_test(test_nxdomain),
 		cmocka_unit_test(test_timeout_is_the_bound),
 		cmocka_unit_test(test_free_pending),
+#ifdef MTASTS_ALLOC_TEST
+		cmocka_unit_test(test_start_without_memory),
+		cmocka_unit_test(test_each_allocation_fails),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -239,8 +239,19 @@ cache_wipe(struct cache_env *ce, const char *prefix)
 	closedir(dir);
 }
 
-/* Close this process's descriptors of files in the cache directory,
- * except the lock file's: those of handles given up (below). */
+/* A file of the environment, opened by BDB for our handles (other
+ * files may live in the directory: filter-mtasts's enforce.db). */
+static int
+cache_bdb_file(const char *name)
+{
+	return strncmp(name, "__db.", 5) == 0 ||
+	    strncmp(name, "log.", 4) == 0 ||
+	    strcmp(name, CACHE_DB_FILE) == 0 ||
+	    strcmp(name, CACHE_RES_FILE) == 0;
+}
+
+/* Close this process's descriptors of the environment's files: those
+ * of handles given up (below). */
 static void
 cache_close_fds(struct cache_env *ce)
 {
@@ -263,7 +274,7 @@ cache_close_fds(struct cache_env *ce)
 			continue;
 		link[len] = '\0';
 		if (strncmp(link, ce->real, n) == 0 && link[n] == '/' &&
-		    strchr(link + n + 1, '/') == NULL)
+		    cache_bdb_file(link + n + 1))
 			close(fd);
 	}
 	closedir(dir);

@@ -538,6 +538,51 @@ test_emfile(void **state)
 	cache_close(held);
 }
 
+static int
+stop_inside(struct cache_entry *e, int exists, void *arg)
+{
+	(void)e;
+	(void)exists;
+	(void)arg;
+	kill(getpid(), SIGSTOP);	/* holding the cache lock */
+	return 1;
+}
+
+/* A holder that is stopped, not dead, costs the others a bounded wait
+ * and a logged failure; killed, it costs nothing more. */
+static void
+test_stopped_holder(void **state)
+{
+	struct cache *c;
+	char err[MTASTS_ERRLEN];
+	int64_t t0;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	seed("enforce.example");
+	if ((pid = fork()) == 0) {
+		if (cache_open(dir, 0, &c, err, sizeof(err)) != MTASTS_OK)
+			_exit(10);
+		cache_update(c, "enforce.example", stop_inside, NULL);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(status));
+	t0 = now_ms();
+	assert_int_equal(cache_open(dir, 0, &c, err, sizeof(err)), MTASTS_OK);
+	assert_false(has_enforce(c, "enforce.example"));
+	assert_true(now_ms() - t0 < 2 * 3000 + 1000);
+	assert_true(logged("still locked by another process"));
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	t0 = now_ms();
+	assert_true(has_enforce(c, "enforce.example"));
+	assert_true(now_ms() - t0 < 1000);
+	assert_true(logged("ended inside a cache operation"));
+	cache_close(c);
+}
+
 /* Fill the file system holding dir; returns the filler's path. */
 static void
 fill(char *path, size_t size)
@@ -647,6 +692,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_readonly, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_emfile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stopped_holder, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_kill_loop, setup,

@@ -1,16 +1,57 @@
 /*
  * cache.c - the policy cache every MTA process on the host shares: a
  * Berkeley DB 5.3 transactional environment holding one B-tree,
- * "policies.db", keyed by policy domain (checklist A7).
+ * "policies.db", keyed by policy domain (checklist A7), and
+ * "results.db" (cache_results.c).
  *
- * Why a transactional environment: Exim forks a process per delivery
- * and smtpd runs each filter as its own process, so many writers meet.
- * DB_REGISTER | DB_RECOVER makes the next opener recover the environment
- * when a writer died holding locks (SIGKILL, OOM), instead of everyone
- * hanging.  Such a recovery invalidates the handles of the processes
- * still running: they see DB_RUNRECOVERY and reopen (cache_ready()).
- * DB_REGISTER allows one environment handle per process, so handles on
- * one directory share a reference-counted struct cache_env.
+ * Why a transactional environment: Exim forks a process per delivery,
+ * smtpd runs each filter as its own process, the socketmap and
+ * "mtasts refresh" run beside them, and any of them may be killed half
+ * way through a write.  The logs let recovery undo or finish that write.
+ *
+ * Why not Berkeley DB's own locking (issue 20): a process killed while
+ * it held a mutex in the shared regions wedged every later opener for
+ * good (DB_REGISTER's check runs after attaching the regions, where the
+ * dead process's mutex waits).  Nothing inside BDB can bound that wait.
+ * So the environment has no lock subsystem, and the processes take
+ * turns through cache.lock in the cache directory (cache_env.c):
+ *
+ *   - Every operation (one transaction) holds an fcntl(2) write lock on
+ *     byte 0 of cache.lock.  The kernel drops it when the holder dies,
+ *     SIGKILL included; waiting for it is polled and bounded (3 s).
+ *   - The holder writes its pid into cache.lock before it touches the
+ *     environment and clears it after.  A pid found there by the next
+ *     holder means the last one died inside BDB: its mutexes may be
+ *     held for ever, so the environment is rebuilt ("reset") before
+ *     anyone uses it again.
+ *   - A reset removes the region files without attaching to them and
+ *     reopens with DB_RECOVER: the logs are replayed into the database
+ *     files (the policies live there, not in the regions) and fresh
+ *     regions are made.  It bumps a generation number in cache.lock;
+ *     a process holding handles of an older generation gives them up
+ *     unused and unclosed (closing could flush stale pages or wait on a
+ *     dead mutex) and joins the new regions.
+ *   - Every joined process holds a shared lock on byte 1.  The first
+ *     process to join when nobody holds it resets: the regions are then
+ *     never trusted across a time when no live process vouched for
+ *     them (damaged region files, a crash, a reboot).
+ *   - A process that ends between operations, even by _exit() as
+ *     Exim's delivery processes do, holds nothing: no lock, no
+ *     transaction, no mutex.  It leaves a few bytes of bookkeeping in
+ *     the regions, so a reset also follows every 1000 joins.
+ *
+ * Every step is bounded: the lock wait by time, a reset by the size of
+ * the logs since the last checkpoint.  When the environment cannot be
+ * had (a full disk: regions are written whole with DB_REGION_INIT, so
+ * ENOSPC comes back at once instead of SIGBUS later; a read-only
+ * directory; a failed reset) the database files are read directly,
+ * read-only, for that one operation, so cached policies still decide;
+ * writes are skipped and the reason logged once.  Descriptor or memory
+ * exhaustion is this process's problem: it skips the cache for a second
+ * and never resets what others use.  A policies.db that does not open
+ * (or does not verify after an operation met a damaged page) is set
+ * aside as policies.db.corrupt and every entry that still decodes is
+ * salvaged into a new one (cache_salvage.c).
  *
  * Sharing: the directory and its files are created mode 0770/0660 and
  * take the group of the directory, so every MTA user in that group
@@ -22,11 +63,8 @@
 #include <sys/types.h>
 
 #include <db.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,319 +76,17 @@
 #include "log.h"
 #include "util.h"
 
-#define CACHE_DB_FILE	"policies.db"
-#define CACHE_RES_FILE	"results.db"	/* TLS result counters (RFC 8460) */
-#define CACHE_MODE	0660
-#define CACHE_WAIT_MS	3000	/* give up on a busy lock after this */
-#define CACHE_THREADS	4096	/* processes the env tracks for failchk */
 #define CACHE_BATCH	256	/* entries per cursor pass in foreach */
 
-static struct cache_env *cache_envs;
-static int cache_atexit_done;
-
-static void
-cache_on_dberr(const DB_ENV *env, const char *pfx, const char *msg)
-{
-	struct cache_env *ce = env->app_private;
-
-	(void)pfx;
-	if (ce != NULL)
-		snprintf(ce->dberr, sizeof(ce->dberr), "%s", msg);
-}
-
-/* Informational messages, e.g. failchk freeing a dead process's locks. */
-static void
-cache_on_dbmsg(const DB_ENV *env, const char *msg)
-{
-	const struct cache_env *ce = env->app_private;
-
-	log_msg(LOG_NOTICE, "cache %s: %s", ce != NULL ? ce->dir : "", msg);
-}
-
-static void
-cache_handles_close(struct cache_env *ce)
-{
-	if (ce->db != NULL)
-		ce->db->close(ce->db, 0);
-	if (ce->res != NULL)
-		ce->res->close(ce->res, 0);
-	if (ce->env != NULL)
-		ce->env->close(ce->env, 0);
-	ce->db = NULL;
-	ce->res = NULL;
-	ce->env = NULL;
-}
-
-/* A process that exits without closing would leave its slot in the
- * DB_REGISTER file and make the next opener run recovery, which breaks
- * every other process's handles: close what is open at exit. */
-static void
-cache_on_exit(void)
-{
-	struct cache_env *ce;
-
-	for (ce = cache_envs; ce != NULL; ce = ce->next)
-		if (ce->pid == getpid())
-			cache_handles_close(ce);
-}
-
-/* Files BDB creates honour the umask; the group must be able to write
- * the regions and the database, so set the mode we promised. */
-static void
-cache_fix_modes(struct cache_env *ce)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-
-	if ((dir = opendir(ce->dir)) == NULL)
-		return;
-	while ((d = readdir(dir)) != NULL) {
-		if (strncmp(d->d_name, "__db.", 5) != 0 &&
-		    strncmp(d->d_name, "log.", 4) != 0 &&
-		    strcmp(d->d_name, CACHE_DB_FILE) != 0 &&
-		    strcmp(d->d_name, CACHE_RES_FILE) != 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", ce->dir,
-		    d->d_name) >= (int)sizeof(path))
-			continue;
-		if (stat(path, &st) == 0 && st.st_uid == geteuid() &&
-		    (st.st_mode & 0777) != CACHE_MODE)
-			chmod(path, CACHE_MODE);
-	}
-	closedir(dir);
-}
-
-/* Remove the environment's regions and logs (never the database): only
- * when recovery itself failed, as nothing can use them any more. */
-static void
-cache_wipe_env(struct cache_env *ce)
-{
-	char path[PATH_MAX];
-	struct dirent *d;
-	DIR *dir;
-
-	if ((dir = opendir(ce->dir)) == NULL)
-		return;
-	while ((d = readdir(dir)) != NULL) {
-		if (strncmp(d->d_name, "__db.", 5) != 0 &&
-		    strncmp(d->d_name, "log.", 4) != 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", ce->dir,
-		    d->d_name) < (int)sizeof(path))
-			unlink(path);
-	}
-	closedir(dir);
-}
-
-/* failchk asks whether the process behind a lock or a transaction is
- * still there (one thread per process here). */
+/* Attach now, so that a broken cache is reported (and repaired) when
+ * the program starts; a cache that cannot be attached is still opened:
+ * each operation tries again, and reads fall back to the files. */
 static int
-cache_isalive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+cache_on_open(struct cache *c, void *arg)
 {
-	(void)env;
-	(void)tid;
-	(void)flags;
-	return pid == getpid() || kill(pid, 0) == 0 || errno == EPERM;
-}
-
-static int
-cache_env_open(struct cache_env *ce)
-{
-	int r;
-
-	if ((r = db_env_create(&ce->env, 0)) != 0)
-		return r;
-	ce->env->app_private = ce;
-	ce->env->set_errcall(ce->env, cache_on_dberr);
-	ce->env->set_msgcall(ce->env, cache_on_dbmsg);
-	/* The cache is rebuilt from the network if lost: durability of
-	 * the last transactions is not worth an fsync per write. */
-	ce->env->set_flags(ce->env, DB_TXN_WRITE_NOSYNC, 1);
-	ce->env->log_set_config(ce->env, DB_LOG_AUTO_REMOVE, 1);
-	ce->env->set_lg_filemode(ce->env, CACHE_MODE);
-	ce->env->set_lg_max(ce->env, 1024 * 1024);
-	ce->env->set_lk_detect(ce->env, DB_LOCK_DEFAULT);
-	/* Never wait on a lock: a holder that died would make us wait
-	 * forever.  Conflicts come back at once and cache_run() retries,
-	 * clearing dead processes' transactions with failchk. */
-	ce->env->set_flags(ce->env, DB_TXN_NOWAIT, 1);
-	ce->env->set_thread_count(ce->env, CACHE_THREADS);
-	ce->env->set_isalive(ce->env, cache_isalive);
-	if ((r = ce->env->open(ce->env, ce->dir, DB_CREATE | DB_INIT_TXN |
-	    DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_REGISTER |
-	    DB_RECOVER | DB_FAILCHK, CACHE_MODE)) != 0) {
-		ce->env->close(ce->env, 0);
-		ce->env = NULL;
-	}
-	return r;
-}
-
-static int
-cache_db_open_one(struct cache_env *ce, DB **db, const char *file)
-{
-	int r;
-
-	if ((r = db_create(db, ce->env, 0)) != 0)
-		return r;
-	if ((r = (*db)->open(*db, NULL, file, NULL, DB_BTREE,
-	    DB_CREATE | DB_AUTO_COMMIT, CACHE_MODE)) != 0) {
-		(*db)->close(*db, 0);
-		*db = NULL;
-	}
-	return r;
-}
-
-/* The TLS result counters are rebuilt empty if damaged: losing a day of
- * counts is better than losing the policies. */
-static int
-cache_db_open(struct cache_env *ce)
-{
-	char path[PATH_MAX];
-	int r;
-
-	if ((r = cache_db_open_one(ce, &ce->db, CACHE_DB_FILE)) != 0)
-		return r;
-	if ((r = cache_db_open_one(ce, &ce->res, CACHE_RES_FILE)) == EINVAL &&
-	    snprintf(path, sizeof(path), "%s/%s", ce->dir, CACHE_RES_FILE) <
-	    (int)sizeof(path)) {
-		log_msg(LOG_ERR, "cache %s: %s unreadable; starting it empty",
-		    ce->dir, CACHE_RES_FILE);
-		unlink(path);
-		r = cache_db_open_one(ce, &ce->res, CACHE_RES_FILE);
-	}
-	if (r != 0) {
-		ce->db->close(ce->db, 0);
-		ce->db = NULL;
-	}
-	return r;
-}
-
-/* Opening takes locks too: wait out other openers (bounded), and give
- * a file another process is creating a moment before calling it bad. */
-static int
-cache_db_open_wait(struct cache_env *ce)
-{
-	int i, r = 0;
-
-	for (i = 0; i < 60; i++) {
-		r = cache_db_open(ce);
-		if (r != DB_LOCK_NOTGRANTED && r != DB_LOCK_DEADLOCK &&
-		    (r != EINVAL || i >= 3))
-			break;
-		usleep(50000);
-	}
-	return r;
-}
-
-/* The database file cannot be opened: keep it aside for a human and
- * start empty (issue 4: a corrupt cache is reported and rebuilt). */
-static void
-cache_set_aside(struct cache_env *ce)
-{
-	char from[PATH_MAX], to[PATH_MAX];
-
-	if (snprintf(from, sizeof(from), "%s/%s", ce->dir, CACHE_DB_FILE) >=
-	    (int)sizeof(from) || snprintf(to, sizeof(to), "%s/%s.corrupt",
-	    ce->dir, CACHE_DB_FILE) >= (int)sizeof(to))
-		return;
-	if (rename(from, to) == -1)
-		unlink(from);
-}
-
-static int
-cache_env_fatal(int r)
-{
-	return r == DB_RUNRECOVERY || r == DB_VERSION_MISMATCH;
-}
-
-static int
-cache_open_handles(struct cache_env *ce, char *err, size_t errlen)
-{
-	int r;
-
-	ce->dberr[0] = '\0';
-	if ((r = cache_env_open(ce)) != 0 && cache_env_fatal(r)) {
-		/* Recovery failed: regions or logs are beyond repair. */
-		log_msg(LOG_ERR, "cache %s: recovery failed (%s%s%s); "
-		    "resetting the environment", ce->dir, db_strerror(r),
-		    ce->dberr[0] ? ": " : "", ce->dberr);
-		cache_wipe_env(ce);
-		if ((r = cache_env_open(ce)) == 0)
-			ce->env->lsn_reset(ce->env, CACHE_DB_FILE, 0);
-	}
-	if (r != 0)
-		goto fail;
-	if ((r = cache_db_open_wait(ce)) == EINVAL || r == DB_VERIFY_BAD ||
-	    r == DB_OLD_VERSION) {
-		log_msg(LOG_ERR, "cache %s: database %s unreadable (%s); "
-		    "moved aside as %s.corrupt, starting empty", ce->dir,
-		    CACHE_DB_FILE, db_strerror(r), CACHE_DB_FILE);
-		util_err(err, errlen, "cache %s: database %s was corrupt, "
-		    "rebuilt empty", ce->dir, CACHE_DB_FILE);
-		cache_set_aside(ce);
-		r = cache_db_open_wait(ce);
-	}
-	if (r != 0)
-		goto fail;
-	ce->pid = getpid();
-	cache_fix_modes(ce);
-	return MTASTS_OK;
-fail:
-	util_err(err, errlen, "cache %s: %s%s%s", ce->dir, db_strerror(r),
-	    ce->dberr[0] ? ": " : "", ce->dberr);
-	cache_handles_close(ce);
-	return MTASTS_EIO;
-}
-
-/* This process's environment for dir, opened on first use. */
-static int
-cache_env_get(const char *dir, struct cache_env **out, char *err,
-    size_t errlen)
-{
-	struct cache_env *ce;
-	int r;
-
-	for (ce = cache_envs; ce != NULL; ce = ce->next)
-		if (strcmp(ce->dir, dir) == 0 && ce->pid == getpid() &&
-		    ce->env != NULL) {
-			ce->refs++;
-			*out = ce;
-			return MTASTS_OK;
-		}
-	if ((ce = util_calloc(1, sizeof(*ce))) == NULL)
-		return MTASTS_ENOMEM;
-	snprintf(ce->dir, sizeof(ce->dir), "%s", dir);
-	if ((r = cache_open_handles(ce, err, errlen)) != MTASTS_OK) {
-		util_free(ce);
-		return r;
-	}
-	if (!cache_atexit_done && atexit(cache_on_exit) == 0)
-		cache_atexit_done = 1;
-	ce->refs = 1;
-	ce->next = cache_envs;
-	cache_envs = ce;
-	*out = ce;
-	return MTASTS_OK;
-}
-
-static void
-cache_env_unref(struct cache_env *ce)
-{
-	struct cache_env **pp;
-
-	if (--ce->refs > 0)
-		return;
-	for (pp = &cache_envs; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == ce) {
-			*pp = ce->next;
-			break;
-		}
-	/* After fork() the handles are the parent's: never touch them. */
-	if (ce->pid == getpid())
-		cache_handles_close(ce);
-	util_free(ce);
+	(void)c;
+	(void)arg;
+	return 0;
 }
 
 int
@@ -358,6 +94,7 @@ cache_open(const char *dir, int flags, struct cache **out, char *err,
     size_t errlen)
 {
 	struct cache *c;
+	struct stat st;
 	int r;
 
 	*out = NULL;
@@ -367,8 +104,10 @@ cache_open(const char *dir, int flags, struct cache **out, char *err,
 	}
 	if (mkdir(dir, 0770) == 0)
 		chmod(dir, 0770);	/* the umask would drop group write */
-	else if (errno != EEXIST) {
-		util_err(err, errlen, "cache_dir %s: %s", dir, strerror(errno));
+	else if (errno != EEXIST || stat(dir, &st) == -1 ||
+	    !S_ISDIR(st.st_mode)) {
+		util_err(err, errlen, "cache_dir %s: %s", dir,
+		    strerror(errno == EEXIST ? ENOTDIR : errno));
 		return MTASTS_EIO;
 	}
 	if ((c = util_calloc(1, sizeof(*c))) == NULL)
@@ -378,6 +117,7 @@ cache_open(const char *dir, int flags, struct cache **out, char *err,
 		util_free(c);
 		return r;
 	}
+	cache_run(c, "open", "", cache_on_open, NULL);
 	*out = c;
 	return MTASTS_OK;
 }
@@ -390,88 +130,6 @@ cache_close(struct cache *c)
 	cache_env_unref(c->ce);
 	util_free(c->buf);
 	util_free(c);
-}
-
-/* Make the handles usable in this process: after a fork (handles are
- * the parent's, BDB forbids sharing them) or after another process ran
- * recovery (DB_RUNRECOVERY), open fresh ones. */
-static int
-cache_ready(struct cache *c, int broken)
-{
-	struct cache_env *ce = c->ce;
-	char err[MTASTS_ERRLEN];
-	int r;
-
-	if (ce->pid == getpid() && ce->env != NULL && !broken)
-		return MTASTS_OK;
-	if (ce->pid == getpid())
-		cache_handles_close(ce);
-	ce->db = NULL;		/* the parent's: left alone on purpose */
-	ce->res = NULL;
-	ce->env = NULL;
-	if ((r = cache_open_handles(ce, err, sizeof(err))) != MTASTS_OK)
-		log_msg(LOG_ERR, "%s", err);
-	return r;
-}
-
-static int64_t
-cache_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * Run one operation (a whole transaction) until it stops conflicting.
- * Locks are never waited on (DB_TXN_NOWAIT): a busy lock returns at
- * once and we back off 1..32 ms.  A lock that stays busy may belong to
- * a process that died; failchk aborts such transactions, or says that
- * recovery is needed, which reopening the environment runs.  Live
- * holders keep locks for microseconds, so the wait is short; it is
- * bounded by CACHE_WAIT_MS whatever happens.
- */
-int
-cache_run(struct cache *c, const char *what, const char *domain,
-    int (*op)(struct cache *, void *), void *arg)
-{
-	int64_t deadline = cache_now_ms() + CACHE_WAIT_MS;
-	int attempt, broken = 0, r;
-
-	for (attempt = 0;; attempt++) {
-		if (cache_ready(c, broken) != MTASTS_OK)
-			return MTASTS_EIO;
-		broken = 0;
-		switch ((r = op(c, arg))) {
-		case 0:
-			return MTASTS_OK;
-		case DB_NOTFOUND:
-			return MTASTS_ENORECORD;
-		case DB_RUNRECOVERY:
-			broken = 1;
-			break;
-		case DB_LOCK_DEADLOCK:
-		case DB_LOCK_NOTGRANTED:
-			if (attempt % 4 == 3 && c->ce->env->failchk(c->ce->env,
-			    0) == DB_RUNRECOVERY)
-				broken = 1;
-			break;
-		default:
-			if (r > 0 && r < 1000 && r != ENOMEM)
-				r = DB_RUNRECOVERY;	/* errno: I/O */
-			log_msg(LOG_ERR, "cache %s: %s %s: %s", c->ce->dir,
-			    what, domain, db_strerror(r));
-			return r == ENOMEM ? MTASTS_ENOMEM : MTASTS_EIO;
-		}
-		if (cache_now_ms() >= deadline) {
-			log_msg(LOG_ERR, "cache %s: %s %s: still locked after "
-			    "%d ms", c->ce->dir, what, domain, CACHE_WAIT_MS);
-			return MTASTS_ETIMEOUT;
-		}
-		if (!broken)
-			usleep(1000u << (attempt < 5 ? attempt : 5));
-	}
 }
 
 void
@@ -512,13 +170,6 @@ struct cache_op {
 	int			 rv;		/* update: fn's verdict */
 };
 
-int
-cache_txn_begin(struct cache *c, DB_TXN **txn)
-{
-	return c->ce->env->txn_begin(c->ce->env, NULL, txn,
-	    DB_TXN_NOWAIT | DB_READ_COMMITTED);
-}
-
 static int
 cache_get_once(struct cache *c, void *arg)
 {
@@ -531,10 +182,10 @@ cache_get_once(struct cache *c, void *arg)
 		return r;
 	cache_dbt(&key, o->domain, strlen(o->domain));
 	if ((r = cache_read(c, txn, &key, &data, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
-	txn->commit(txn, 0);
+	cache_txn_commit(txn);
 	if ((r = cache_decode(data.data, data.size, o->e)) == MTASTS_ENOMEM)
 		return ENOMEM;	/* not damage: the entry stays as it is */
 	if (r != MTASTS_OK || strcmp(o->e->domain, o->domain) != 0) {
@@ -564,7 +215,7 @@ cache_update_load(struct cache *c, DB_TXN *txn, DBT *key,
 	int r, dr = MTASTS_EPARSE;
 
 	*exists = 0;
-	r = cache_read(c, txn, key, &data, DB_RMW);
+	r = cache_read(c, txn, key, &data, 0);
 	if (r == 0 && (dr = cache_decode(data.data, data.size, e)) ==
 	    MTASTS_ENOMEM)
 		return ENOMEM;	/* a fresh entry would overwrite the policy */
@@ -591,6 +242,8 @@ cache_write_once(struct cache *c, void *arg)
 	DBT key, data;
 	int r, exists;
 
+	if (!cache_writable(c))
+		return EACCES;
 	o->rv = 1;
 	memset(&e, 0, sizeof(e));
 	if ((r = cache_txn_begin(c, &txn)) != 0)
@@ -612,14 +265,16 @@ cache_write_once(struct cache *c, void *arg)
 		goto abort;
 	cache_entry_clear(&e);
 	util_free(enc);
-	r = txn->commit(txn, 0);
-	/* Checkpoints let DB_LOG_AUTO_REMOVE prune old logs. */
-	c->ce->env->txn_checkpoint(c->ce->env, 256, 5, 0);
+	r = cache_txn_commit(txn);
+	/* Checkpoints let DB_LOG_AUTO_REMOVE prune old logs, bound the
+	 * work of a reset, and bring the files (what direct reads see)
+	 * up to date. */
+	c->ce->env->txn_checkpoint(c->ce->env, 64, 1, 0);
 	return r;
 abort:
 	cache_entry_clear(&e);
 	util_free(enc);
-	txn->abort(txn);
+	cache_txn_abort(txn);
 	return r;
 }
 
@@ -662,14 +317,16 @@ cache_del_once(struct cache *c, void *arg)
 	DBT key;
 	int r;
 
+	if (!cache_writable(c))
+		return EACCES;
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	cache_dbt(&key, o->domain, strlen(o->domain));
 	if ((r = c->ce->db->del(c->ce->db, txn, &key, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
-	return txn->commit(txn, 0);
+	return cache_txn_commit(txn);
 }
 
 int
@@ -682,12 +339,15 @@ cache_del(struct cache *c, const char *domain)
 	return cache_run(c, "delete", domain, cache_del_once, &o);
 }
 /* Entries are copied out a batch at a time and fn runs with no cursor
- * open: fn may take long or write to the cache itself. */
+ * open: fn may take long or write to the cache itself.  Keys are kept
+ * as bytes: a key that is not a domain name must not stop the walk. */
 struct cache_batch {
 	struct cache_entry	 e[CACHE_BATCH];
 	size_t			 n;
-	char			 from[MTASTS_DOMAIN_MAX + 1]; /* "" = first */
-	char			 last[MTASTS_DOMAIN_MAX + 1];
+	void			*from;	/* resume after this key; NULL: first */
+	size_t			 fromlen;
+	void			*last;	/* the last key seen (malloc, by BDB) */
+	size_t			 lastlen;
 	int			 end;
 };
 
@@ -698,48 +358,62 @@ cache_batch_clear(struct cache_batch *b)
 		cache_entry_clear(&b->e[--b->n]);
 }
 
-/* One key/value at the cursor into the batch; damaged ones skipped. */
+/* One key/value at the cursor into the batch; damaged ones skipped, and
+ * a key no domain can have (issue 20: one overlong key made every scan
+ * fail) removed when we may write. */
 static void
-cache_batch_add(struct cache *c, struct cache_batch *b, const char *key,
-    const DBT *data)
+cache_batch_add(struct cache *c, DBC *cur, struct cache_batch *b,
+    const DBT *key, const DBT *data)
 {
+	char name[MTASTS_DOMAIN_MAX + 1];
 	struct cache_entry *e = &b->e[b->n];
 
+	if (key->size == 0 || key->size > MTASTS_DOMAIN_MAX ||
+	    memchr(key->data, '\0', key->size) != NULL) {
+		log_msg(LOG_ERR, "cache %s: a key of %u bytes is not a domain "
+		    "name: %s", c->ce->dir, (unsigned int)key->size,
+		    cache_writable(c) && cur->del(cur, 0) == 0 ? "removed" :
+		    "skipped");
+		return;
+	}
+	memcpy(name, key->data, key->size);
+	name[key->size] = '\0';
 	if (cache_decode(data->data, data->size, e) == MTASTS_OK &&
-	    strcmp(e->domain, key) == 0)
+	    strcmp(e->domain, name) == 0)
 		b->n++;
 	else {
 		cache_entry_clear(e);
 		log_msg(LOG_ERR, "cache %s: %s: damaged entry skipped",
-		    c->ce->dir, key);
+		    c->ce->dir, name);
 	}
-	snprintf(b->last, sizeof(b->last), "%s", key);
 }
 
 static int
 cache_scan_cursor(struct cache *c, DBC *cur, struct cache_batch *b)
 {
-	char kbuf[MTASTS_DOMAIN_MAX + 1];
-	uint32_t op = b->from[0] ? DB_SET_RANGE : DB_FIRST;
+	uint32_t op = b->from != NULL ? DB_SET_RANGE : DB_FIRST;
 	DBT key, data;
 	int r;
 
 	for (; b->n < CACHE_BATCH; op = DB_NEXT) {
 		memset(&key, 0, sizeof(key));
-		snprintf(kbuf, sizeof(kbuf), "%s", b->from);
-		key.data = kbuf;
-		key.size = (u_int32_t)strlen(kbuf);
-		key.ulen = sizeof(kbuf) - 1;
-		key.flags = DB_DBT_USERMEM;
+		if (op == DB_SET_RANGE) {
+			key.data = b->from;
+			key.size = (u_int32_t)b->fromlen;
+		}
+		key.flags = DB_DBT_MALLOC;
 		memset(&data, 0, sizeof(data));
 		data.flags = DB_DBT_MALLOC;
 		if ((r = cur->get(cur, &key, &data, op)) != 0)
 			return r;
-		kbuf[key.size] = '\0';
 		/* SET_RANGE lands on the last key of the previous batch. */
-		if (op != DB_SET_RANGE || strcmp(kbuf, b->from) != 0)
-			cache_batch_add(c, b, kbuf, &data);
+		if (op != DB_SET_RANGE || key.size != b->fromlen ||
+		    memcmp(key.data, b->from, key.size) != 0)
+			cache_batch_add(c, cur, b, &key, &data);
 		free(data.data);
+		free(b->last);
+		b->last = key.data;
+		b->lastlen = key.size;
 	}
 	return 0;
 }
@@ -756,18 +430,18 @@ cache_scan_once(struct cache *c, void *arg)
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	if ((r = c->ce->db->cursor(c->ce->db, txn, &cur, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
 	r = cache_scan_cursor(c, cur, b);
 	cur->close(cur);
 	b->end = r == DB_NOTFOUND;
 	if (r != 0 && r != DB_NOTFOUND) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		cache_batch_clear(b);
 		return r;
 	}
-	return txn->commit(txn, 0);
+	return cache_txn_commit(txn);
 }
 
 int
@@ -786,48 +460,54 @@ cache_foreach(struct cache *c,
 			break;
 		for (k = 0; !stop && k < b->n; k++)
 			stop = fn(&b->e[k], arg) != 0;
-		if (b->end)
+		if (b->end || b->last == NULL)
 			break;
-		memcpy(b->from, b->last, sizeof(b->from));
+		free(b->from);
+		b->from = b->last;
+		b->fromlen = b->lastlen;
+		b->last = NULL;
 	}
 	cache_batch_clear(b);
+	free(b->from);
+	free(b->last);
 	util_free(b);
 	return r;
 }
 
-static uint64_t
-cache_count(struct cache *c)
+static int
+cache_stats_once(struct cache *c, void *arg)
 {
-	DB_BTREE_STAT *st;
-	uint64_t n = 0;
+	struct cache_stats *st = arg;
+	DB_BTREE_STAT *bs;
+	char **logs = NULL, **l;
+	int r;
 
-	if (c->ce->db->stat(c->ce->db, NULL, &st, 0) == 0) {
-		n = st->bt_nkeys;
-		free(st);
+	if ((r = c->ce->db->stat(c->ce->db, NULL, &bs, 0)) != 0)
+		return r;
+	st->entries = bs->bt_nkeys;
+	free(bs);
+	if (c->ce->env != NULL && c->ce->env->log_archive(c->ce->env, &logs,
+	    DB_ARCH_LOG) == 0 && logs != NULL) {
+		for (l = logs; *l != NULL; l++)
+			st->log_files++;
+		free(logs);
 	}
-	return n;
+	return 0;
 }
 
 int
 cache_stats(struct cache *c, struct cache_stats *st)
 {
 	char path[PATH_MAX];
-	char **logs = NULL, **l;
 	struct stat sb;
+	int r;
 
 	memset(st, 0, sizeof(*st));
-	if (cache_ready(c, 0) != MTASTS_OK)
-		return MTASTS_EIO;
-	st->entries = cache_count(c);
+	if ((r = cache_run(c, "stats", "", cache_stats_once, st)) !=
+	    MTASTS_OK)
+		return r;
 	if (snprintf(path, sizeof(path), "%s/%s", c->ce->dir, CACHE_DB_FILE) <
 	    (int)sizeof(path) && stat(path, &sb) == 0)
 		st->bytes = (uint64_t)sb.st_size;
-	if (c->ce->env->log_archive(c->ce->env, &logs, DB_ARCH_LOG) == 0 &&
-	    logs != NULL) {
-		for (l = logs; *l != NULL; l++)
-			st->log_files++;
-		free(logs);
-	}
 	return MTASTS_OK;
 }
-

@@ -46,11 +46,14 @@ struct cache;
 
 #define CACHE_RDONLY	0x1	/* never write (still joins the env) */
 
-/* Open (creating if needed) the environment in dir.  A corrupt database
- * is reported in err and rebuilt empty; a crashed writer is recovered
- * (DB_REGISTER | DB_RECOVER).  Files are created mode 0660 so a group
- * can share them.  The handle belongs to the opening process: after a
- * fork, the calls below notice the new pid and reopen. */
+/* Open (creating if needed) the cache in dir; it is attached, and
+ * repaired if it must be, at once and again by each call as needed
+ * (cache.c: a killed process, damaged regions, a corrupt database).
+ * Fails only if dir cannot be made or is not a directory: a cache that
+ * cannot be written is still read.  Files are created mode 0660 so a
+ * group can share them.  After a fork, the calls below notice the new
+ * pid and attach afresh.  Each call below takes the cache lock: they
+ * wait at most 3 s for it, and fail (logged) rather than longer. */
 int	cache_open(const char *dir, int flags, struct cache **out, char *err,
 	    size_t errlen);
 void	cache_close(struct cache *c);

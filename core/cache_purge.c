@@ -8,6 +8,7 @@
  * key that is not an old counter.
  */
 #include <db.h>
+#include <errno.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -41,11 +42,13 @@ cache_purge_batch(struct cache *c, void *arg)
 	uint64_t n = 0;
 	int r;
 
+	if (!cache_writable(c))
+		return EACCES;
 	p->done = 0;
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	if ((r = c->ce->res->cursor(c->ce->res, txn, &cur, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
 	memset(&key, 0, sizeof(key));
@@ -59,10 +62,10 @@ cache_purge_batch(struct cache *c, void *arg)
 	}
 	cur->close(cur);
 	if (r != 0 && r != DB_NOTFOUND) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
-	if ((r = txn->commit(txn, 0)) != 0)
+	if ((r = cache_txn_commit(txn)) != 0)
 		return r;
 	p->removed += n;
 	p->done = n < CACHE_PURGE_BATCH;

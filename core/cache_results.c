@@ -33,6 +33,8 @@ cache_counter_once(struct cache *c, void *arg)
 	DBT key, data;
 	int i, r;
 
+	if (!cache_writable(c))
+		return EACCES;
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	cache_dbt(&key, o->key, o->len);
@@ -40,12 +42,12 @@ cache_counter_once(struct cache *c, void *arg)
 	data.data = b;
 	data.ulen = sizeof(b);
 	data.flags = DB_DBT_USERMEM;
-	r = c->ce->res->get(c->ce->res, txn, &key, &data, DB_RMW);
+	r = c->ce->res->get(c->ce->res, txn, &key, &data, 0);
 	if (r == 0 && data.size == sizeof(b))
 		for (i = 0; i < 8; i++)
 			n |= (uint64_t)b[i] << (8 * i);
 	else if (r != 0 && r != DB_NOTFOUND && r != DB_BUFFER_SMALL) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
 	n += o->add;
@@ -53,10 +55,10 @@ cache_counter_once(struct cache *c, void *arg)
 		b[i] = (unsigned char)(n >> (8 * i));
 	cache_dbt(&data, b, sizeof(b));
 	if ((r = c->ce->res->put(c->ce->res, txn, &key, &data, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
-	return txn->commit(txn, 0);
+	return cache_txn_commit(txn);
 }
 
 int
@@ -123,7 +125,7 @@ cache_counter_batch(struct cache *c, void *arg)
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	if ((r = c->ce->res->cursor(c->ce->res, txn, &cur, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
 	for (r = cache_counter_seek(b, cur, &key, &data); r == 0 &&
@@ -141,11 +143,11 @@ cache_counter_batch(struct cache *c, void *arg)
 	}
 	cur->close(cur);
 	if (r != 0 && r != DB_NOTFOUND) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
 	b->done = r == DB_NOTFOUND;
-	return txn->commit(txn, 0);
+	return cache_txn_commit(txn);
 }
 
 int
@@ -208,16 +210,18 @@ cache_note_put_once(struct cache *c, void *arg)
 	DBT key, data;
 	int r;
 
+	if (!cache_writable(c))
+		return EACCES;
 	if ((r = cache_txn_begin(c, &txn)) != 0)
 		return r;
 	cache_dbt(&key, o->key, o->klen);
 	cache_dbt(&data, o->val, o->vlen);
 	r = c->ce->res->put(c->ce->res, txn, &key, &data, o->put_flags);
 	if (r != 0 && r != DB_KEYEXIST) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
-	return txn->commit(txn, 0);
+	return cache_txn_commit(txn);
 }
 
 int
@@ -257,10 +261,10 @@ cache_note_get_once(struct cache *c, void *arg)
 	memset(&data, 0, sizeof(data));
 	data.flags = DB_DBT_MALLOC;
 	if ((r = c->ce->res->get(c->ce->res, txn, &key, &data, 0)) != 0) {
-		txn->abort(txn);
+		cache_txn_abort(txn);
 		return r;
 	}
-	txn->commit(txn, 0);
+	cache_txn_commit(txn);
 	if ((*o->out = util_strndup(data.data, data.size)) == NULL) {
 		free(data.data);
 		return ENOMEM;

@@ -351,8 +351,10 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* A unix socket by default: a TCP port on loopback is open to
+	 * every local user, the socket's directory only to Postfix. */
 	if (ntcp == 0 && nunix == 0)
-		tcp[ntcp++] = "127.0.0.1:8461";
+		unixpath[nunix++] = SM_SOCKET_DEFAULT;
 	if (!env.foreground)
 		openlog("mtasts-socketmap", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	/* Clients vanish: EPIPE, not a signal. */

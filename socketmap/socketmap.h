@@ -21,6 +21,11 @@ struct evconnlistener;
 struct mtasts_ctx;
 struct mtasts_result;
 
+/* Where Postfix's chrooted smtp(8) can reach it, as
+ * socketmap:unix:mtasts/socketmap:postfix (relative to the queue
+ * directory); the directory is mode 0750, group postfix. */
+#define SM_SOCKET_DEFAULT	"/var/spool/postfix/mtasts/socketmap"
+
 /* Largest request, the netstring's data ("NAME KEY").  Postfix keys
  * are host names or "[host]:port": well under this. */
 #define SM_REQUEST_MAX		1024

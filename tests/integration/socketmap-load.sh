@@ -132,6 +132,17 @@ check "the count of bad-request lines not logged, at exit" \
     "$S/slots.log"
 check "no sanitizer report" sh -c "! grep -q Sanitizer '$S/slots.log'"
 
+echo "# where Postfix connects (issue 20: TCP is open to every local user)"
+u=$here/../systemd/mtasts-socketmap.service
+check "the unit listens on the unix socket in Postfix's chroot, not TCP" \
+    sh -c "grep -qx 'ExecStart=/usr/sbin/mtasts-socketmap -f -s /var/spool/postfix/mtasts/socketmap' '$u' &&
+    ! grep -q '^ExecStart=.* -l' '$u'"
+check "its directory is group postfix, mode 0750" \
+    grep -q '^ExecStartPre=.*install -d -o _mtasts -g "\$\$g" -m 0750 /var/spool/postfix/mtasts' "$u"
+check "the man page and the how-to name it in main.cf" sh -c \
+    "grep -q 'smtp_tls_policy_maps = socketmap:unix:mtasts/socketmap:postfix' '$here/../docs/mtasts-socketmap.8' &&
+    grep -q 'smtp_tls_policy_maps    = socketmap:unix:mtasts/socketmap:postfix' '$here/../docs/postfix.md'"
+
 echo "# flood: 900 pipelining connections that read nothing"
 ulimit -n 4096
 "$SM" -f -c "$S/flood.conf" -l "127.0.0.1:$FLOOD" >"$S/flood.log" 2>&1 &

@@ -535,6 +535,13 @@ $(B)/fuzz/fuzz_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
 	    -fsanitize=fuzzer,address,undefined $< $(SM_FUZZ_SRCS) \
 	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
 
+# Hostile and legitimate clients for tests/integration/socketmap-load.sh.
+$(B)/tests/smhostile: tests/integration/smhostile.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+test: $(B)/tests/smhostile
+
 $(B)/smload: bench/smload.c
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARNINGS) -O2 $< -o $@

@@ -7,6 +7,16 @@
  * netstring stream cannot be resynchronised.  Clients that stall,
  * flood or vanish cost only their own connection.
  *
+ * Slots: Postfix keeps its socketmap connections open between
+ * requests and reuses them, so a connection idle between requests is
+ * legitimate; but when every slot is taken, the one idle, stalled
+ * mid-request or not taking answers the longest is closed for the
+ * newcomer (Postfix reconnects and asks again).  A request has an
+ * absolute deadline from its first byte, which trickling bytes do not
+ * extend.  Lookups in progress are bounded over all connections: past
+ * the bound a request that is not its connection's only one is
+ * answered TEMP at once (Postfix defers, §5.1) rather than queued.
+ *
  * Every event ends in conn_pump(): parse what was read, queue the
  * answers that are ready, write them at once (an answer from the memo
  * leaves in the same loop iteration its request arrived in), and read
@@ -18,7 +28,9 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +45,9 @@
 #include "request.h"
 #include "socketmap.h"
 
-/* Bytes read from a client at a time. */
-#define CONN_READ_CHUNK		16384
+/* Bytes read from a client at a time: a few requests' worth, so that
+ * a thousand clients cost little memory. */
+#define CONN_READ_CHUNK		4096
 
 struct conn;
 
@@ -51,8 +64,9 @@ struct req {
 struct conn {
 	LIST_ENTRY(conn)	 entry;
 	int			 fd;
-	struct event		*rev;		/* readable, idle timeout */
-	struct event		*wev;		/* writable, write timeout */
+	struct event		*rev;		/* readable */
+	struct event		*wev;		/* writable */
+	struct event		*timer;		/* the nearest deadline below */
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	TAILQ_HEAD(, req)	 reqs;		/* in request order */
@@ -60,12 +74,25 @@ struct conn {
 	int			 reading;	/* rev is added */
 	int			 closing;	/* no more input to read */
 	int			 dead;		/* close at the next pump */
+	int64_t			 idle_since;	/* ms; 0: a request under way */
+	int64_t			 req_since;	/* ms; first byte of a partial one */
+	int64_t			 out_since;	/* ms; answers not yet taken */
+	int64_t			 timer_at;	/* ms; 0: timer not armed */
 	char			 peer[64];
 };
 
 static LIST_HEAD(, conn)	conns = LIST_HEAD_INITIALIZER(conns);
 
 static void	conn_pump(struct conn *);
+
+static int64_t
+conn_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 conn_req_free(struct req *r)
@@ -92,6 +119,7 @@ conn_close(struct conn *c)
 	LIST_REMOVE(c, entry);
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->timer);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
 	evutil_closesocket(c->fd);
@@ -164,8 +192,8 @@ conn_on_deadline(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	log_warnx("%s: no policy decision within %us: TEMP", r->domain,
-	    env.deadline);
+	log_rate(LR_TEMP, "%s: no policy decision within %us: TEMP",
+	    r->domain, env.deadline);
 	conn_set_reply(r, "TEMP %s: MTA-STS policy lookup timed out",
 	    r->domain);
 	conn_pump(r->conn);
@@ -179,6 +207,7 @@ conn_on_result(struct mtasts_result *res, void *arg)
 	size_t		 len;
 
 	r->querying = 0;
+	env.npending--;
 	reply = answer_from_result(res, &len);
 	answer_memo_put(r->domain, res, reply, len);
 	log_debug("%s: %s (%zu errors)", r->domain,
@@ -211,6 +240,15 @@ conn_query(struct req *r)
 		memcpy(r->reply, memo, r->len + 1);
 		return;
 	}
+	/* Overload: the connection's only request still gets its lookup
+	 * (Postfix asks one at a time), a pipelined one gets TEMP. */
+	if (env.npending >= env.pending_max && r->conn->nreqs > 1) {
+		log_rate(LR_TEMP, "%s: %zu lookups in progress: TEMP",
+		    r->domain, env.npending);
+		conn_set_reply(r, "TEMP %s: MTA-STS lookups overloaded",
+		    r->domain);
+		return;
+	}
 	if ((r->timer = evtimer_new(env.base, conn_on_deadline, r)) == NULL)
 		fatalx("out of memory");
 	if (mtasts_query(env.mtasts, r->domain, 0, conn_on_result, r, err,
@@ -220,6 +258,7 @@ conn_query(struct req *r)
 		return;
 	}
 	r->querying = 1;
+	env.npending++;
 	evtimer_add(r->timer, &tv);
 }
 
@@ -246,7 +285,7 @@ conn_request(struct conn *c, const char *p, size_t len)
 
 	switch (request_parse(p, len, &rq)) {
 	case REQUEST_BAD:
-		log_info("%s: %s", c->peer, rq.why);
+		log_rate(LR_REQUEST, "%s: %s", c->peer, rq.why);
 		conn_set_reply(conn_req_new(c), "PERM %s", rq.why);
 		break;
 	case REQUEST_SKIP:
@@ -276,7 +315,8 @@ conn_request(struct conn *c, const char *p, size_t len)
 static void
 conn_bad_frame(struct conn *c, int status)
 {
-	log_info("%s: %s: closing", c->peer, netstring_strerror(status));
+	log_rate(LR_REQUEST, "%s: %s: closing", c->peer,
+	    netstring_strerror(status));
 	conn_set_reply(conn_req_new(c), "PERM %s",
 	    netstring_strerror(status));
 	c->closing = 1;
@@ -290,7 +330,7 @@ conn_parse(struct conn *c)
 {
 	size_t		 avail, take, off, dlen, used;
 	const char	*p;
-	int		 st;
+	int		 st, done = 0;
 
 	while (c->nreqs < SM_INFLIGHT_MAX &&
 	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX &&
@@ -311,22 +351,26 @@ conn_parse(struct conn *c)
 		}
 		conn_request(c, p + off, dlen);
 		evbuffer_drain(c->in, used);
+		done = 1;
 	}
+	/* The clock of a request starts with its first byte. */
+	if (evbuffer_get_length(c->in) == 0)
+		c->req_since = 0;
+	else if (c->req_since == 0 || done)
+		c->req_since = conn_now();
 }
 
 /* Write what is queued; wait for writability if the client is slow. */
 static void
 conn_write(struct conn *c)
 {
-	struct timeval	tv = { SM_WRITE_SECONDS, 0 };
-
 	while (evbuffer_get_length(c->out) > 0) {
 		if (evbuffer_write(c->out, c->fd) >= 0)
 			continue;
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			event_add(c->wev, &tv);
+			event_add(c->wev, NULL);
 			return;
 		}
 		log_debug("%s: %s", c->peer, strerror(errno));
@@ -336,11 +380,66 @@ conn_write(struct conn *c)
 	event_del(c->wev);
 }
 
+/* The connection's nearest deadline in ms, 0 for none, and its name.
+ * One waiting for lookups has none: each request has its own. */
+static int64_t
+conn_deadline(struct conn *c, const char **why)
+{
+	int64_t	at = 0;
+
+	if (c->out_since != 0) {
+		at = c->out_since + SM_WRITE_SECONDS * 1000;
+		*why = "took no answers";
+	}
+	if (c->reading && c->req_since != 0 &&
+	    (at == 0 || c->req_since + SM_REQUEST_SECONDS * 1000 < at)) {
+		at = c->req_since + SM_REQUEST_SECONDS * 1000;
+		*why = "sent no complete request";
+	}
+	if (c->idle_since != 0 &&
+	    (at == 0 || c->idle_since + SM_IDLE_SECONDS * 1000 < at)) {
+		at = c->idle_since + SM_IDLE_SECONDS * 1000;
+		*why = "was idle";
+	}
+	return at;
+}
+
+/* Note when the connection became idle or began to owe or be owed
+ * bytes, and arm its timer for the nearest deadline. */
+static void
+conn_clock(struct conn *c)
+{
+	struct timeval	 tv;
+	const char	*why;
+	int64_t		 now = conn_now(), at;
+
+	if (c->nreqs == 0 && evbuffer_get_length(c->in) == 0 &&
+	    evbuffer_get_length(c->out) == 0) {
+		if (c->idle_since == 0)
+			c->idle_since = now;
+	} else
+		c->idle_since = 0;
+	if (evbuffer_get_length(c->out) == 0)
+		c->out_since = 0;
+	else if (c->out_since == 0)
+		c->out_since = now;
+	if ((at = conn_deadline(c, &why)) == c->timer_at)
+		return;
+	c->timer_at = at;
+	if (at == 0) {
+		event_del(c->timer);
+		return;
+	}
+	at = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(at / 1000);
+	tv.tv_usec = (suseconds_t)(at % 1000) * 1000;
+	event_add(c->timer, &tv);
+}
+
 static void
 conn_pump(struct conn *c)
 {
-	struct timeval	tv = { SM_IDLE_SECONDS, 0 };
-	int		want;
+	int	want;
 
 	conn_parse(c);
 	conn_flush(c);
@@ -353,15 +452,36 @@ conn_pump(struct conn *c)
 	}
 	want = !c->closing && c->nreqs < SM_INFLIGHT_MAX &&
 	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX;
-	if (want && !c->reading)
-		event_add(c->rev, &tv);
-	else if (!want && c->reading)
+	if (want && !c->reading) {
+		event_add(c->rev, NULL);
+		/* We stopped reading, not the client: a fresh clock. */
+		if (c->req_since != 0)
+			c->req_since = conn_now();
+	} else if (!want && c->reading)
 		event_del(c->rev);
 	c->reading = want;
+	conn_clock(c);
 }
 
-/* EOF: answer what was asked, then close (clients may shut down their
- * side after the last request).  Errors and the idle timeout: close. */
+static void
+conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	const char	*why = "";
+	int64_t		 at;
+
+	(void)fd;
+	(void)what;
+	c->timer_at = 0;
+	at = conn_deadline(c, &why);
+	if (at != 0 && at <= conn_now()) {
+		log_rate(LR_CONN, "%s: %s for too long: closing", c->peer,
+		    why);
+		c->dead = 1;
+	}
+	conn_pump(c);
+}
+
 /* One read(2) into the input buffer (evbuffer_read() would ask
  * FIONREAD first: a system call more per request). */
 static ssize_t
@@ -379,6 +499,8 @@ conn_fill(struct conn *c)
 	return n;
 }
 
+/* EOF: answer what was asked, then close (clients may shut down their
+ * side after the last request).  Errors: close. */
 static void
 conn_on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -386,11 +508,8 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	(void)fd;
-	if (what & EV_TIMEOUT) {
-		log_info("%s: idle for %ds: closing", c->peer,
-		    SM_IDLE_SECONDS);
-		c->dead = 1;
-	} else if ((n = conn_fill(c)) == 0) {
+	(void)what;
+	if ((n = conn_fill(c)) == 0) {
 		log_debug("%s: end of input", c->peer);
 		c->closing = 1;
 	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
@@ -407,12 +526,38 @@ conn_on_writable(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)fd;
-	if (what & EV_TIMEOUT) {
-		log_info("%s: takes no answers for %ds: closing", c->peer,
-		    SM_WRITE_SECONDS);
-		c->dead = 1;
-	}
+	(void)what;
 	conn_pump(c);
+}
+
+/* When every slot is taken: the connection that has waited longest
+ * while idle, stalled mid-request or not taking answers, if that is
+ * over SM_EVICT_MS (a newcomer gets time to send its request).  Else
+ * the one with the most requests in flight, if more than one: a
+ * pipelining client, not Postfix, which asks one at a time. */
+static struct conn *
+conn_victim(void)
+{
+	struct conn	*c, *best = NULL, *most = NULL;
+	int64_t		 since, best_since = 0, now = conn_now();
+
+	LIST_FOREACH(c, &conns, entry) {
+		if (c->nreqs > 1 && (most == NULL || c->nreqs > most->nreqs))
+			most = c;
+		if (c->nreqs > 0)
+			continue;
+		if ((since = c->idle_since) == 0)
+			since = c->req_since;
+		if (c->out_since != 0 && (since == 0 || c->out_since < since))
+			since = c->out_since;
+		if (since == 0 || now - since < SM_EVICT_MS)
+			continue;
+		if (best == NULL || since < best_since) {
+			best = c;
+			best_since = since;
+		}
+	}
+	return best != NULL ? best : most;
 }
 
 void
@@ -422,10 +567,17 @@ conn_accept(int fd, const char *peer)
 	int		 one = 1;
 
 	if (env.nconns >= env.conns_max) {
-		log_warnx("%s: %zu connections already: refused", peer,
-		    env.nconns);
-		evutil_closesocket(fd);
-		return;
+		if ((c = conn_victim()) == NULL) {
+			log_rate(LR_CONN, "%s: %zu connections, all busy: "
+			    "refused", peer, env.nconns);
+			evutil_closesocket(fd);
+			return;
+		}
+		log_rate(LR_CONN, "%s: %zu connections: closing this one "
+		    "(%s) for a new one", c->peer, env.nconns,
+		    c->nreqs > 0 ? "pipelining" : c->idle_since != 0 ?
+		    "idle" : "stalled");
+		conn_close(c);
 	}
 	/* Answers are small and one per request: send each at once. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -440,22 +592,45 @@ conn_accept(int fd, const char *peer)
 	    (c->rev = event_new(env.base, fd, EV_READ | EV_PERSIST,
 	    conn_on_readable, c)) == NULL ||
 	    (c->wev = event_new(env.base, fd, EV_WRITE, conn_on_writable,
-	    c)) == NULL)
+	    c)) == NULL ||
+	    (c->timer = evtimer_new(env.base, conn_on_timer, c)) == NULL)
 		fatalx("out of memory");
 	c->fd = fd;
 	TAILQ_INIT(&c->reqs);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	LIST_INSERT_HEAD(&conns, c, entry);
-	env.nconns++;
+	if (++env.nconns > env.peak_conns)
+		env.peak_conns = env.nconns;
 	log_debug("%s: connected", peer);
 	conn_pump(c);
 }
 
+/* Stopping: every request still waiting is answered TEMP (Postfix
+ * defers, §5.1), with one write that does not wait, then closed. */
 void
 conn_shutdown(void)
 {
 	struct conn	*c;
+	struct req	*r;
 
-	while ((c = LIST_FIRST(&conns)) != NULL)
+	while ((c = LIST_FIRST(&conns)) != NULL) {
+		TAILQ_FOREACH(r, &c->reqs, entry)
+			if (r->reply == NULL)
+				conn_set_reply(r, "TEMP %s: mtasts-socketmap is "
+				    "stopping", r->domain);
+		conn_flush(c);
+		if (evbuffer_get_length(c->out) > 0)
+			(void)evbuffer_write(c->out, c->fd);
 		conn_close(c);
+	}
+}
+
+/* After a burst (connections gone since the last call): give the
+ * freed buffers back to the system; malloc keeps them otherwise. */
+void
+conn_trim(void)
+{
+	if (env.peak_conns > env.nconns)
+		(void)malloc_trim(0);
+	env.peak_conns = env.nconns;
 }

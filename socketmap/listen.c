@@ -53,22 +53,35 @@ listen_on_accept(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 /* EMFILE and the like: the pending connection stays readable, so
- * stop accepting for a second rather than spin. */
+ * stop accepting for a while rather than spin; the connections we have
+ * are served meanwhile, and the ones waiting are accepted after (the
+ * limits of main.c leave room, so this is rare).  The pause doubles
+ * while accept keeps failing, from 100 ms to 1.6 s. */
 static void
 listen_on_error(struct evconnlistener *l, void *arg)
 {
-	struct timeval	tv = { 1, 0 };
-	size_t		i;
+	static struct timeval	last;
+	static long		pause_ms = 100;
+	struct timeval		tv, now;
+	size_t			i;
 
 	(void)l;
 	(void)arg;
-	log_warnx("accept: %s: pausing for 1s",
-	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	event_base_gettimeofday_cached(env.base, &now);
+	if (now.tv_sec - last.tv_sec > 5)
+		pause_ms = 100;
+	else if (pause_ms < 1600)
+		pause_ms *= 2;
+	last = now;
+	log_rate(LR_ACCEPT, "accept: %s: pausing for %ldms",
+	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), pause_ms);
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_disable(listeners[i]);
 	if (resume == NULL &&
 	    (resume = evtimer_new(env.base, listen_on_resume, NULL)) == NULL)
 		fatalx("out of memory");
+	tv.tv_sec = pause_ms / 1000;
+	tv.tv_usec = (pause_ms % 1000) * 1000;
 	evtimer_add(resume, &tv);
 }
 

@@ -4,8 +4,10 @@
  * postfix-mta-sts-resolver does.  See mtasts-socketmap(8).
  */
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,7 +23,28 @@
 
 #include "socketmap.h"
 
+/* Client lines: this many per kind and interval, then a count. */
+#define LOGRATE_LINES		10
+#define LOGRATE_SECONDS		60
+/* Descriptors kept for the process itself: stdio, syslog, the event
+ * base, listeners, the cache's files, the resolver's sockets. */
+#define FD_RESERVE		32
+
 struct sm_env	env;
+
+static struct lograte_state {
+	const char	*what;
+	time_t		 start;		/* CLOCK_MONOTONIC seconds */
+	unsigned int	 lines;		/* logged in this interval */
+	unsigned long	 dropped;	/* not logged in this interval */
+} lograte[LR_COUNT] = {
+	{ "lines about refused or closed connections", 0, 0, 0 },
+	{ "lines about malformed requests", 0, 0, 0 },
+	{ "lines about TEMP answers (deadline, overload)", 0, 0, 0 },
+	{ "lines about accept errors", 0, 0, 0 },
+};
+static volatile sig_atomic_t	 stop_signals;
+static int			 stop_pipe[2] = { -1, -1 };
 
 static void
 log_vmsg(int prio, const char *fmt, va_list ap)
@@ -67,6 +90,61 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+static time_t
+main_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Close an interval: log how many lines it left out. */
+static void
+log_rate_close(struct lograte_state *l, time_t now)
+{
+	if (l->dropped > 0)
+		log_warnx("%lu more %s not logged in the last %llds",
+		    l->dropped, l->what, (long long)(now - l->start));
+	l->start = now;
+	l->lines = 0;
+	l->dropped = 0;
+}
+
+void
+log_rate(enum lograte kind, const char *fmt, ...)
+{
+	struct lograte_state	*l = &lograte[kind];
+	time_t			 now = main_now();
+	va_list			 ap;
+
+	if (now - l->start >= LOGRATE_SECONDS)
+		log_rate_close(l, now);
+	if (l->lines >= LOGRATE_LINES) {
+		l->dropped++;
+		return;
+	}
+	l->lines++;
+	va_start(ap, fmt);
+	log_vmsg(LOG_WARNING, fmt, ap);
+	va_end(ap);
+	if (l->lines == LOGRATE_LINES)
+		log_warnx("more %s in the next %ds are counted, not logged",
+		    l->what, LOGRATE_SECONDS - (int)(now - l->start));
+}
+
+/* From a timer, and at exit (force): the counts of ended intervals. */
+void
+log_rate_flush(int force)
+{
+	time_t	now = main_now();
+	size_t	i;
+
+	for (i = 0; i < LR_COUNT; i++)
+		if (force || now - lograte[i].start >= LOGRATE_SECONDS)
+			log_rate_close(&lograte[i], now);
+}
+
 void
 fatalx(const char *fmt, ...)
 {
@@ -90,13 +168,66 @@ main_on_log(int prio, const char *msg, void *arg)
 	}
 }
 
+/* SIGTERM, SIGINT: a plain handler, so that a busy loop cannot delay
+ * the bound.  The loop is woken through a pipe; if the shutdown is not
+ * over in SM_EXIT_SECONDS, SIGALRM ends it (pending requests are then
+ * dropped: Postfix sees the connection close and defers).  A second
+ * signal ends it at once. */
 static void
-main_on_signal(evutil_socket_t sig, short ev, void *arg)
+main_on_alarm(int sig)
 {
+	static const char	msg[] = "mtasts-socketmap: shutdown took too "
+				    "long: exiting now\n";
+
+	(void)sig;
+	if (env.foreground)
+		(void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+static void
+main_on_stop_signal(int sig)
+{
+	int	saved = errno;
+
+	if (stop_signals++ > 0)
+		main_on_alarm(sig);
+	alarm(SM_EXIT_SECONDS);
+	(void)write(stop_pipe[1], "", 1);
+	errno = saved;
+}
+
+static void
+main_on_stop(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
 	(void)ev;
 	(void)arg;
-	log_info("signal %d: exiting", (int)sig);
+	log_info("stop signal: answering what is pending TEMP and exiting");
+	env.stopping = 1;
 	event_base_loopexit(env.base, NULL);
+}
+
+static void
+main_signals(void)
+{
+	struct sigaction	sa;
+
+	if (pipe(stop_pipe) == -1 ||
+	    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1)
+		fatalx("pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = main_on_alarm;
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		fatalx("sigaction: %s", strerror(errno));
+	sa.sa_handler = main_on_stop_signal;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1)
+		fatalx("sigaction: %s", strerror(errno));
 }
 
 static void
@@ -106,6 +237,8 @@ main_on_sweep(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	answer_memo_sweep();
+	log_rate_flush(0);
+	conn_trim();
 }
 
 static void
@@ -131,24 +264,48 @@ main_number(int opt, const char *s, unsigned long lo, unsigned long hi)
 	return n;
 }
 
-/* Connections are bounded by the descriptors we may open. */
-static size_t
-main_conns_cap(size_t want)
+/*
+ * Connections and lookups are bounded by the descriptors we may open,
+ * so that a storm of clients or slow domains never makes a socket or
+ * a cache file fail to open (EMFILE) inside the core: each connection
+ * takes one, each lookup up to two (curl tries IPv6 and IPv4 at once).
+ * The soft limit is raised to the hard one first.
+ */
+static void
+main_limits(void)
 {
 	struct rlimit	rl;
+	size_t		budget, conns, pending;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < 64)
-		return want < 16 ? want : 16;
-	if (want > rl.rlim_cur - 48)
-		return rl.rlim_cur - 48;
-	return want;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatalx("getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < FD_RESERVE + 8)
+		fatalx("descriptor limit %llu: at least %d needed",
+		    (unsigned long long)rl.rlim_cur, FD_RESERVE + 8);
+	budget = rl.rlim_cur > 1000000 ? 1000000 :
+	    (size_t)rl.rlim_cur - FD_RESERVE;
+	/* At most a third for connections, the rest for lookups. */
+	conns = budget / 3;
+	if (env.conns_max > conns) {
+		log_warnx("descriptor limit %llu: at most %zu connections, "
+		    "not %zu", (unsigned long long)rl.rlim_cur, conns,
+		    env.conns_max);
+		env.conns_max = conns;
+	}
+	pending = (budget - env.conns_max) / 2;
+	env.pending_max = pending < SM_PENDING_MAX ? pending : SM_PENDING_MAX;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct mtasts_config	*cfg = NULL;
-	struct event		*sigterm, *sigint, *sweep;
+	struct event		*stop, *sweep;
 	struct timeval		 sweep_tv = { 0, 0 };
 	const char		*conf = NULL, *tcp[8], *unixpath[8];
 	size_t			 ntcp = 0, nunix = 0, i;
@@ -194,13 +351,15 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* A unix socket by default: a TCP port on loopback is open to
+	 * every local user, the socket's directory only to Postfix. */
 	if (ntcp == 0 && nunix == 0)
-		tcp[ntcp++] = "127.0.0.1:8461";
+		unixpath[nunix++] = SM_SOCKET_DEFAULT;
 	if (!env.foreground)
 		openlog("mtasts-socketmap", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	/* Clients vanish: EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	env.conns_max = main_conns_cap(env.conns_max);
+	main_limits();
 	mtasts_set_log(main_on_log, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
@@ -218,17 +377,18 @@ main(int argc, char *argv[])
 	if (mtasts_ctx_new(env.base, cfg, 0, &env.mtasts, err,
 	    sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
-	if ((sigterm = evsignal_new(env.base, SIGTERM, main_on_signal,
-	    NULL)) == NULL || (sigint = evsignal_new(env.base, SIGINT,
-	    main_on_signal, NULL)) == NULL || evsignal_add(sigterm, NULL) ||
-	    evsignal_add(sigint, NULL))
+	main_signals();
+	if ((stop = event_new(env.base, stop_pipe[0], EV_READ, main_on_stop,
+	    NULL)) == NULL || event_add(stop, NULL) == -1)
 		fatalx("cannot handle signals");
-	sweep_tv.tv_sec = env.memo_ttl > 0 ? env.memo_ttl : 60;
+	sweep_tv.tv_sec = env.memo_ttl > 0 && env.memo_ttl < 10 ?
+	    env.memo_ttl : 10;
 	if ((sweep = event_new(env.base, -1, EV_PERSIST, main_on_sweep,
 	    NULL)) == NULL || event_add(sweep, &sweep_tv) == -1)
 		fatalx("out of memory");
-	log_info("ready: deadline %us, memo %us, at most %zu connections",
-	    env.deadline, env.memo_ttl, env.conns_max);
+	log_info("ready: deadline %us, memo %us, at most %zu connections "
+	    "and %zu lookups", env.deadline, env.memo_ttl, env.conns_max,
+	    env.pending_max);
 
 	event_base_dispatch(env.base);
 
@@ -236,10 +396,13 @@ main(int argc, char *argv[])
 	conn_shutdown();
 	mtasts_ctx_free(env.mtasts);	/* runs pending query callbacks */
 	answer_memo_free();
-	event_free(sigterm);
-	event_free(sigint);
+	event_free(stop);
 	event_free(sweep);
 	mtasts_config_free(cfg);
 	event_base_free(env.base);
+	log_rate_flush(1);
+	/* Done in time: the exit handlers (the sanitizers' leak check in
+	 * the test build) are not cut short. */
+	alarm(0);
 	return 0;
 }

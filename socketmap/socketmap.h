@@ -21,19 +21,39 @@ struct evconnlistener;
 struct mtasts_ctx;
 struct mtasts_result;
 
+/* Where Postfix's chrooted smtp(8) can reach it, as
+ * socketmap:unix:mtasts/socketmap:postfix (relative to the queue
+ * directory); the directory is mode 0750, group postfix. */
+#define SM_SOCKET_DEFAULT	"/var/spool/postfix/mtasts/socketmap"
+
 /* Largest request, the netstring's data ("NAME KEY").  Postfix keys
  * are host names or "[host]:port": well under this. */
 #define SM_REQUEST_MAX		1024
 /* Requests of one connection waiting for their answers; past this the
- * connection is not read until answers went out. */
-#define SM_INFLIGHT_MAX		128
+ * connection is not read until answers went out.  Postfix has one in
+ * flight per connection; this is for pipelining clients. */
+#define SM_INFLIGHT_MAX		16
 /* Answers queued for a client that does not read; past this the
- * connection is not read. */
-#define SM_OUTPUT_MAX		(256 * 1024)
-/* A client silent this long is disconnected (Postfix reconnects). */
+ * connection is not read.  An answer is at most about 1 KB. */
+#define SM_OUTPUT_MAX		(16 * 1024)
+/* A connection between requests for this long is closed.  Postfix
+ * itself drops its idle socketmap connections after 10 s. */
 #define SM_IDLE_SECONDS		300
-/* A client that does not take our answers this long is disconnected. */
+/* A request must be complete this long after its first byte: Postfix
+ * writes one at once, so only a stalled or trickling client needs
+ * more, and more bytes do not extend it. */
+#define SM_REQUEST_SECONDS	10
+/* Answers left unsent this long (the client takes none): closed. */
 #define SM_WRITE_SECONDS	60
+/* When every slot is taken, a connection idle, mid-request or not
+ * taking answers for this long may be closed for a new one. */
+#define SM_EVICT_MS		1000
+/* Policy lookups in progress at once, over all connections (fewer if
+ * the descriptor limit is low: each may hold sockets); past this a
+ * request that is not its connection's only one is answered TEMP. */
+#define SM_PENDING_MAX		1024
+/* SIGTERM: exit within this, whatever is pending. */
+#define SM_EXIT_SECONDS		2
 
 struct sm_env {
 	struct event_base	*base;
@@ -42,6 +62,10 @@ struct sm_env {
 	unsigned int		 memo_ttl;	/* seconds, 0: no memo */
 	size_t			 conns_max;
 	size_t			 nconns;
+	size_t			 pending_max;	/* lookups in the core */
+	size_t			 npending;
+	size_t			 peak_conns;	/* since the last trim */
+	int			 stopping;	/* SIGTERM seen */
 	int			 verbose;
 	int			 foreground;
 };
@@ -57,6 +81,18 @@ void	log_debug(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+/* Lines about clients, which a hostile one can make by the thousand:
+ * the first few per minute of each kind, then one count. */
+enum lograte {
+	LR_CONN = 0,		/* refused, evicted, timed out */
+	LR_REQUEST,		/* malformed requests and netstrings */
+	LR_TEMP,		/* TEMP for a deadline or overload */
+	LR_ACCEPT,		/* accept(2) errors */
+	LR_COUNT
+};
+void	log_rate(enum lograte, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	log_rate_flush(int force);
 
 /* listen.c: "ADDR:PORT", "[ADDR6]:PORT" or a unix socket path. */
 void	listen_tcp(const char *spec);
@@ -66,6 +102,7 @@ void	listen_free(void);
 /* conn.c */
 void	conn_accept(int fd, const char *peer);
 void	conn_shutdown(void);
+void	conn_trim(void);
 
 /* answer.c: the reply text for a decision (malloc'd, caller frees),
  * and the memo of recent replies per domain. */

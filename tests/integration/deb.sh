@@ -119,9 +119,9 @@ check "mtasts-socketmap: daemon, unit, man page, how-to" has mtasts-socketmap \
     /usr/share/doc/mtasts-socketmap/postfix.md.gz
 dpkg-deb --fsys-tarfile "$(deb mtasts-socketmap)" |
     tar -xO ./usr/lib/systemd/system/mtasts-socketmap.service 2>/dev/null |
-    grep -qx 'ExecStart=/usr/sbin/mtasts-socketmap -f -l 127.0.0.1:8461' &&
-    ok "mtasts-socketmap: the unit starts the packaged daemon" ||
-    not_ok "mtasts-socketmap: the unit starts the packaged daemon"
+    grep -qx 'ExecStart=/usr/sbin/mtasts-socketmap -f -s /var/spool/postfix/mtasts/socketmap' &&
+    ok "mtasts-socketmap: the unit starts the packaged daemon on its unix socket" ||
+    not_ok "mtasts-socketmap: the unit starts the packaged daemon on its unix socket"
 # The /usr merge: nothing under /lib, /bin or /sbin (trixie's lintian
 # calls it aliased-location; bookworm's does not look).
 aliased=""

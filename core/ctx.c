@@ -31,15 +31,19 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 	 * descriptors of their own below: none may leak into a program the
 	 * MTA executes later. */
 	util_fds_snapshot(&fds);
-	if ((ctx = util_calloc(1, sizeof(*ctx))) == NULL)
+	if ((ctx = util_calloc(1, sizeof(*ctx))) == NULL) {
+		util_err(err, errlen, "context: out of memory");
 		return MTASTS_ENOMEM;
+	}
 	ctx->cfg = cfg;
 	log_set_level(LOG_ERR + cfg->log_level);	/* enum config_log */
 	ctx->flags = flags;
 	ctx->base = base;
 	if (base == NULL) {
-		if ((ctx->base = event_base_new()) == NULL)
+		if ((ctx->base = event_base_new()) == NULL) {
+			util_err(err, errlen, "context: out of memory");
 			goto fail;
+		}
 		ctx->own_base = 1;
 	}
 	if ((r = dns_new(ctx->base, cfg->resolver, cfg->dns_timeout,

@@ -219,6 +219,9 @@ main(int argc, char *argv[])
 	    mtasts_ctx_new(e.base, cfg, 0, &e.mtasts, err, sizeof(err)) !=
 	    MTASTS_OK) {
 		log_warnx("%s", e.base == NULL ? "event_base_new failed" : err);
+		mtasts_config_free(cfg);
+		if (e.base != NULL)
+			event_base_free(e.base);
 		return 1;
 	}
 	main_loop(&e);

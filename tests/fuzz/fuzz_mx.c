@@ -9,6 +9,8 @@
  *  - mtasts_mx_match() agrees with a plain reference matcher;
  *  - a valid non-wildcard pattern matches itself, upper-cased and with
  *    a trailing dot; "*.d" matches "a.d" but neither "d" nor "a.b.d";
+ *    except that a host that ends in a number (an IPv4 address to a
+ *    resolver: "1.2.3.4", "a.0x1") matches nothing (issue 20);
  *  - mtasts_domain_normalize() gives a lowercase LDH name or "", is
  *    idempotent, never overflows a short buffer, and an ASCII name
  *    matches its own normal form.
@@ -71,15 +73,39 @@ fuzz_match_str(const char *p, size_t plen, const char *h)
 	return fuzz_match(p, plen, h, strlen(h));
 }
 
+/* Does h end in a number (WHATWG URL): its last label (or its only
+ * one: inet_aton takes "1" for 0.0.0.1) all digits, or "0x" and hex
+ * digits? */
+static int
+fuzz_numeric_end(const char *h, size_t hlen)
+{
+	size_t i = hlen, j;
+
+	while (i > 0 && h[i - 1] != '.')
+		i--;
+	if (i == hlen)
+		return 0;
+	j = i;
+	if (hlen - i >= 2 && h[i] == '0' && (h[i + 1] | 0x20) == 'x')
+		for (j = i + 2; j < hlen && ((h[j] >= '0' && h[j] <= '9') ||
+		    ((h[j] | 0x20) >= 'a' && (h[j] | 0x20) <= 'f')); j++)
+			;
+	else
+		while (j < hlen && h[j] >= '0' && h[j] <= '9')
+			j++;
+	return j == hlen;
+}
+
 /* A valid host: an LDH name (a pattern without "*"), one trailing dot
- * allowed. */
+ * allowed, that does not end in a number. */
 static int
 fuzz_host_ok(const char *h, size_t *hlen)
 {
 	if (*hlen > 0 && h[*hlen - 1] == '.')
 		(*hlen)--;
 	return *hlen > 0 && memchr(h, '*', *hlen) == NULL &&
-	    mtasts_mx_pattern_check(h, *hlen, NULL, 0) == MTASTS_OK;
+	    mtasts_mx_pattern_check(h, *hlen, NULL, 0) == MTASTS_OK &&
+	    !fuzz_numeric_end(h, *hlen);
 }
 
 /* D10 by hand: the answer mtasts_mx_match() must give. */
@@ -112,6 +138,12 @@ fuzz_pattern(const char *p, size_t len)
 
 	if (len > MTASTS_DOMAIN_MAX + 2)
 		abort();
+	if (fuzz_numeric_end(p, len)) {
+		/* Nothing it could match is a host name. */
+		if (p[0] != '*' && fuzz_match(p, len, p, len) != MTASTS_EPARSE)
+			__builtin_trap();
+		return;
+	}
 	if (p[0] != '*') {
 		memcpy(h, p, len);
 		if (fuzz_match(p, len, h, len) != MTASTS_OK)
@@ -168,11 +200,13 @@ fuzz_normalize(const char *p, size_t len)
 	if (mtasts_domain_normalize(out, n, again, sizeof(again), NULL, 0) !=
 	    MTASTS_OK || strcmp(out, again) != 0)
 		__builtin_trap();
-	/* An ASCII name matches its normal form as a pattern. */
+	/* An ASCII name matches its normal form as a pattern, unless it
+	 * ends in a number: then it is no host name. */
 	for (i = 0; i < len; i++)
 		if ((unsigned char)p[i] >= 0x80)
 			ascii = 0;
-	if (ascii && fuzz_match(out, n, p, len) != MTASTS_OK)
+	if (ascii && fuzz_match(out, n, p, len) != (fuzz_numeric_end(out, n) ?
+	    MTASTS_EPARSE : MTASTS_OK))
 		__builtin_trap();
 	/* A short buffer: the same name if it fits, else an error. */
 	if ((small = malloc(FUZZ_SMALL)) == NULL)

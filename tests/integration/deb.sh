@@ -200,8 +200,9 @@ check "postinst made the group _mtasts" \
 st=$(in_root stat -c '%U:%G %a' "/var/lib/mtasts" 2>&1)
 check "/var/lib/mtasts is _mtasts:_mtasts 2770 (got $st)" \
     test "$st" = "_mtasts:_mtasts 2770"
-check "the timer is enabled" \
-    test -L "$R/etc/systemd/system/timers.target.wants/mtasts-refresh.timer"
+check "the timers are enabled" sh -c \
+    "test -L '$R/etc/systemd/system/timers.target.wants/mtasts-refresh.timer' &&
+    test -L '$R/etc/systemd/system/timers.target.wants/mtasts-report.timer'"
 check "the service is not enabled by itself (the timer starts it)" \
     test -z "$(find "$R/etc/systemd/system" -name mtasts-refresh.service)"
 check "the host's /etc/passwd and /etc/group are untouched" \
@@ -232,16 +233,31 @@ logged "build and run a program with pkg-config mtasts in the root" \
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# It exits 0 on unknown keys too: any output is a failure.
 	out=$(systemd-analyze verify --man=no --root="$R" \
-	    mtasts-refresh.timer mtasts-refresh.service 2>&1)
+	    mtasts-refresh.timer mtasts-refresh.service \
+	    mtasts-report.timer mtasts-report.service 2>&1)
 	rc=$?
 	[ "$rc" = 0 ] && [ -z "$out" ] &&
-	    ok "systemd-analyze verify mtasts-refresh.{service,timer}" ||
-	    not_ok "systemd-analyze verify mtasts-refresh.{service,timer}" \
+	    ok "systemd-analyze verify mtasts-{refresh,report}.{service,timer}" ||
+	    not_ok "systemd-analyze verify mtasts-{refresh,report}.{service,timer}" \
 	    "exit $rc" "$out"
-	# The exposure score, for information (docs/operations.md).
-	systemd-analyze security --offline=yes --root="$R" \
-	    mtasts-refresh.service 2>/dev/null | tail -n 1 | sed 's/^/# /'
+	# The exposure scores, for information (docs/operations.md).
+	for u in mtasts-refresh mtasts-report; do
+		systemd-analyze security --offline=yes --root="$R" \
+		    $u.service 2>/dev/null | tail -n 1 | sed "s/^/# $u: /"
+	done
 fi
+# The report service parses DNS and POSTs to URIs from it: never root.
+# unit_key UNIT KEY: its values of KEY, one a line.
+unit_key() { sed -n "s/^$2=//p" "$R/lib/systemd/system/$1"; }
+check "mtasts-report.service runs as _mtasts:_mtasts, umask 0007" test \
+    "$(unit_key mtasts-report.service User) $(unit_key \
+    mtasts-report.service Group) $(unit_key mtasts-report.service UMask)" \
+    = "_mtasts _mtasts 0007"
+check "mtasts-report.service: ProtectSystem=strict, the cache writable" \
+    test "$(unit_key mtasts-report.service ProtectSystem) $(unit_key \
+    mtasts-report.service ReadWritePaths | head -n 1) $(unit_key \
+    mtasts-report.service ExecStart)" = \
+    "strict /var/lib/mtasts /usr/bin/mtasts report send"
 
 # --- queries from the installed files, against the fixture -------------
 if ! sh "$here/fixture/start" "$S" >"$S.start.log" 2>&1; then
@@ -286,6 +302,72 @@ query - enforce.test
     not_ok "root reads the policy from the shared cache" \
     "exit $qrc, got '$got'" "$(cat "$T/qerr")"
 
+# mtasts report send in the packaged layout (/var/lib/mtasts/reports):
+# as the unit runs it (_mtasts), after root ran it once (by hand, or the
+# unit of an earlier version): the postinst gives root's files to
+# _mtasts.  A TLS result to report, counted through libmtasts-dev.
+printf '%s\n' "report_organization = deb test" \
+    "report_contact = tlsrpt@deb.test" "report_submitter = deb.test" \
+    >>"$R/etc/mtasts/test.conf"
+cat >"$R/tmp/count.c" <<'EOC'
+#include <stdio.h>
+#include <mtasts.h>
+int
+main(void)
+{
+	struct mtasts_config *cfg;
+	struct mtasts_ctx *ctx;
+	char err[MTASTS_ERRLEN];
+
+	if (mtasts_config_load("/etc/mtasts/test.conf", &cfg, err,
+	    sizeof(err)) != MTASTS_OK ||
+	    mtasts_ctx_new(NULL, cfg, 0, &ctx, err, sizeof(err)) != MTASTS_OK ||
+	    mtasts_tls_result(ctx, "enforce.test", "success",
+	    "mx.enforce.test", "127.0.0.1", err, sizeof(err)) != MTASTS_OK) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	mtasts_ctx_free(ctx);
+	mtasts_config_free(cfg);
+	return 0;
+}
+EOC
+as_mtasts="setpriv --reuid=_mtasts --regid=_mtasts --init-groups"
+today=$(date -u +%F)
+rp=/var/lib/mtasts/reports
+# send_as USER-CMD OUT: mtasts report send for today in the root, with
+# the unit's umask.
+send_as() {
+	chroot "$R" sh -c "umask 0007; exec $1 /usr/bin/mtasts -c \
+	    /etc/mtasts/test.conf report send --date $today" >"$2" 2>&1
+}
+logged "a TLS result counted as _mtasts" chroot "$R" sh -c \
+    "cc -Wall -Werror -o /tmp/count /tmp/count.c \
+    \$(pkg-config --cflags --libs mtasts) && $as_mtasts /tmp/count"
+send_as "" "$T/send.root"
+check "report send as root: a report and its state (root's)" sh -c \
+    "ls '$R$rp' | grep -q 'enforce.test.*json.gz.state\$' &&
+    [ \"\$(stat -c %u '$R$rp/.send.lock')\" = 0 ]"
+logged "dpkg --root -i mtasts again (the upgrade's postinst)" \
+    dpkg --root="$R" -i "$(deb mtasts)"
+own=$(chroot "$R" find "$rp" ! -user _mtasts | tr '\n' ' ')
+check "postinst gave root's reports, states, lock to _mtasts${own:+ (not: $own)}" \
+    test -z "$own"
+send_as "$as_mtasts" "$T/send.out"
+rc=$?
+check "report send as _mtasts after root: exit $rc, no permission error" \
+    sh -c "[ $rc -le 1 ] && ! grep -Eqi 'permission|denied|cannot' \
+    '$T/send.out'"
+mv "$R$rp" "$R$rp.old"
+send_as "$as_mtasts" "$T/send2.out"
+st=$(chroot "$R" stat -c '%U:%G %a' "$rp" "$rp/.send.lock" | tr '\n' ' ')
+check "as _mtasts from scratch: reports directory, lock (got $st)" \
+    test "$st" = "_mtasts:_mtasts 2750 _mtasts:_mtasts 640 "
+own=$(chroot "$R" find "$rp" -name '*enforce.test*' -user _mtasts | wc -l)
+check "as _mtasts: the report and its state written ($own files)" \
+    test "$own" = 2
+rm -rf "$R$rp.old" "$R/tmp/count" "$R/tmp/count.c"
+
 # mtasts-exim: Exim's user (made here as exim4-base's postinst would),
 # the cache handed to its group.
 in_root adduser --system --group --quiet --no-create-home \
@@ -310,6 +392,13 @@ case $j in
 *)	not_ok "the refresh's user (_mtasts + Debian-exim) reads it" \
 	    "got: $j" "$(cat "$T/qerr")" ;;
 esac
+if command -v systemd-analyze >/dev/null 2>&1; then
+	out=$(systemd-analyze verify --man=no --root="$R" \
+	    mtasts-report.service mtasts-refresh.service 2>&1)
+	check "with mtasts-exim: the drop-ins verify; report's adds Debian-exim" \
+	    sh -c "[ -z '$out' ] && grep -qx 'SupplementaryGroups=Debian-exim' \
+	    '$R/lib/systemd/system/mtasts-report.service.d/mtasts-report-exim.conf'"
+fi
 logged "dpkg --root -r mtasts-exim" dpkg --root="$R" -r mtasts-exim
 st=$(in_root stat -c '%G' "/var/lib/mtasts" "/var/lib/mtasts/policies.db" |
     tr '\n' ' ')

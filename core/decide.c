@@ -342,6 +342,9 @@ decide_on_addr(int status, char *const *v, size_t n, const char *why,
 		q->now = (int64_t)time(NULL);
 		result_add_error(q->res, "internal-error", "mta-sts.%s: "
 		    "cannot start the policy fetch: out of memory", q->domain);
+		/* Without the fetch the answer may be weaker than the
+		 * policy the domain has: incomplete, so callers defer. */
+		result_fail(q->res, MTASTS_ENOMEM);
 		decide_fallback(q);
 	}
 }

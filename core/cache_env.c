@@ -716,7 +716,8 @@ cache_enter(struct cache_env *ce, struct cache_hdr *h)
 			ce->retry_at = cache_now_ms() + CACHE_LOCAL_BACKOFF_MS;
 		} else {
 			snprintf(why, sizeof(why), "shared environment "
-			    "unusable (%s)", db_strerror(r));
+			    "unusable (%s)", r == EAGAIN ? "its rebuild "
+			    "failed moments ago" : db_strerror(r));
 			r = cache_direct(ce, why);
 		}
 	}
@@ -733,16 +734,17 @@ cache_run(struct cache *c, const char *what, const char *domain,
 {
 	struct cache_env *ce = c->ce;
 	struct cache_hdr h;
-	int r = 0, st, tries;
+	int r = 0, st, tries, mode = CACHE_DETACHED;
 
 	for (tries = 0; tries < 2; tries++) {
 		if ((st = cache_enter(ce, &h)) != MTASTS_OK)
 			return st;
+		mode = ce->mode;	/* direct handles close below */
 		r = op(c, arg);
 		cache_unlock(ce, &h, r);
 		/* A panic seen by this operation: the next enter rebuilds,
 		 * and the operation is tried once more there. */
-		if (r != DB_RUNRECOVERY || ce->mode != CACHE_SHARED)
+		if (r != DB_RUNRECOVERY || mode != CACHE_SHARED)
 			break;
 	}
 	switch (r) {
@@ -753,8 +755,8 @@ cache_run(struct cache *c, const char *what, const char *domain,
 	case ENOMEM:
 		return MTASTS_ENOMEM;
 	case EACCES:
-		if (ce->mode == CACHE_DIRECT || !ce->writable)
-			return MTASTS_EIO;	/* read-only: logged */
+		if (mode == CACHE_DIRECT)
+			return MTASTS_EIO;	/* read-only: logged once */
 		break;
 	}
 	log_msg(LOG_ERR, "cache %s: %s %s: %s%s%s", ce->dir, what, domain,

@@ -651,10 +651,10 @@ cache_unlock(struct cache_env *ce, struct cache_hdr *h, int r)
 	if (ce->lockfd < 0)
 		return;
 	if (ce->writable) {
-		if (r == DB_RUNRECOVERY || (r > 0 && r < 1000 &&
-		    !cache_local_err(r) && r != EACCES))
-			h->flags |= CACHE_HDR_RESET;
-		if (cache_corrupt_err(r))
+		/* An operation that failed inside BDB: rebuild, and check
+		 * policies.db first (a damaged page fails this way). */
+		if (r == DB_RUNRECOVERY || cache_corrupt_err(r) || (r > 0 &&
+		    r < 1000 && !cache_local_err(r) && r != EACCES))
 			h->flags |= CACHE_HDR_RESET | CACHE_HDR_VERIFY;
 		h->busy = 0;
 		cache_hdr_write(ce, h);

@@ -648,8 +648,9 @@ cache_unlock(struct cache_env *ce, struct cache_hdr *h, int r)
 {
 	if (ce->mode == CACHE_DIRECT)
 		cache_handles_close(ce);
-	if (ce->lockfd < 0)
+	if (!ce->locked)
 		return;
+	ce->locked = 0;
 	if (ce->writable) {
 		/* An operation that failed inside BDB: rebuild, and check
 		 * policies.db first (a damaged page fails this way). */
@@ -683,11 +684,19 @@ cache_enter(struct cache_env *ce, struct cache_hdr *h)
 		return cache_direct(ce, "no lock file and no right to create "
 		    "one") == 0 ? MTASTS_OK : MTASTS_EIO;
 	if ((r = cache_lock(ce, CACHE_WAIT_MS)) != MTASTS_OK) {
+		/* A holder stopped, not dead (a debugger, SIGSTOP): read
+		 * what is on disk without the lock rather than nothing. */
 		log_msg(LOG_ERR, "cache %s: %s", ce->dir, r == MTASTS_ETIMEOUT ?
-		    "still locked by another process after 3000 ms" :
-		    "cannot lock " CACHE_LOCK_FILE);
-		return r;
+		    "still locked by another process after 3000 ms; reading "
+		    "the files without the lock" : "cannot lock "
+		    CACHE_LOCK_FILE);
+		if (r != MTASTS_ETIMEOUT || cache_direct(ce, "cache locked "
+		    "by a process that does not finish") != 0)
+			return r;
+		memset(h, 0, sizeof(*h));
+		return MTASTS_OK;
 	}
+	ce->locked = 1;
 	if (!ce->writable) {
 		memset(h, 0, sizeof(*h));
 		r = cache_direct(ce, "not writable by this user");

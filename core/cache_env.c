@@ -33,6 +33,7 @@
 #define CACHE_MIN_FREE_KB	4096	/* regions, a log file, a margin */
 #define CACHE_LG_MAX		(1024 * 1024)
 
+#define CACHE_AGAIN		(-1)	/* cache_enter: lock file replaced */
 #define CACHE_MAGIC		0x6d747331u	/* "mts1" */
 #define CACHE_HDR_RESET		0x1	/* rebuild before anyone joins */
 #define CACHE_HDR_VERIFY	0x2	/* ... and check policies.db */
@@ -193,6 +194,18 @@ cache_lock_open(struct cache_env *ce)
 		fchmod(fd, CACHE_MODE);	/* the umask dropped group write */
 	ce->lockfd = fd;
 	return 0;
+}
+
+/* cache.lock is still the file at its path. */
+static int
+cache_lock_current(struct cache_env *ce)
+{
+	char path[PATH_MAX];
+	struct stat a, b;
+
+	return cache_path(ce, CACHE_LOCK_FILE, path, sizeof(path)) == 0 &&
+	    fstat(ce->lockfd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* Files BDB creates honour the umask; the group must be able to write
@@ -697,6 +710,16 @@ cache_enter(struct cache_env *ce, struct cache_hdr *h)
 		return MTASTS_OK;
 	}
 	ce->locked = 1;
+	if (!cache_lock_current(ce)) {
+		/* Removed or replaced by hand: the others lock the new file
+		 * now, and our handles belong to no known generation. */
+		cache_lk(ce->lockfd, F_UNLCK, CACHE_LK_OP);
+		ce->locked = 0;
+		cache_abandon(ce);
+		close(ce->lockfd);
+		ce->lockfd = -1;
+		return CACHE_AGAIN;
+	}
 	if (!ce->writable) {
 		memset(h, 0, sizeof(*h));
 		r = cache_direct(ce, "not writable by this user");
@@ -746,8 +769,10 @@ cache_run(struct cache *c, const char *what, const char *domain,
 	int r = 0, st, tries, mode = CACHE_DETACHED;
 
 	for (tries = 0; tries < 2; tries++) {
-		if ((st = cache_enter(ce, &h)) != MTASTS_OK)
-			return st;
+		if ((st = cache_enter(ce, &h)) == CACHE_AGAIN)
+			st = cache_enter(ce, &h);	/* a new lock file */
+		if (st != MTASTS_OK)
+			return st == CACHE_AGAIN ? MTASTS_EIO : st;
 		mode = ce->mode;	/* direct handles close below */
 		r = op(c, arg);
 		cache_unlock(ce, &h, r);

@@ -341,12 +341,13 @@ test_regions_damaged(void **state)
 		}
 }
 
-/* The damage found while a process stays attached: it rejoins. */
+/* A damaged or removed lock file while a process stays attached: it
+ * follows the others. */
 static void
 test_regions_damaged_attached(void **state)
 {
 	struct cache *c;
-	char err[MTASTS_ERRLEN];
+	char err[MTASTS_ERRLEN], path[300];
 
 	(void)state;
 	seed("enforce.example");
@@ -355,6 +356,11 @@ test_regions_damaged_attached(void **state)
 	scribble("cache.lock", 0);	/* says nothing we can trust */
 	assert_true(opener_answers("enforce.example") >= 0);
 	assert_true(has_enforce(c, "enforce.example"));
+	snprintf(path, sizeof(path), "%s/cache.lock", dir);
+	assert_int_equal(unlink(path), 0);	/* replaced by hand */
+	assert_true(opener_answers("enforce.example") >= 0);
+	assert_true(has_enforce(c, "enforce.example"));
+	assert_true(opener_answers("enforce.example") >= 0);
 	cache_close(c);
 }
 

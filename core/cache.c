@@ -18,7 +18,8 @@
  *
  *   - Every operation (one transaction) holds an fcntl(2) write lock on
  *     byte 0 of cache.lock.  The kernel drops it when the holder dies,
- *     SIGKILL included; waiting for it is polled and bounded (3 s).
+ *     SIGKILL included; waiting for it is polled and bounded (3 s,
+ *     then the files are read without it: a holder that is stopped).
  *   - The holder writes its pid into cache.lock before it touches the
  *     environment and clears it after.  A pid found there by the next
  *     holder means the last one died inside BDB: its mutexes may be

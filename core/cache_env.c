@@ -33,6 +33,7 @@
 #define CACHE_MIN_FREE_KB	4096	/* regions, a log file, a margin */
 #define CACHE_LG_MAX		(1024 * 1024)
 
+#define CACHE_AGAIN		(-1)	/* cache_enter: lock file replaced */
 #define CACHE_MAGIC		0x6d747331u	/* "mts1" */
 #define CACHE_HDR_RESET		0x1	/* rebuild before anyone joins */
 #define CACHE_HDR_VERIFY	0x2	/* ... and check policies.db */
@@ -193,6 +194,18 @@ cache_lock_open(struct cache_env *ce)
 		fchmod(fd, CACHE_MODE);	/* the umask dropped group write */
 	ce->lockfd = fd;
 	return 0;
+}
+
+/* cache.lock is still the file at its path. */
+static int
+cache_lock_current(struct cache_env *ce)
+{
+	char path[PATH_MAX];
+	struct stat a, b;
+
+	return cache_path(ce, CACHE_LOCK_FILE, path, sizeof(path)) == 0 &&
+	    fstat(ce->lockfd, &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* Files BDB creates honour the umask; the group must be able to write
@@ -648,13 +661,14 @@ cache_unlock(struct cache_env *ce, struct cache_hdr *h, int r)
 {
 	if (ce->mode == CACHE_DIRECT)
 		cache_handles_close(ce);
-	if (ce->lockfd < 0)
+	if (!ce->locked)
 		return;
+	ce->locked = 0;
 	if (ce->writable) {
-		if (r == DB_RUNRECOVERY || (r > 0 && r < 1000 &&
-		    !cache_local_err(r) && r != EACCES))
-			h->flags |= CACHE_HDR_RESET;
-		if (cache_corrupt_err(r))
+		/* An operation that failed inside BDB: rebuild, and check
+		 * policies.db first (a damaged page fails this way). */
+		if (r == DB_RUNRECOVERY || cache_corrupt_err(r) || (r > 0 &&
+		    r < 1000 && !cache_local_err(r) && r != EACCES))
 			h->flags |= CACHE_HDR_RESET | CACHE_HDR_VERIFY;
 		h->busy = 0;
 		cache_hdr_write(ce, h);
@@ -683,10 +697,28 @@ cache_enter(struct cache_env *ce, struct cache_hdr *h)
 		return cache_direct(ce, "no lock file and no right to create "
 		    "one") == 0 ? MTASTS_OK : MTASTS_EIO;
 	if ((r = cache_lock(ce, CACHE_WAIT_MS)) != MTASTS_OK) {
+		/* A holder stopped, not dead (a debugger, SIGSTOP): read
+		 * what is on disk without the lock rather than nothing. */
 		log_msg(LOG_ERR, "cache %s: %s", ce->dir, r == MTASTS_ETIMEOUT ?
-		    "still locked by another process after 3000 ms" :
-		    "cannot lock " CACHE_LOCK_FILE);
-		return r;
+		    "still locked by another process after 3000 ms; reading "
+		    "the files without the lock" : "cannot lock "
+		    CACHE_LOCK_FILE);
+		if (r != MTASTS_ETIMEOUT || cache_direct(ce, "cache locked "
+		    "by a process that does not finish") != 0)
+			return r;
+		memset(h, 0, sizeof(*h));
+		return MTASTS_OK;
+	}
+	ce->locked = 1;
+	if (!cache_lock_current(ce)) {
+		/* Removed or replaced by hand: the others lock the new file
+		 * now, and our handles belong to no known generation. */
+		cache_lk(ce->lockfd, F_UNLCK, CACHE_LK_OP);
+		ce->locked = 0;
+		cache_abandon(ce);
+		close(ce->lockfd);
+		ce->lockfd = -1;
+		return CACHE_AGAIN;
 	}
 	if (!ce->writable) {
 		memset(h, 0, sizeof(*h));
@@ -716,7 +748,8 @@ cache_enter(struct cache_env *ce, struct cache_hdr *h)
 			ce->retry_at = cache_now_ms() + CACHE_LOCAL_BACKOFF_MS;
 		} else {
 			snprintf(why, sizeof(why), "shared environment "
-			    "unusable (%s)", db_strerror(r));
+			    "unusable (%s)", r == EAGAIN ? "its rebuild "
+			    "failed moments ago" : db_strerror(r));
 			r = cache_direct(ce, why);
 		}
 	}
@@ -733,16 +766,19 @@ cache_run(struct cache *c, const char *what, const char *domain,
 {
 	struct cache_env *ce = c->ce;
 	struct cache_hdr h;
-	int r = 0, st, tries;
+	int r = 0, st, tries, mode = CACHE_DETACHED;
 
 	for (tries = 0; tries < 2; tries++) {
-		if ((st = cache_enter(ce, &h)) != MTASTS_OK)
-			return st;
+		if ((st = cache_enter(ce, &h)) == CACHE_AGAIN)
+			st = cache_enter(ce, &h);	/* a new lock file */
+		if (st != MTASTS_OK)
+			return st == CACHE_AGAIN ? MTASTS_EIO : st;
+		mode = ce->mode;	/* direct handles close below */
 		r = op(c, arg);
 		cache_unlock(ce, &h, r);
 		/* A panic seen by this operation: the next enter rebuilds,
 		 * and the operation is tried once more there. */
-		if (r != DB_RUNRECOVERY || ce->mode != CACHE_SHARED)
+		if (r != DB_RUNRECOVERY || mode != CACHE_SHARED)
 			break;
 	}
 	switch (r) {
@@ -753,8 +789,8 @@ cache_run(struct cache *c, const char *what, const char *domain,
 	case ENOMEM:
 		return MTASTS_ENOMEM;
 	case EACCES:
-		if (ce->mode == CACHE_DIRECT || !ce->writable)
-			return MTASTS_EIO;	/* read-only: logged */
+		if (mode == CACHE_DIRECT)
+			return MTASTS_EIO;	/* read-only: logged once */
 		break;
 	}
 	log_msg(LOG_ERR, "cache %s: %s %s: %s%s%s", ce->dir, what, domain,

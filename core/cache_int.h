@@ -38,6 +38,7 @@ struct cache_env {
 	int		 mode;		/* enum cache_mode */
 	int		 lockfd;	/* cache.lock, -1 if none */
 	int		 writable;	/* lock file opened read-write */
+	int		 locked;	/* this operation holds the lock */
 	uint32_t	 gen;		/* environment generation joined */
 	int64_t		 retry_at;	/* ms: no attach before, after a
 					 * local failure (EMFILE) */

@@ -10,14 +10,14 @@
 # taken for a process that died inside the cache, the environment is
 # rebuilt only by a process that finds itself alone (or once per 1000
 # joins), and the cache answers at once afterwards.  Prints the figures
-# (deliveries, rebuilds, time).  TAP.
+# (deliveries, rebuilds, time); SEQ=100 PAR=10 for a longer run.  TAP.
 set -u
 B=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
 S=$(pwd)/$B/fixture-exim-cache
 M=$(pwd)/$B/mtasts
-SEQ=${SEQ:-100}		# deliveries one after another
-PAR=${PAR:-10}		# ... then PAR rounds of PAR at once
+SEQ=${SEQ:-50}		# deliveries one after another
+PAR=${PAR:-8}		# ... then PAR rounds of PAR at once
 
 . "$here/tap.sh"
 

@@ -9,8 +9,9 @@
 # package list: a root is made again only when missing or when that list
 # changed, and older ones are removed.  Then a copy of the tree (not its
 # build directories) is built there with trixie's GCC and libraries
-# (-Werror: warning-free) and its unit tests (plain and ASan+UBSan) and
-# fuzz-corpus replays run, chrooted in a private mount namespace: the
+# (-Werror: warning-free), its unit tests (plain and ASan+UBSan) and
+# fuzz-corpus replays run, and its Debian packages are built and checked
+# by trixie's lintian, chrooted in a private mount namespace: the
 # cached root lies under an overlay whose writes land in a tmpfs, so the
 # cache stays pristine and every mount vanishes with the namespace,
 # whatever way this script ends.  Also checked while the root is made:
@@ -25,11 +26,11 @@ CACHE=${MTASTS_TRIXIE_CACHE:-/var/cache/mtasts-trixie}
 SUITE=trixie
 ROOT_SECS=1500		# making the root (download and unpack)
 RUN_SECS=2400		# the build and the tests inside it
-# What the build and the unit tests need; build-essential brings GCC,
-# db5.3-util the db5.3_verify test_cache runs.
+# What the build, the unit tests and the packages need; build-essential
+# brings GCC, db5.3-util the db5.3_verify test_cache runs.
 PKGS="build-essential pkg-config libssl-dev libidn2-dev libc-ares-dev
 libcurl4-openssl-dev libevent-dev libdb5.3-dev db5.3-util libjansson-dev
-libcmocka-dev zlib1g-dev exim4-dev"
+libcmocka-dev zlib1g-dev exim4-dev debhelper dpkg-dev fakeroot lintian"
 
 if [ -z "${MTASTS_TRIXIE_NS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "Bail out! needs root"; exit 1; }
@@ -175,4 +176,22 @@ for f in $fuzz; do
 	run "fuzz replay: $f" "build/asan/replay_$f tests/fuzz/corpus/$f"
 done
 echo "# tests: $(($(now) - t0)) s"
+
+# --- the Debian packages, with trixie's debhelper and lintian ----------
+t0=$(now)
+if timeout "$RUN_SECS" chroot "$R" sh -c "cd /src && make deb-build \
+    B=build" >"$T/deb.log" 2>&1; then
+	ok "make deb-build on Debian 13: $(cd "$R/src/build/deb" &&
+	    echo *.deb | wc -w) packages"
+	in_root lintian --allow-root /src/build/deb/src/mtasts_*.changes \
+	    >"$T/lintian" 2>&1
+	grep -E '^[EW]: ' "$T/lintian" | sed 's/^/# lintian /'
+	check "lintian (Debian 13): no errors" \
+	    test -z "$(grep '^E: ' "$T/lintian")"
+	check "lintian (Debian 13): no aliased-location" \
+	    test -z "$(grep 'aliased-location' "$T/lintian")"
+else
+	not_ok "make deb-build on Debian 13" "$(tail -n 15 "$T/deb.log")"
+fi
+echo "# packages: $(($(now) - t0)) s"
 tap_end

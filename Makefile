@@ -432,6 +432,8 @@ FORCE:
 # the source) and leaves the .deb files in $(B)/deb.
 ALL_CFLAGS	+= $(CPPFLAGS)
 DEB_PKGS	+= debhelper dpkg-dev fakeroot lintian
+# tests/trixie/root.sh: a Debian 13 root for the build and unit tests.
+DEB_PKGS	+= mmdebstrap
 DEB_SRC		= $(B)/deb/src/mtasts-$(VERSION)
 .PHONY: deb deb-build
 deb: deps

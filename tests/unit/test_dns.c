@@ -8,6 +8,7 @@
  *	txt80.t   80 TXT RRs, the one "v=STSv1" record is the 80th
  *	txt2.t    90 TXT RRs, "v=STSv1" records at 10 and 90
  *	mx100.t   100 MX RRs, preferences 1000 down to 901 (best last)
+ *	mxeq.t    70 MX RRs, all of preference 10
  *	mxnull.t  the RFC 7505 null MX
  *	hole.t    never answered
  */
@@ -177,6 +178,10 @@ srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
 		for (i = 0; i < 100; i++)
 			put_mx(w, 1000 - i, i);
 		an = 100;
+	} else if (strcmp(name, "mxeq.t") == 0 && qtype == 15) {
+		for (i = 0; i < 70; i++)
+			put_mx(w, 10, i);
+		an = 70;
 	} else if (strcmp(name, "mxnull.t") == 0 && qtype == 15) {
 		static const unsigned char null_mx[] = { 0, 0, 0 };
 
@@ -556,6 +561,24 @@ test_mx_best_of_100(void **state)
 	env_close(&e);
 }
 
+/* Equal preferences: the first 64 in message order. */
+static void
+test_mx_equal_preferences(void **state)
+{
+	struct env e;
+	struct got g = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	dns_mx(e.dns, "mxeq.t", on_list, &g);
+	run_until(&e, &g);
+	assert_int_equal(g.status, DNS_OK);
+	assert_int_equal(g.n, 64);
+	assert_string_equal(g.first, "mx0.mxeq.t");
+	assert_string_equal(g.last, "mx63.mxeq.t");
+	env_close(&e);
+}
+
 static void
 test_mx_null(void **state)
 {
@@ -706,6 +729,7 @@ main(void)
 		cmocka_unit_test(test_txt_sts_at_80),
 		cmocka_unit_test(test_txt_two_sts_far_apart),
 		cmocka_unit_test(test_mx_best_of_100),
+		cmocka_unit_test(test_mx_equal_preferences),
 		cmocka_unit_test(test_mx_null),
 		cmocka_unit_test(test_nxdomain),
 		cmocka_unit_test(test_timeout_is_the_bound),

@@ -1,0 +1,197 @@
+#!/bin/sh
+# tests/trixie/root.sh [BUILDDIR]
+#
+# Debian 13 ("trixie") for the build and the unit tests (issue 18).  The
+# machines run Debian 12, so a minimal trixie root is made with
+# mmdebstrap from the Debian archive this machine already uses (the
+# first URIs of /etc/apt/sources.list*), and cached under
+# /var/cache/mtasts-trixie/root-HASH, HASH naming the mirror and the
+# package list: a root is made again only when missing or when that list
+# changed, and older ones are removed.  Then a copy of the tree (not its
+# build directories) is built there with trixie's GCC and libraries
+# (-Werror: warning-free), its unit tests (plain and ASan+UBSan) and
+# fuzz-corpus replays run, and its Debian packages are built and checked
+# by trixie's lintian, chrooted in a private mount namespace: the
+# cached root lies under an overlay whose writes land in a tmpfs, so the
+# cache stays pristine and every mount vanishes with the namespace,
+# whatever way this script ends.  Also checked while the root is made:
+# every package "make deps" asks for exists on Debian 13.
+#
+# TAP on stdout, with the time each step took.  Needs root and
+# mmdebstrap (make deps installs it).  Not part of make check yet.
+set -u
+B=${1:-build}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+CACHE=${MTASTS_TRIXIE_CACHE:-/var/cache/mtasts-trixie}
+SUITE=trixie
+ROOT_SECS=1500		# making the root (download and unpack)
+RUN_SECS=2400		# the build and the tests inside it
+# What the build, the unit tests and the packages need; build-essential
+# brings GCC, db5.3-util the db5.3_verify test_cache runs.
+PKGS="build-essential pkg-config libssl-dev libidn2-dev libc-ares-dev
+libcurl4-openssl-dev libevent-dev libdb5.3-dev db5.3-util libjansson-dev
+libcmocka-dev zlib1g-dev exim4-dev debhelper dpkg-dev fakeroot lintian"
+
+if [ -z "${MTASTS_TRIXIE_NS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "Bail out! needs root"; exit 1; }
+	MTASTS_TRIXIE_NS=1 exec unshare --mount --propagation private \
+	    sh "$0" "$@"
+fi
+. "$here/tests/tap.sh"
+now() { date +%s; }
+
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+	skip "mmdebstrap absent (make deps installs it)"
+	tap_end
+	exit 0
+fi
+
+# The first Debian mirror apt uses here, deb822 or one-line style.
+mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
+    /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security |
+    head -n 1)
+[ -n "$mirror" ] || mirror=$(sed -n \
+    's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]*\)\{0,1\}\(http[^[:space:]]*\).*/\2/p' \
+    /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    grep -v security | head -n 1)
+[ -n "$mirror" ] || { echo "Bail out! no Debian mirror in sources.list*"; exit 1; }
+
+# Every package make deps installs, to be found on Debian 13.
+deps=$(make -s -C "$here" -pn 2>/dev/null |
+    sed -n 's/^DEB_PKGS[[:space:]]*:*=[[:space:]]*//p' | tail -n 1)
+
+key=$(printf '%s\n' 1 "$SUITE" "$mirror" $PKGS -- $deps | sha256sum |
+    cut -c1-16)
+R0=$CACHE/root-$key
+T=$(mktemp -d /tmp/mtasts-trixie.XXXXXX)
+cleanup() {
+	umount -R "$T" 2>/dev/null
+	rmdir "$T" 2>/dev/null
+	[ -n "${new:-}" ] && rm -rf "$new"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+# --- the root, from the cache or made now ------------------------------
+t0=$(now)
+if [ -f "$R0/.mtasts-complete" ]; then
+	ok "trixie root from the cache ($R0)"
+else
+	mkdir -p "$CACHE"
+	new=$CACHE/new-$key.$$
+	rm -rf "$new"
+	# The hook runs before mmdebstrap drops the package lists.
+	if timeout "$ROOT_SECS" mmdebstrap --variant=minbase \
+	    --include="$(echo $PKGS | tr ' ' ,)" \
+	    --customize-hook='chroot "$1" apt-get install --simulate '"$deps"' \
+	        >"$1/var/tmp/deps.log" 2>&1; echo $? >"$1/var/tmp/deps.rc"' \
+	    "$SUITE" "$new" "deb $mirror $SUITE main" \
+	    "deb $mirror $SUITE-updates main" >"$T.mmdebstrap.log" 2>&1; then
+		touch "$new/.mtasts-complete"
+		for o in "$CACHE"/root-*; do
+			[ "$o" != "$R0" ] && [ -d "$o" ] && rm -rf "$o"
+		done
+		rm -rf "$R0"
+		mv "$new" "$R0"
+		new=""
+		ok "trixie root made with mmdebstrap from $mirror ($(du -sh \
+		    "$R0" | cut -f1))"
+	else
+		not_ok "trixie root made with mmdebstrap from $mirror" \
+		    "$(tail -n 15 "$T.mmdebstrap.log")"
+		rm -f "$T.mmdebstrap.log"
+		tap_end
+		exit 1
+	fi
+	rm -f "$T.mmdebstrap.log"
+fi
+echo "# root: $(($(now) - t0)) s"
+if [ "$(cat "$R0/var/tmp/deps.rc" 2>/dev/null)" = 0 ]; then
+	ok "make deps: every package exists on Debian 13"
+else
+	not_ok "make deps: every package exists on Debian 13" \
+	    "$(grep -E '^E:' "$R0/var/tmp/deps.log" | head -n 5)"
+fi
+
+# --- a scratch copy of it, and of the tree ------------------------------
+R=$T/root
+mount -t tmpfs -o mode=755 tmpfs "$T" &&
+    mkdir -p "$T/upper" "$T/work" "$R" &&
+    mount -t overlay overlay \
+    -o "lowerdir=$R0,upperdir=$T/upper,workdir=$T/work" "$R" &&
+    mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" &&
+    mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" ||
+    { echo "Bail out! cannot mount the scratch root"; exit 1; }
+mkdir -p "$R/src"
+tar -C "$here" -c --exclude-vcs --exclude=./build --exclude='./build-*' \
+    --exclude="./$B" --exclude=./debian/build . | tar -C "$R/src" -x
+in_root() { chroot "$R" env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin \
+    HOME=/root LANG=C.UTF-8 "$@"; }
+echo "# $(in_root gcc --version | head -n 1)"
+echo "# c-ares $(in_root pkg-config --modversion libcares)," \
+    "libcurl $(in_root pkg-config --modversion libcurl)," \
+    "OpenSSL $(in_root pkg-config --modversion openssl)"
+
+# --- build -------------------------------------------------------------
+units=$(cd "$here" && ls tests/unit/test_*.c | sed 's|.*/\(.*\)\.c$|\1|')
+fuzz=$(cd "$here" && ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_\(.*\)\.c$|\1|')
+targets="all build/asan/tests/test_alloc_fail"
+for u in $units; do
+	targets="$targets build/tests/$u build/asan/tests/$u"
+done
+for f in $fuzz; do targets="$targets build/asan/replay_$f"; done
+t0=$(now)
+if timeout "$RUN_SECS" chroot "$R" sh -c "cd /src && make -j2 B=build \
+    $targets" >"$T/build.log" 2>&1; then
+	ok "make (-Werror) with trixie's compiler and libraries: library, \
+CLI, module, filter, table, socketmap, tests"
+else
+	not_ok "make (-Werror) with trixie's compiler and libraries" \
+	    "$(grep -E 'error|warning' "$T/build.log" | head -n 20)" \
+	    "$(tail -n 5 "$T/build.log")"
+fi
+echo "# build: $(($(now) - t0)) s"
+
+# --- unit tests and corpus replays --------------------------------------
+t0=$(now)
+# run DESC CMD...: one TAP line for a whole test program.
+run() {
+	d=$1
+	shift
+	if timeout 600 chroot "$R" sh -c "cd /src && $*" >"$T/run.log" 2>&1
+	then
+		ok "$d"
+	else
+		not_ok "$d" "$(grep -E 'not ok|ERROR|FAILED|Sanitizer' \
+		    "$T/run.log" | head -n 10)"
+	fi
+}
+for u in $units; do
+	run "unit: $u" "build/tests/$u"
+	run "unit (asan+ubsan): $u" \
+	    "ASAN_OPTIONS=detect_leaks=1 build/asan/tests/$u"
+done
+run "unit (asan+ubsan): test_alloc_fail" build/asan/tests/test_alloc_fail
+for f in $fuzz; do
+	run "fuzz replay: $f" "build/asan/replay_$f tests/fuzz/corpus/$f"
+done
+echo "# tests: $(($(now) - t0)) s"
+
+# --- the Debian packages, with trixie's debhelper and lintian ----------
+t0=$(now)
+if timeout "$RUN_SECS" chroot "$R" sh -c "cd /src && make deb-build \
+    B=build" >"$T/deb.log" 2>&1; then
+	ok "make deb-build on Debian 13: $(cd "$R/src/build/deb" &&
+	    echo *.deb | wc -w) packages"
+	in_root lintian --allow-root /src/build/deb/src/mtasts_*.changes \
+	    >"$T/lintian" 2>&1
+	grep -E '^[EW]: ' "$T/lintian" | sed 's/^/# lintian /'
+	check "lintian (Debian 13): no errors" \
+	    test -z "$(grep '^E: ' "$T/lintian")"
+	check "lintian (Debian 13): no aliased-location" \
+	    test -z "$(grep 'aliased-location' "$T/lintian")"
+else
+	not_ok "make deb-build on Debian 13" "$(tail -n 15 "$T/deb.log")"
+fi
+echo "# packages: $(($(now) - t0)) s"
+tap_end

@@ -203,6 +203,20 @@ decide_fallback(struct decide_req *q)
 	decide_finish(q);
 }
 
+/* A DNS lookup that could not even start (out of memory): our failure,
+ * not the domain's, so nothing is recorded against it; a cached policy
+ * still applies, and the answer is incomplete (callers defer). */
+static void
+decide_no_lookup(struct decide_req *q, const char *name)
+{
+	log_msg(LOG_ERR, "%s: cannot start the lookup of %s: out of memory",
+	    q->domain, name);
+	result_add_error(q->res, "internal-error", "%s: cannot start the "
+	    "lookup: out of memory", name);
+	result_fail(q->res, MTASTS_ENOMEM);
+	decide_fallback(q);
+}
+
 /* A fetched, valid policy replaces what was cached (§3.3, §8.3). */
 struct decide_new {
 	const struct decide_req	*q;
@@ -360,7 +374,8 @@ decide_fetch(struct decide_req *q)
 		return;
 	}
 	snprintf(host, sizeof(host), "mta-sts.%s", q->domain);
-	dns_addr(q->ctx->dns, host, decide_on_addr, q);
+	if (dns_addr(q->ctx->dns, host, decide_on_addr, q) != MTASTS_OK)
+		decide_no_lookup(q, host);
 }
 
 /* Did another process store this very policy since we looked?  Then it
@@ -540,7 +555,8 @@ decide_on_start(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	snprintf(name, sizeof(name), "_mta-sts.%s", q->domain);
-	dns_txt(q->ctx->dns, name, decide_on_txt, q);
+	if (dns_txt(q->ctx->dns, name, decide_on_txt, q) != MTASTS_OK)
+		decide_no_lookup(q, name);
 }
 
 static struct decide_req *

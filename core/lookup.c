@@ -63,6 +63,16 @@ lookup_new(struct mtasts_ctx *ctx, const char *prefix, const char *name,
 	return l;
 }
 
+/* The outcome of a start call: on failure no callback will run, so
+ * the lookup goes now and the caller hears the status. */
+static int
+lookup_start(struct lookup *l, int r)
+{
+	if (r != MTASTS_OK)
+		util_free(l);
+	return r;
+}
+
 static void
 lookup_on_txt(int status, const struct mtasts_rr *rrs, size_t n,
     const char *why, void *arg)
@@ -86,8 +96,7 @@ mtasts_txt_query(struct mtasts_ctx *ctx, const char *label,
 	    sizeof(name), arg, err, errlen)) == NULL)
 		return MTASTS_EINVAL;
 	l->txt_cb = cb;
-	dns_txt(ctx->dns, name, lookup_on_txt, l);
-	return MTASTS_OK;
+	return lookup_start(l, dns_txt(ctx->dns, name, lookup_on_txt, l));
 }
 
 static void
@@ -112,8 +121,7 @@ mtasts_addr_query(struct mtasts_ctx *ctx, const char *host,
 	    sizeof(name), arg, err, errlen)) == NULL)
 		return MTASTS_EINVAL;
 	l->list_cb = cb;
-	dns_addr(ctx->dns, name, lookup_on_list, l);
-	return MTASTS_OK;
+	return lookup_start(l, dns_addr(ctx->dns, name, lookup_on_list, l));
 }
 
 MTASTS_API int
@@ -132,8 +140,7 @@ mtasts_tlsa_query(struct mtasts_ctx *ctx, const char *host,
 	    sizeof(name), arg, err, errlen)) == NULL)
 		return MTASTS_EINVAL;
 	l->list_cb = cb;
-	dns_tlsa(ctx->dns, name, lookup_on_list, l);
-	return MTASTS_OK;
+	return lookup_start(l, dns_tlsa(ctx->dns, name, lookup_on_list, l));
 }
 
 static void
@@ -179,6 +186,6 @@ mtasts_policy_fetch(struct mtasts_ctx *ctx, const char *domain,
 	    sizeof(name), arg, err, errlen)) == NULL)
 		return MTASTS_EINVAL;
 	l->fetch_cb = cb;
-	dns_addr(ctx->dns, name, lookup_on_policy_host, l);
-	return MTASTS_OK;
+	return lookup_start(l, dns_addr(ctx->dns, name, lookup_on_policy_host,
+	    l));
 }

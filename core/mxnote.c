@@ -109,8 +109,10 @@ mtasts_mx_note(struct mtasts_ctx *ctx, const char *domain, const char *host)
 		util_free(q);
 		return MTASTS_OK;
 	}
-	dns_addr(ctx->dns, q->host, mxnote_on_addr, q);
-	return MTASTS_OK;
+	if ((r = dns_addr(ctx->dns, q->host, mxnote_on_addr, q)) !=
+	    MTASTS_OK)
+		util_free(q);	/* no callback will come */
+	return r;
 }
 
 /* "<domain>\t<host>\t<time>", read from our own database but checked

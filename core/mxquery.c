@@ -52,6 +52,7 @@ mtasts_mx_query(struct mtasts_ctx *ctx, const char *domain, mtasts_mx_cb cb,
 		return MTASTS_ENOMEM;
 	q->cb = cb;
 	q->arg = arg;
-	dns_mx(ctx->dns, name, mxquery_on_mx, q);
-	return MTASTS_OK;
+	if ((r = dns_mx(ctx->dns, name, mxquery_on_mx, q)) != MTASTS_OK)
+		util_free(q);	/* no callback will come */
+	return r;
 }

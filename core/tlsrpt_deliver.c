@@ -135,7 +135,11 @@ mtasts_tlsrpt_query_wait(struct mtasts_ctx *ctx, const char *domain,
 	if ((w = util_calloc(1, sizeof(*w))) == NULL)
 		return MTASTS_ENOMEM;
 	w->ctx = ctx;
-	dns_txt(ctx->dns, qname, deliver_on_txt, w);
+	if ((r = dns_txt(ctx->dns, qname, deliver_on_txt, w)) != MTASTS_OK) {
+		util_free(w);	/* no callback will come */
+		util_err(err, errlen, "%s: %s", qname, mtasts_strerror(r));
+		return r;
+	}
 	if ((r = deliver_run(w, qname, err, errlen)) != MTASTS_OK)
 		return r;
 	if ((r = w->status) == MTASTS_OK)
@@ -236,7 +240,13 @@ mtasts_tlsrpt_post_wait(struct mtasts_ctx *ctx, const char *url,
 	}
 	memcpy(w->data, data, len);
 	w->len = len;
-	dns_addr(ctx->dns, w->host, deliver_on_addr, w);
+	if ((r = dns_addr(ctx->dns, w->host, deliver_on_addr, w)) !=
+	    MTASTS_OK) {
+		util_err(err, errlen, "%s: %s", w->host, mtasts_strerror(r));
+		util_free(w->data);	/* no callback will come */
+		util_free(w);
+		return r;
+	}
 	if ((r = deliver_run(w, w->host, err, errlen)) != MTASTS_OK)
 		return r;
 	if ((r = w->status) != MTASTS_OK)

@@ -41,6 +41,10 @@
  *     transaction, no mutex.  It leaves a few bytes of bookkeeping in
  *     the regions, so a reset also follows every 1000 joins.
  *
+ * fcntl(2) locks belong to a process, not a thread: a process uses its
+ * cache from one thread at a time (BDB handles opened without DB_THREAD
+ * always asked as much).
+ *
  * Every step is bounded: the lock wait by time, a reset by the size of
  * the logs since the last checkpoint.  When the environment cannot be
  * had (a full disk: regions are written whole with DB_REGION_INIT, so

@@ -45,9 +45,12 @@
 #include "request.h"
 #include "socketmap.h"
 
+#define STR1(x)			#x
+#define STR(x)			STR1(x)
+
 /* Bytes read from a client at a time: a few requests' worth, so that
  * a thousand clients cost little memory. */
-#define CONN_READ_CHUNK		4096
+#define CONN_READ_CHUNK		3072
 
 struct conn;
 
@@ -241,8 +244,10 @@ conn_query(struct req *r)
 		return;
 	}
 	/* Overload: the connection's only request still gets its lookup
-	 * (Postfix asks one at a time), a pipelined one gets TEMP. */
-	if (env.npending >= env.pending_max && r->conn->nreqs > 1) {
+	 * (Postfix asks one at a time) while descriptors last, a
+	 * pipelined one gets TEMP. */
+	if (env.npending >= env.lookups_max ||
+	    (env.npending >= env.pending_max && r->conn->nreqs > 1)) {
 		log_rate(LR_TEMP, "%s: %zu lookups in progress: TEMP",
 		    r->domain, env.npending);
 		conn_set_reply(r, "TEMP %s: MTA-STS lookups overloaded",
@@ -389,17 +394,18 @@ conn_deadline(struct conn *c, const char **why)
 
 	if (c->out_since != 0) {
 		at = c->out_since + SM_WRITE_SECONDS * 1000;
-		*why = "took no answers";
+		*why = "answers not taken for " STR(SM_WRITE_SECONDS) "s";
 	}
 	if (c->reading && c->req_since != 0 &&
 	    (at == 0 || c->req_since + SM_REQUEST_SECONDS * 1000 < at)) {
 		at = c->req_since + SM_REQUEST_SECONDS * 1000;
-		*why = "sent no complete request";
+		*why = "no complete request " STR(SM_REQUEST_SECONDS)
+		    "s after its first byte";
 	}
 	if (c->idle_since != 0 &&
 	    (at == 0 || c->idle_since + SM_IDLE_SECONDS * 1000 < at)) {
 		at = c->idle_since + SM_IDLE_SECONDS * 1000;
-		*why = "was idle";
+		*why = "idle for " STR(SM_IDLE_SECONDS) "s";
 	}
 	return at;
 }
@@ -475,8 +481,7 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	c->timer_at = 0;
 	at = conn_deadline(c, &why);
 	if (at != 0 && at <= conn_now()) {
-		log_rate(LR_CONN, "%s: %s for too long: closing", c->peer,
-		    why);
+		log_rate(LR_CONN, "%s: %s: closing", c->peer, why);
 		c->dead = 1;
 	}
 	conn_pump(c);

@@ -329,13 +329,14 @@ conn_bad_frame(struct conn *c, int status)
 }
 
 /* Take the complete requests out of the input, up to the inflight cap
- * and while the client reads our answers. */
-static void
+ * and while the client reads our answers.  Returns 1 when only more
+ * input can make progress (none, or a partial request). */
+static int
 conn_parse(struct conn *c)
 {
 	size_t		 avail, take, off, dlen, used;
 	const char	*p;
-	int		 st, done = 0;
+	int		 st = NETSTRING_OK, done = 0, starved = 1;
 
 	while (c->nreqs < SM_INFLIGHT_MAX &&
 	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX &&
@@ -358,11 +359,14 @@ conn_parse(struct conn *c)
 		evbuffer_drain(c->in, used);
 		done = 1;
 	}
+	if (evbuffer_get_length(c->in) > 0 && st != NETSTRING_MORE)
+		starved = 0;
 	/* The clock of a request starts with its first byte. */
 	if (evbuffer_get_length(c->in) == 0)
 		c->req_since = 0;
 	else if (c->req_since == 0 || done)
 		c->req_since = conn_now();
+	return starved;
 }
 
 /* Write what is queued; wait for writability if the client is slow. */
@@ -445,12 +449,21 @@ conn_clock(struct conn *c)
 static void
 conn_pump(struct conn *c)
 {
-	int	want;
+	int	want, starved;
 
-	conn_parse(c);
-	conn_flush(c);
-	if (!c->dead)
-		conn_write(c);
+	/* Requests already read wait only for the caps, not for more
+	 * input: parse again while answering made room (a client that
+	 * pipelined and now waits would else wait for good). */
+	for (;;) {
+		starved = conn_parse(c);
+		conn_flush(c);
+		if (!c->dead)
+			conn_write(c);
+		if (c->dead || starved || c->closing ||
+		    c->nreqs >= SM_INFLIGHT_MAX ||
+		    evbuffer_get_length(c->out) >= SM_OUTPUT_MAX)
+			break;
+	}
 	if (c->dead || (c->closing && c->nreqs == 0 &&
 	    evbuffer_get_length(c->out) == 0)) {
 		conn_close(c);

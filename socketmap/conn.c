@@ -45,9 +45,12 @@
 #include "request.h"
 #include "socketmap.h"
 
+#define STR1(x)			#x
+#define STR(x)			STR1(x)
+
 /* Bytes read from a client at a time: a few requests' worth, so that
  * a thousand clients cost little memory. */
-#define CONN_READ_CHUNK		4096
+#define CONN_READ_CHUNK		3072
 
 struct conn;
 
@@ -241,8 +244,10 @@ conn_query(struct req *r)
 		return;
 	}
 	/* Overload: the connection's only request still gets its lookup
-	 * (Postfix asks one at a time), a pipelined one gets TEMP. */
-	if (env.npending >= env.pending_max && r->conn->nreqs > 1) {
+	 * (Postfix asks one at a time) while descriptors last, a
+	 * pipelined one gets TEMP. */
+	if (env.npending >= env.lookups_max ||
+	    (env.npending >= env.pending_max && r->conn->nreqs > 1)) {
 		log_rate(LR_TEMP, "%s: %zu lookups in progress: TEMP",
 		    r->domain, env.npending);
 		conn_set_reply(r, "TEMP %s: MTA-STS lookups overloaded",
@@ -324,13 +329,14 @@ conn_bad_frame(struct conn *c, int status)
 }
 
 /* Take the complete requests out of the input, up to the inflight cap
- * and while the client reads our answers. */
-static void
+ * and while the client reads our answers.  Returns 1 when only more
+ * input can make progress (none, or a partial request). */
+static int
 conn_parse(struct conn *c)
 {
 	size_t		 avail, take, off, dlen, used;
 	const char	*p;
-	int		 st, done = 0;
+	int		 st = NETSTRING_OK, done = 0, starved = 1;
 
 	while (c->nreqs < SM_INFLIGHT_MAX &&
 	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX &&
@@ -353,11 +359,14 @@ conn_parse(struct conn *c)
 		evbuffer_drain(c->in, used);
 		done = 1;
 	}
+	if (evbuffer_get_length(c->in) > 0 && st != NETSTRING_MORE)
+		starved = 0;
 	/* The clock of a request starts with its first byte. */
 	if (evbuffer_get_length(c->in) == 0)
 		c->req_since = 0;
 	else if (c->req_since == 0 || done)
 		c->req_since = conn_now();
+	return starved;
 }
 
 /* Write what is queued; wait for writability if the client is slow. */
@@ -389,17 +398,18 @@ conn_deadline(struct conn *c, const char **why)
 
 	if (c->out_since != 0) {
 		at = c->out_since + SM_WRITE_SECONDS * 1000;
-		*why = "took no answers";
+		*why = "answers not taken for " STR(SM_WRITE_SECONDS) "s";
 	}
 	if (c->reading && c->req_since != 0 &&
 	    (at == 0 || c->req_since + SM_REQUEST_SECONDS * 1000 < at)) {
 		at = c->req_since + SM_REQUEST_SECONDS * 1000;
-		*why = "sent no complete request";
+		*why = "no complete request " STR(SM_REQUEST_SECONDS)
+		    "s after its first byte";
 	}
 	if (c->idle_since != 0 &&
 	    (at == 0 || c->idle_since + SM_IDLE_SECONDS * 1000 < at)) {
 		at = c->idle_since + SM_IDLE_SECONDS * 1000;
-		*why = "was idle";
+		*why = "idle for " STR(SM_IDLE_SECONDS) "s";
 	}
 	return at;
 }
@@ -439,12 +449,21 @@ conn_clock(struct conn *c)
 static void
 conn_pump(struct conn *c)
 {
-	int	want;
+	int	want, starved;
 
-	conn_parse(c);
-	conn_flush(c);
-	if (!c->dead)
-		conn_write(c);
+	/* Requests already read wait only for the caps, not for more
+	 * input: parse again while answering made room (a client that
+	 * pipelined and now waits would else wait for good). */
+	for (;;) {
+		starved = conn_parse(c);
+		conn_flush(c);
+		if (!c->dead)
+			conn_write(c);
+		if (c->dead || starved || c->closing ||
+		    c->nreqs >= SM_INFLIGHT_MAX ||
+		    evbuffer_get_length(c->out) >= SM_OUTPUT_MAX)
+			break;
+	}
 	if (c->dead || (c->closing && c->nreqs == 0 &&
 	    evbuffer_get_length(c->out) == 0)) {
 		conn_close(c);
@@ -475,8 +494,7 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	c->timer_at = 0;
 	at = conn_deadline(c, &why);
 	if (at != 0 && at <= conn_now()) {
-		log_rate(LR_CONN, "%s: %s for too long: closing", c->peer,
-		    why);
+		log_rate(LR_CONN, "%s: %s: closing", c->peer, why);
 		c->dead = 1;
 	}
 	conn_pump(c);

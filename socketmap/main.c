@@ -4,7 +4,6 @@
  * postfix-mta-sts-resolver does.  See mtasts-socketmap(8).
  */
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +28,8 @@
 /* Descriptors kept for the process itself: stdio, syslog, the event
  * base, listeners, the cache's files, the resolver's sockets. */
 #define FD_RESERVE		32
+/* The soft limit is raised to the hard one, up to this. */
+#define FD_WANT			65536
 
 struct sm_env	env;
 
@@ -279,16 +280,16 @@ main_limits(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatalx("getrlimit: %s", strerror(errno));
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < FD_WANT) {
+		rl.rlim_cur = rl.rlim_max < FD_WANT ? rl.rlim_max : FD_WANT;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 		(void)getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur < FD_RESERVE + 8)
 		fatalx("descriptor limit %llu: at least %d needed",
 		    (unsigned long long)rl.rlim_cur, FD_RESERVE + 8);
-	budget = rl.rlim_cur > 1000000 ? 1000000 :
-	    (size_t)rl.rlim_cur - FD_RESERVE;
+	budget = (rl.rlim_cur > FD_WANT ? FD_WANT : (size_t)rl.rlim_cur) -
+	    FD_RESERVE;
 	/* At most a third for connections, the rest for lookups. */
 	conns = budget / 3;
 	if (env.conns_max > conns) {
@@ -297,7 +298,10 @@ main_limits(void)
 		    env.conns_max);
 		env.conns_max = conns;
 	}
-	pending = (budget - env.conns_max) / 2;
+	env.lookups_max = (budget - env.conns_max) / 2;
+	if (env.lookups_max > SM_LOOKUPS_MAX)
+		env.lookups_max = SM_LOOKUPS_MAX;
+	pending = env.lookups_max / 2;
 	env.pending_max = pending < SM_PENDING_MAX ? pending : SM_PENDING_MAX;
 }
 
@@ -387,8 +391,8 @@ main(int argc, char *argv[])
 	    NULL)) == NULL || event_add(sweep, &sweep_tv) == -1)
 		fatalx("out of memory");
 	log_info("ready: deadline %us, memo %us, at most %zu connections "
-	    "and %zu lookups", env.deadline, env.memo_ttl, env.conns_max,
-	    env.pending_max);
+	    "and %zu lookups (%zu for pipelined requests)", env.deadline,
+	    env.memo_ttl, env.conns_max, env.lookups_max, env.pending_max);
 
 	event_base_dispatch(env.base);
 

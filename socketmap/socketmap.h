@@ -35,7 +35,7 @@ struct mtasts_result;
 #define SM_INFLIGHT_MAX		16
 /* Answers queued for a client that does not read; past this the
  * connection is not read.  An answer is at most about 1 KB. */
-#define SM_OUTPUT_MAX		(16 * 1024)
+#define SM_OUTPUT_MAX		4096
 /* A connection between requests for this long is closed.  Postfix
  * itself drops its idle socketmap connections after 10 s. */
 #define SM_IDLE_SECONDS		300
@@ -48,10 +48,14 @@ struct mtasts_result;
 /* When every slot is taken, a connection idle, mid-request or not
  * taking answers for this long may be closed for a new one. */
 #define SM_EVICT_MS		1000
-/* Policy lookups in progress at once, over all connections (fewer if
- * the descriptor limit is low: each may hold sockets); past this a
- * request that is not its connection's only one is answered TEMP. */
-#define SM_PENDING_MAX		1024
+/* Policy lookups in progress at once, over all connections, for
+ * pipelined requests; past this a request that is not its connection's
+ * only one is answered TEMP.  A connection's only request (Postfix
+ * asks one at a time) may go up to the hard bound the descriptor limit
+ * sets (each lookup may hold sockets). */
+#define SM_PENDING_MAX		256
+/* The hard bound on lookups, whatever the descriptor limit. */
+#define SM_LOOKUPS_MAX		4096
 /* SIGTERM: exit within this, whatever is pending. */
 #define SM_EXIT_SECONDS		2
 
@@ -62,8 +66,9 @@ struct sm_env {
 	unsigned int		 memo_ttl;	/* seconds, 0: no memo */
 	size_t			 conns_max;
 	size_t			 nconns;
-	size_t			 pending_max;	/* lookups in the core */
-	size_t			 npending;
+	size_t			 pending_max;	/* lookups for pipelined requests */
+	size_t			 lookups_max;	/* lookups in all */
+	size_t			 npending;	/* lookups in the core */
 	size_t			 peak_conns;	/* since the last trim */
 	int			 stopping;	/* SIGTERM seen */
 	int			 verbose;

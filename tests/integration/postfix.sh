@@ -4,7 +4,8 @@
 # mtasts-socketmap (ASan+UBSan build) in Debian's real Postfix 3.7
 # (tests/postfix: run from a dpkg -x tree, never installed), configured
 # as docs/postfix.md says: smtp_tls_policy_maps =
-# socketmap:inet:127.0.0.1:8461:postfix.  Mail to the fixture's Exim
+# socketmap:unix:mtasts/socketmap:postfix (the socket in Postfix's queue
+# directory, named relative to it).  Mail to the fixture's Exim
 # scenarios goes to the five receiving Exims of tests/exim behind byte
 # captures: enforce domains are delivered only over verified TLS to an
 # allowed certificate and otherwise deferred (never bounced, never in
@@ -41,19 +42,23 @@ fi
 . "$S/exim/env"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-"$SM" -f -v -c "$FIXTURE_CONF" -l 127.0.0.1:8461 >"$S/socketmap.log" 2>&1 &
-smpid=$!
-if ! waitfor 100 nc -z 127.0.0.1 8461; then
-	echo "Bail out! mtasts-socketmap did not start: $(tail -n 2 "$S/socketmap.log")"
-	exit 1
-fi
+# Postfix first: its start makes a fresh queue directory, where the
+# socket goes (as /var/spool/postfix/mtasts/socketmap in a system).
 if ! sh "$here/postfix/start" "$B" "$S" >"$S.postfix.log" 2>&1; then
 	echo "Bail out! postfix harness did not start: $(tail -n 3 "$S.postfix.log")"
 	exit 1
 fi
 . "$S/postfix/env"
 LOG=$POSTFIX_LOG
-echo "# Postfix $POSTFIX_VERSION, smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix"
+mkdir -p "$POSTFIX_DIR/spool/mtasts"
+"$SM" -f -v -c "$FIXTURE_CONF" -s "$POSTFIX_DIR/spool/mtasts/socketmap" \
+    >"$S/socketmap.log" 2>&1 &
+smpid=$!
+if ! waitfor 100 test -S "$POSTFIX_DIR/spool/mtasts/socketmap"; then
+	echo "Bail out! mtasts-socketmap did not start: $(tail -n 2 "$S/socketmap.log")"
+	exit 1
+fi
+echo "# Postfix $POSTFIX_VERSION, smtp_tls_policy_maps = socketmap:unix:mtasts/socketmap:postfix"
 run=$$
 
 # send DOMAIN: one message to u@DOMAIN with a unique marker ($mark) in

@@ -11,6 +11,9 @@
  *		again; hold until -t
  *   flood	connect, write -r pipelined requests each (as fast as the
  *		socket takes them), read nothing; hold until -t
+ *   pipe	one connection, -r requests written at once, then the
+ *		answers read; print "answers N ms M": how many came, and
+ *		when the last did
  *   ask	one connection, -r requests (default 1) -i ms apart; print
  *		for each the milliseconds to its answer and the answer (or
  *		"-1 none")
@@ -194,6 +197,49 @@ ask(const char *addr)
 	return rc;
 }
 
+static int
+pipe_mode(const char *addr)
+{
+	struct hconn	 c;
+	struct pollfd	 pfd;
+	char		*out, buf[65536];
+	size_t		 len = 0, size, off;
+	long		 i, got = 0, start = now_ms(), last = -1;
+	long		 end = start + seconds * 1000L;
+	ssize_t		 n;
+
+	if ((c.fd = dial(addr)) == -1)
+		die("connect");
+	size = (size_t)requests * sizeof(c.req);
+	if ((out = malloc(size)) == NULL)
+		die("malloc");
+	for (i = 0; i < requests; i++) {
+		next_req(&c);
+		memcpy(out + len, c.req, c.len);
+		len += c.len;
+	}
+	for (off = 0; off < len; off += (size_t)n)
+		if ((n = write(c.fd, out + off, len - off)) <= 0)
+			die("write");
+	free(out);
+	/* Count answers by their commas: no answer holds one. */
+	while (got < requests && now_ms() < end) {
+		pfd.fd = c.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(end - now_ms())) < 1)
+			break;
+		if ((n = read(c.fd, buf, sizeof(buf))) <= 0)
+			break;
+		for (i = 0; i < n; i++)
+			if (buf[i] == ',')
+				got++;
+		last = now_ms() - start;
+	}
+	printf("answers %ld ms %ld\n", got, last);
+	close(c.fd);
+	return got == requests ? 0 : 1;
+}
+
 /* Write what the mode sends now; 0 when the server closed. */
 static int
 drive(struct hconn *c, const char *mode, long now, long *next_byte)
@@ -327,7 +373,7 @@ main(int argc, char *argv[])
 	    requests > 1000000) {
 		fprintf(stderr, "usage: smhostile [-c conns] [-t seconds] "
 		    "[-i ms] [-r requests] [-k key] [-m min] [-M max]\n"
-		    "                 idle|trickle|flood|ask address\n");
+		    "                 idle|trickle|flood|pipe|ask address\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -337,6 +383,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "ask") == 0)
 		return ask(argv[1]);
+	if (strcmp(argv[0], "pipe") == 0)
+		return pipe_mode(argv[1]);
 	if (strcmp(argv[0], "idle") == 0 || strcmp(argv[0], "trickle") == 0 ||
 	    strcmp(argv[0], "flood") == 0)
 		return hold(argv[0], argv[1]);

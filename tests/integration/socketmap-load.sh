@@ -96,6 +96,18 @@ check "every trickling client was closed by the request deadline (10 s)" \
 last=$(sed -n 's/.*last_close_ms \([0-9-]*\).*/\1/p' "$S/trickle.out")
 check "within 10 to 13 s of its first byte" within "$((last - 10000))" 3000
 
+# A client that pipelines many requests in one write, then reads:
+# answers pile up past the per-connection caps (16 in flight, 4 KB
+# queued) and must still all come without more input.
+a=$("$H" -r 300 -t 10 -k enforce.test pipe "$S/sm.sock")
+echo "# 300 pipelined requests, cached domain: $a"
+check "300 pipelined requests (cached domain) in one write: 300 answers" \
+    sh -c "echo '$a' | grep -q '^answers 300 '"
+a=$("$H" -r 300 -t 10 -k 'bulk%03d.test' -m 1 -M 200 pipe "$S/sm.sock")
+echo "# 300 pipelined requests, 200 domains: $a"
+check "300 pipelined requests (200 domains, lookups) in one write: 300 answers" \
+    sh -c "echo '$a' | grep -q '^answers 300 '"
+
 echo "# log lines under a flood of bad requests"
 i=0
 while [ $i -lt 200 ]; do

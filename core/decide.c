@@ -59,6 +59,8 @@ struct decide_req {
 	int64_t			 wait_start;	/* began waiting on a lease */
 	int64_t			 lease_deadline;
 	int			 leased;	/* we hold the fetch lease */
+	int			 cache_unknown;	/* the cache could not be read:
+						 * it may hold a policy */
 	int			 found;		/* another process fetched it:
 						 * the answer is in cached */
 };
@@ -200,6 +202,13 @@ decide_fallback(struct decide_req *q)
 {
 	if (decide_cached_valid(q))
 		result_set_policy(q->res, &q->cached, MTASTS_SOURCE_CACHE);
+	else if (q->cache_unknown) {
+		/* "No policy" could be weaker than what the cache holds
+		 * (§3.3): incomplete, the caller defers. */
+		result_add_error(q->res, "internal-error", "the cache could "
+		    "not be read and no live policy was found");
+		result_fail(q->res, MTASTS_EIO);
+	}
 	decide_finish(q);
 }
 
@@ -547,6 +556,10 @@ decide_on_start(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		q->have_cached = r == MTASTS_OK;
+		/* Unreadable (no descriptor, the files themselves fail):
+		 * a live policy is still an answer, but without one we
+		 * cannot know that no cached policy applies. */
+		q->cache_unknown = r != MTASTS_OK;
 	}
 	if (decide_cached_valid(q) && !(q->flags & MTASTS_Q_REFRESH)) {
 		/* §5.1 step 1: fetched less than max_age ago. */

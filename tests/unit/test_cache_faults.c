@@ -606,6 +606,62 @@ test_emfile(void **state)
 	cache_close(held);
 }
 
+/* The decision under the same exhaustion: the cache cannot be read and
+ * no socket can be opened, so nothing live is learnt either.  The answer
+ * for a cached enforce domain must be that policy or incomplete (the
+ * MTA defers), never "no policy" (RFC 8461 §3.3, §5.1). */
+static void
+test_emfile_decision(void **state)
+{
+	struct rlimit rl = { 32, 32 };
+	struct mtasts_config *cfg;
+	struct mtasts_result *res;
+	struct mtasts_ctx *ctx;
+	char conf[256], err[MTASTS_ERRLEN];
+	int status, r, k, fds[32], n, answered = 0;
+	pid_t pid;
+
+	(void)state;
+	seed("enforce.example");
+	snprintf(conf, sizeof(conf), "resolver = 127.0.0.1:9\n"
+	    "cache_dir = %s\ndns_timeout = 1\nquery_timeout = 5\n", dir);
+	/* k descriptors left free before the context is made: from none
+	 * (nothing starts) to enough for everything but some reads. */
+	for (k = 0; k <= 16; k++) {
+		if ((pid = fork()) == 0) {
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				_exit(10);
+			for (n = 0; n < 32 && (fds[n] = open("/dev/null",
+			    O_RDONLY)) != -1; n++)
+				;
+			while (k > 0 && n > 0 && k-- > 0)
+				close(fds[--n]);
+			if (mtasts_config_parse(conf, strlen(conf), "test",
+			    &cfg, err, sizeof(err)) != MTASTS_OK ||
+			    mtasts_ctx_new(NULL, cfg, 0, &ctx, err,
+			    sizeof(err)) != MTASTS_OK)
+				_exit(0);	/* no context: the MTA defers */
+			r = mtasts_query_wait(ctx, "enforce.example", 0, &res,
+			    err, sizeof(err));
+			if (r != MTASTS_OK)
+				_exit(0);	/* no answer: the MTA defers */
+			if (mtasts_result_status(res) == MTASTS_OK &&
+			    (!mtasts_result_has_policy(res) ||
+			    mtasts_result_mode(res) != MTASTS_MODE_ENFORCE))
+				_exit(11);	/* weaker than the cache */
+			_exit(mtasts_result_status(res) == MTASTS_OK ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		if (WEXITSTATUS(status) == 1)
+			answered++;	/* incomplete: deferred */
+		assert_int_not_equal(WEXITSTATUS(status), 11);
+		assert_true(WEXITSTATUS(status) <= 1);
+	}
+	/* Some k made a context that could not read the cache. */
+	assert_true(answered > 0);
+}
+
 static int
 stop_inside(struct cache_entry *e, int exists, void *arg)
 {
@@ -762,6 +818,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_readonly, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_emfile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_emfile_decision, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_holder, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup,

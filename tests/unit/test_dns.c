@@ -10,6 +10,11 @@
  *	mx100.t   100 MX RRs, preferences 1000 down to 901 (best last)
  *	mxnull.t  the RFC 7505 null MX
  *	hole.t    never answered
+ *	tlsa-ad.t     TLSA 3 1 1 and 0 0 1, AD set if the query set it
+ *	tlsa-noad.t   TLSA 3 1 1, never AD (a resolver that does not
+ *	              validate, or an unsigned zone)
+ *	tlsa-bogus.t  SERVFAIL, as a validator answers bogus data
+ *	nx-ad.t       NXDOMAIN, AD set if the query set it
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,6 +41,8 @@
 #include "util.h"
 
 #define SRV_UDP_MAX	512	/* RFC 1035 §4.2.1; we ignore EDNS */
+
+static unsigned int	 srv_ad_seen;	/* queries with AD set */
 #define SRV_MSG_MAX	16384
 
 struct srv {
@@ -144,6 +151,8 @@ srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
 	o += 5;
 	if (strcmp(name, "hole.t") == 0)
 		return 0;
+	if (q[3] & 0x20)
+		srv_ad_seen++;
 	w->len = 0;
 	put(w, q, 2);				/* id */
 	put16(w, 0x8400 | (q[2] & 1) << 8);	/* QR AA, RD copied */
@@ -182,6 +191,23 @@ srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
 
 		put_rr(w, 15, null_mx, sizeof(null_mx));
 		an = 1;
+	} else if (strcmp(name, "tlsa-ad.t") == 0 && qtype == 52) {
+		static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
+		static const unsigned char pkix[] = { 0, 0, 1, 0xab };
+
+		put_rr(w, 52, ee, sizeof(ee));
+		put_rr(w, 52, pkix, sizeof(pkix));
+		w->p[3] |= q[3] & 0x20;		/* RFC 6840 §5.7 */
+		an = 2;
+	} else if (strcmp(name, "tlsa-noad.t") == 0 && qtype == 52) {
+		static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
+
+		put_rr(w, 52, ee, sizeof(ee));
+		an = 1;
+	} else if (strcmp(name, "tlsa-bogus.t") == 0) {
+		w->p[3] = (unsigned char)((w->p[3] & 0xf0) | 2); /* SERVFAIL */
+	} else if (strcmp(name, "nx-ad.t") == 0) {
+		w->p[3] |= 3 | (q[3] & 0x20);	/* NXDOMAIN, AD */
 	} else
 		w->p[3] |= 3;			/* NXDOMAIN */
 	w->p[anpos] = (unsigned char)(an >> 8);
@@ -494,6 +520,21 @@ on_list(int status, char *const *v, size_t n, const char *why, void *arg)
 	}
 }
 
+struct got_sec {
+	struct got	 g;
+	int		 ad;
+};
+
+static void
+on_sec(int status, int ad, char *const *v, size_t n, const char *why,
+    void *arg)
+{
+	struct got_sec *s = arg;
+
+	s->ad = ad;
+	on_list(status, v, n, why, &s->g);
+}
+
 static void
 run_until(struct env *e, const struct got *g)
 {
@@ -535,6 +576,79 @@ test_txt_two_sts_far_apart(void **state)
 	assert_int_equal(g.status, DNS_OK);
 	assert_int_equal(g.n, 90);
 	assert_int_equal(g.select, MTASTS_EMULTIPLE);
+	env_close(&e);
+}
+
+/* DANE (RFC 7672): the query asks for AD (RFC 6840 §5.7), the answer's
+ * AD comes through, and each TLSA record is "usage selector mtype". */
+static void
+test_tlsa_sec_ad(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	srv_ad_seen = 0;
+	dns_tlsa_sec(e.dns, "tlsa-ad.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_OK);
+	assert_int_equal(s.ad, 1);
+	assert_int_equal(srv_ad_seen, 1);
+	assert_int_equal(s.g.n, 2);
+	assert_string_equal(s.g.first, "3 1 1");
+	assert_string_equal(s.g.last, "0 0 1");
+	env_close(&e);
+}
+
+static void
+test_tlsa_sec_noad(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	dns_tlsa_sec(e.dns, "tlsa-noad.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_OK);
+	assert_int_equal(s.ad, 0);
+	assert_int_equal(s.g.n, 1);
+	env_close(&e);
+}
+
+/* A validator's SERVFAIL (bogus data) is temporary, never "no TLSA":
+ * that would turn a broken DANE domain into one without DANE. */
+static void
+test_tlsa_sec_bogus(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 2);
+	dns_tlsa_sec(e.dns, "tlsa-bogus.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_TEMP);
+	assert_int_equal(s.ad, 0);
+	assert_int_equal(s.g.n, 0);
+	env_close(&e);
+}
+
+/* An authenticated denial: NODATA with AD (the domain is its own MX
+ * host, RFC 7672 §2.2.1). */
+static void
+test_mx_sec_nxdomain_ad(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	dns_mx_sec(e.dns, "nx-ad.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_NODATA);
+	assert_int_equal(s.ad, 1);
 	env_close(&e);
 }
 
@@ -708,6 +822,10 @@ main(void)
 		cmocka_unit_test(test_mx_best_of_100),
 		cmocka_unit_test(test_mx_null),
 		cmocka_unit_test(test_nxdomain),
+		cmocka_unit_test(test_tlsa_sec_ad),
+		cmocka_unit_test(test_tlsa_sec_noad),
+		cmocka_unit_test(test_tlsa_sec_bogus),
+		cmocka_unit_test(test_mx_sec_nxdomain_ad),
 		cmocka_unit_test(test_timeout_is_the_bound),
 		cmocka_unit_test(test_free_pending),
 #ifdef MTASTS_ALLOC_TEST

@@ -38,6 +38,9 @@ static const struct config_key config_keys[] = {
 	{ "cache_dir", T_PATH, "/var/lib/mtasts", 0, 0, OFF(cache_dir),
 	    SZ(cache_dir) },
 	{ "resolver", T_RESOLVER, "", 0, 0, OFF(resolver), SZ(resolver) },
+	/* RFC 7672 via RFC 8461 §2: whose AD bit we believe. */
+	{ "dane_resolver", T_RESOLVER, "", 0, 0, OFF(dane_resolver),
+	    SZ(dane_resolver) },
 	{ "ca_file", T_PATH, "/etc/ssl/certs/ca-certificates.crt", 0, 0,
 	    OFF(ca_file), SZ(ca_file) },
 	{ "dns_timeout", T_DURATION, "5s", 1, 60, OFF(dns_timeout), 0 },

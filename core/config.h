@@ -22,6 +22,7 @@ struct mtasts_config {
 	char		dane_resolver[CONFIG_RESOLVER_MAX];	/* validating,
 							 * trusted; "" = no
 							 * DANE check */
+	char		socketmap_dane[16];	/* "dane-only" or "dane" */
 	unsigned int	dns_timeout;		/* seconds, per query */
 	unsigned int	connect_timeout;	/* seconds, TCP + TLS */
 	unsigned int	fetch_timeout;		/* seconds, whole exchange */

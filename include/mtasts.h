@@ -441,6 +441,15 @@ MTASTS_API int mtasts_tls_result_ex(struct mtasts_ctx *ctx,
     const char *domain, const char *type, const char *mx_host,
     const char *mx_ip, const char *sending_ip, const char *helo, char *err,
     size_t errlen);
+/* The same for a DANE session (RFC 7672), which RFC 8461 §2 puts before
+ * MTA-STS: counted under policy type "tlsa" (RFC 8460 §4.3.1), id "-",
+ * whatever policy the cache holds.  "tlsa-invalid", "dnssec-invalid"
+ * and "dane-required" go there through mtasts_tls_result_ex() too;
+ * "sts-*" types are MTASTS_EPARSE here. */
+MTASTS_API int mtasts_tls_result_tlsa(struct mtasts_ctx *ctx,
+    const char *domain, const char *type, const char *mx_host,
+    const char *mx_ip, const char *sending_ip, const char *helo, char *err,
+    size_t errlen);
 /* Each counter in (day, domain, policy type, policy id, result, mx, ip)
  * order; fn returns nonzero to stop.  id, mx and ip are "-" when
  * unknown. */
@@ -454,7 +463,7 @@ MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
 struct mtasts_tls_count {
 	const char	*day;		/* YYYY-MM-DD, UTC */
 	const char	*domain;	/* policy domain */
-	const char	*policy_type;	/* "sts", "no-policy-found" */
+	const char	*policy_type;	/* "sts", "tlsa", "no-policy-found" */
 	const char	*policy_id;
 	const char	*result;	/* "success" or §4.3 type */
 	const char	*mx;		/* receiving MX host name */

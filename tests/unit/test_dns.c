@@ -15,6 +15,7 @@
  *	              validate, or an unsigned zone)
  *	tlsa-bogus.t  SERVFAIL, as a validator answers bogus data
  *	nx-ad.t       NXDOMAIN, AD set if the query set it
+ *	dane-*.t      for mtasts_query with dane_resolver: srv_dane()
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -126,6 +127,46 @@ put_mx(struct wbuf *w, unsigned int pref, unsigned int i)
 	put_rr(w, 15, rd, (size_t)n + 5);
 }
 
+/*
+ * The DANE scenarios (core/dane.c), AD only when the query asked:
+ *	dane-ok.t	MX mx0 (AD), its TLSA 3 1 1 (AD): usable
+ *	dane-pkix.t	MX mx0 (AD), its TLSA 1 1 1 (AD): none (§3.1)
+ *	dane-noad.t	MX mx0 without AD, TLSA 3 1 1 (AD): none
+ *	dane-fail.t	MX mx0 (AD), TLSA SERVFAIL: temporary
+ *	dane-nomx.t	no MX (NXDOMAIN, AD), TLSA 3 1 1 at the domain
+ */
+static int
+srv_dane(const char *name, unsigned int qtype, const unsigned char *q,
+    struct wbuf *w, unsigned int *an)
+{
+	static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
+	static const unsigned char pkix[] = { 1, 1, 1, 0xab, 0xcd };
+	unsigned char ad = q[3] & 0x20;
+
+	if (strncmp(name, "dane-", 5) != 0 && strncmp(name, "_25._tcp.", 9))
+		return 0;
+	if (qtype == 15 && strcmp(name, "dane-nomx.t") != 0) {
+		put_mx(w, 10, 0);
+		*an = 1;
+		if (strcmp(name, "dane-noad.t") != 0)
+			w->p[3] |= ad;
+	} else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-fail.t")
+	    == 0)
+		w->p[3] = (unsigned char)((w->p[3] & 0xf0) | 2);
+	else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-pkix.t")
+	    == 0) {
+		put_rr(w, 52, pkix, sizeof(pkix));
+		*an = 1;
+		w->p[3] |= ad;
+	} else if (qtype == 52) {
+		put_rr(w, 52, ee, sizeof(ee));
+		*an = 1;
+		w->p[3] |= ad;
+	} else
+		w->p[3] |= 3 | ad;		/* NXDOMAIN */
+	return 1;
+}
+
 /* Build the answer to query q (qlen octets); 0 if it must not get one. */
 static int
 srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
@@ -191,6 +232,8 @@ srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
 
 		put_rr(w, 15, null_mx, sizeof(null_mx));
 		an = 1;
+	} else if (srv_dane(name, qtype, q, w, &an)) {
+		;
 	} else if (strcmp(name, "tlsa-ad.t") == 0 && qtype == 52) {
 		static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
 		static const unsigned char pkix[] = { 0, 0, 1, 0xab };
@@ -652,6 +695,88 @@ test_mx_sec_nxdomain_ad(void **state)
 	env_close(&e);
 }
 
+struct got_res {
+	int	 calls;
+	int	 dane;
+	int	 apply;
+	char	 why[MTASTS_DANE_WHY_MAX];
+};
+
+static void
+on_res(struct mtasts_result *res, void *arg)
+{
+	struct got_res *g = arg;
+
+	g->calls++;
+	g->dane = mtasts_result_dane(res);
+	g->apply = mtasts_result_apply(res);
+	snprintf(g->why, sizeof(g->why), "%s", mtasts_result_dane_why(res));
+	mtasts_result_free(res);
+}
+
+/* core/dane.c: mtasts_query with dane_resolver (RFC 8461 §2, RFC 7672
+ * §2.2): the state per scenario, and what a sender applies. */
+static void
+test_query_dane(void **state)
+{
+	static const struct {
+		const char	*domain;
+		int		 dane, apply;
+		const char	*why;
+	} rows[] = {
+		{ "dane-ok.t", MTASTS_DANE_USABLE, MTASTS_APPLY_DANE,
+		    "mx0.dane-ok.t: DNSSEC-authenticated TLSA 3 1 1" },
+		{ "dane-pkix.t", MTASTS_DANE_NONE, MTASTS_APPLY_NONE,
+		    "no DNSSEC-authenticated usable TLSA record for 1 MX "
+		    "host" },
+		{ "dane-noad.t", MTASTS_DANE_NONE, MTASTS_APPLY_NONE,
+		    "MX RRset not DNSSEC-authenticated" },
+		{ "dane-fail.t", MTASTS_DANE_TEMPORARY, MTASTS_APPLY_DEFER,
+		    "mx0.dane-fail.t: TLSA lookup failed: " },
+		{ "dane-nomx.t", MTASTS_DANE_USABLE, MTASTS_APPLY_DANE,
+		    "dane-nomx.t: DNSSEC-authenticated TLSA 3 1 1" },
+	};
+	struct mtasts_config *cfg;
+	struct mtasts_ctx *ctx;
+	struct got_res g;
+	char conf[256], err[MTASTS_ERRLEN];
+	struct env e;
+	time_t t0;
+	size_t i;
+
+	(void)state;
+	env_open(&e, 2);
+	snprintf(conf, sizeof(conf), "resolver = 127.0.0.1:%u\n"
+	    "dane_resolver = 127.0.0.1:%u\ndns_timeout = 2s\n",
+	    e.srv.port, e.srv.port);
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t.conf",
+	    &cfg, err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_ctx_new(e.base, cfg, MTASTS_CTX_NOCACHE,
+	    &ctx, err, sizeof(err)), MTASTS_OK);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(mtasts_query(ctx, rows[i].domain, 0, on_res,
+		    &g, err, sizeof(err)), MTASTS_OK);
+		assert_int_equal(g.calls, 0);	/* never from inside */
+		t0 = time(NULL);
+		while (g.calls == 0 && time(NULL) - t0 < 30)
+			event_base_loop(e.base, EVLOOP_ONCE);
+		assert_int_equal(g.calls, 1);
+		if (g.dane != rows[i].dane || g.apply != rows[i].apply ||
+		    strncmp(g.why, rows[i].why, strlen(rows[i].why)) != 0)
+			fail_msg("%s: dane %d apply %d why '%s'",
+			    rows[i].domain, g.dane, g.apply, g.why);
+	}
+	/* A query pending when the context goes: called back once. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(mtasts_query(ctx, "dane-ok.t", 0, on_res, &g, err,
+	    sizeof(err)), MTASTS_OK);
+	mtasts_ctx_free(ctx);
+	assert_int_equal(g.calls, 1);
+	mtasts_config_free(cfg);
+	env_close(&e);
+}
+
 /* RFC 5321 §5.1: the lowest preferences, wherever they are listed. */
 static void
 test_mx_best_of_100(void **state)
@@ -826,6 +951,7 @@ main(void)
 		cmocka_unit_test(test_tlsa_sec_noad),
 		cmocka_unit_test(test_tlsa_sec_bogus),
 		cmocka_unit_test(test_mx_sec_nxdomain_ad),
+		cmocka_unit_test(test_query_dane),
 		cmocka_unit_test(test_timeout_is_the_bound),
 		cmocka_unit_test(test_free_pending),
 #ifdef MTASTS_ALLOC_TEST

@@ -881,6 +881,58 @@ test_free_pending(void **state)
 }
 
 #ifdef MTASTS_ALLOC_TEST
+/* Every allocation of a DANE query fails in turn: one callback each
+ * time, and never a weaker answer -- a usable DANE or a deferral, not
+ * "none" (which would let MTA-STS alone apply, RFC 8461 §2). */
+static void
+test_query_dane_each_allocation_fails(void **state)
+{
+	struct mtasts_config *cfg;
+	struct mtasts_ctx *ctx;
+	struct got_res g;
+	char conf[256], err[MTASTS_ERRLEN];
+	struct env e;
+	unsigned long n, seen;
+	time_t t0;
+	int r;
+
+	(void)state;
+	env_open(&e, 2);
+	snprintf(conf, sizeof(conf), "resolver = 127.0.0.1:%u\n"
+	    "dane_resolver = 127.0.0.1:%u\ndns_timeout = 2s\n",
+	    e.srv.port, e.srv.port);
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t.conf",
+	    &cfg, err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_ctx_new(e.base, cfg, MTASTS_CTX_NOCACHE,
+	    &ctx, err, sizeof(err)), MTASTS_OK);
+	for (n = 1; n < 1000; n++) {
+		memset(&g, 0, sizeof(g));
+		util_alloc_fail_at(n);
+		r = mtasts_query(ctx, "dane-ok.t", 0, on_res, &g, err,
+		    sizeof(err));
+		if (r == MTASTS_OK) {
+			t0 = time(NULL);
+			while (g.calls == 0 && time(NULL) - t0 < 30)
+				event_base_loop(e.base, EVLOOP_ONCE);
+			assert_int_equal(g.calls, 1);
+		} else
+			assert_int_equal(r, MTASTS_ENOMEM);
+		seen = util_alloc_count();
+		util_alloc_fail_at(0);
+		if (r == MTASTS_OK && g.apply == MTASTS_APPLY_DANE && seen < n)
+			break;		/* nothing failed: done */
+		if (r == MTASTS_OK && g.apply != MTASTS_APPLY_DEFER &&
+		    g.apply != MTASTS_APPLY_DANE)
+			fail_msg("allocation %lu: apply %d, dane %d (%s)", n,
+			    g.apply, g.dane, g.why);
+	}
+	print_message("dane-ok.t: %lu allocation points\n", n - 1);
+	assert_int_equal(g.apply, MTASTS_APPLY_DANE);
+	mtasts_ctx_free(ctx);
+	mtasts_config_free(cfg);
+	env_close(&e);
+}
+
 /* No memory for the request itself: the callback still runs once, on
  * the next loop turn, with DNS_TEMP (it was an abort()). */
 static void
@@ -957,6 +1009,7 @@ main(void)
 #ifdef MTASTS_ALLOC_TEST
 		cmocka_unit_test(test_start_without_memory),
 		cmocka_unit_test(test_each_allocation_fails),
+		cmocka_unit_test(test_query_dane_each_allocation_fails),
 #endif
 	};
 

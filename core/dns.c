@@ -509,10 +509,11 @@ dns_tlsa_collect(struct dns_req *q, const unsigned char *msg, size_t len)
 /*
  * A validator's verdict is in the header (RFC 4035 §3.2.3, RFC 6840
  * §5.7): AD set when the answer was authenticated; SERVFAIL when the
- * data are bogus.  c-ares hands raw sends their answer whatever the
- * rcode, so it is checked here: anything but NOERROR and NXDOMAIN is
- * a temporary failure, never "no TLSA record" (that would let a bogus
- * zone look like one without DANE).
+ * data are bogus.  c-ares hands a raw send an NXDOMAIN answer as a
+ * success and ends a SERVFAIL with an error after its tries (1.18 and
+ * 1.34 alike, tested); the rcode is checked here all the same, so that
+ * no version can make a bogus zone look like one without TLSA records:
+ * anything but NOERROR and NXDOMAIN is a temporary failure.
  */
 static void
 dns_sec_flags(struct dns_req *q, const unsigned char *msg, size_t len)

@@ -68,7 +68,9 @@ static void
 dane_done(struct dane_join *j)
 {
 	j->checked = 1;
-	log_msg(j->dane == MTASTS_DANE_TEMPORARY ? LOG_WARNING : LOG_INFO,
+	/* Most domains have no DANE: that is debug, not news. */
+	log_msg(j->dane == MTASTS_DANE_TEMPORARY ? LOG_WARNING :
+	    j->dane == MTASTS_DANE_USABLE ? LOG_INFO : LOG_DEBUG,
 	    "%s: DANE %s: %s", j->domain, mtasts_dane_name(j->dane), j->why);
 	if (j->abandoned)
 		util_free(j);		/* from mtasts_query: decide failed */

@@ -40,7 +40,7 @@ struct dane_join {
 	mtasts_result_cb	 cb;
 	void			*arg;
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
-	struct mtasts_result	*res;		/* decide's, until delivered */
+	struct mtasts_result	*res;		/* from decide */
 	int			 decided;	/* res is there */
 	int			 abandoned;	/* decide never started */
 	int			 checked;	/* dane below is final */
@@ -73,7 +73,7 @@ dane_done(struct dane_join *j)
 	    j->dane == MTASTS_DANE_USABLE ? LOG_INFO : LOG_DEBUG,
 	    "%s: DANE %s: %s", j->domain, mtasts_dane_name(j->dane), j->why);
 	if (j->abandoned)
-		util_free(j);		/* from mtasts_query: decide failed */
+		util_free(j);		/* decide never started */
 	else if (j->decided)
 		dane_deliver(j);
 }

@@ -78,6 +78,7 @@ for row in \
     "dane-unsigned none mta-sts enforce" \
     "dane-bogus temporary defer enforce" \
     "dane-notlsa none mta-sts enforce" \
+    "dane-mxbogus temporary defer enforce" \
     "exgood none mta-sts enforce"; do
 	set -- $row
 	q "$1.test"
@@ -89,6 +90,8 @@ check "dane-ta: DANE-TA 2 0 1" \
     is dane-ta.test .dane_why "mx.dane-ta.test: DNSSEC-authenticated TLSA 2 0 1"
 check "dane-bogus: why says SERVFAIL" \
     grep -q 'SERVFAIL\|temporary DNS failure' "$S/q-dane-bogus.test.json"
+check "dane-mxbogus: the TLSA lookup failed, MX authenticated" \
+    is dane-mxbogus.test '.dane_why | startswith("mx.dane-bogus.test: TLSA lookup failed: ")' true
 check "dane-unsigned: its TLSA is not authenticated" \
     grep -q 'not DNSSEC-authenticated' "$S/q-dane-unsigned.test.json"
 # Without dane_resolver nothing is said about DANE.
@@ -188,6 +191,8 @@ check "socketmap: dane-unsigned answered secure" \
     answers dane-unsigned.test ':OK secure match=mx.dane-unsigned.test '
 check "socketmap: dane-bogus answered TEMP" \
     answers dane-bogus.test ':TEMP dane-bogus.test: DANE lookup failed,$'
+check "socketmap: dane-mxbogus (TLSA SERVFAIL) answered TEMP" \
+    answers dane-mxbogus.test ':TEMP dane-mxbogus.test: DANE lookup failed,$'
 
 echo "# TLSA + enforce: delivered by DANE"
 send dane-sts.test
@@ -262,9 +267,26 @@ check "exim dane-bad: not delivered" sh -c "! grep -q '=> u@dane-bad.test' '$XLO
 check "exim dane-bad: the receiver stored nothing" eval "! got '$mark'"
 check "exim dane-bad: validation-failure counted under tlsa (dane:fail)" \
     test "$(tcounted dane-bad.test validation-failure)" -ge 1
+# The RFC 8460 §4.4 report: DANE results under a tlsa policy.
+# (The day the result was counted on: reports default to yesterday.)
+day=$("$M" -c "$XC" report counts --json 2>/dev/null | jq -r '[.[] |
+    select(.domain == "dane-bad.test")][0].date')
+"$M" -c "$XC" report show --json --date "$day" >"$S/report.json" 2>&1
+tlsa_policy() {
+	jq -e '[.. | objects | select(."policy-type"? == "tlsa" and
+	    ."policy-domain"? == "dane-bad.test")] | length > 0' \
+	    "$S/report.json" >/dev/null
+}
+check "exim: the report has a policy-type tlsa entry for dane-bad.test" \
+    tlsa_policy
 xsend dane-bogus.test
 check "exim dane-bogus: deferred" xlogged "== u@dane-bogus.test .*defer"
 check "exim dane-bogus: not delivered" sh -c "! grep -q '=> u@dane-bogus.test' '$XLOG'"
+xsend dane-mxbogus.test
+check "exim dane-mxbogus: MX secure, TLSA SERVFAIL: the module defers" \
+    xlogged "== u@dane-mxbogus.test R=mtasts_enforce defer .*DANE lookup failed"
+check "exim dane-mxbogus: not delivered" \
+    sh -c "! grep -q '=> u@dane-mxbogus.test' '$XLOG'"
 xsend dane-unsigned.test
 check "exim dane-unsigned: the MTA-STS way (mtasts_enforce, CV=yes)" \
     xlogged "=> u@dane-unsigned.test .*R=mtasts_enforce T=mtasts_smtp .*CV=yes"

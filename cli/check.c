@@ -3,9 +3,10 @@
  * right?  For domain owners and senders alike: the _mta-sts record
  * (RFC 8461 §3.1), the policy fetch with every §3.3 rule, the policy
  * itself (§3.2), the MX hosts against it (§4.1), each MX over SMTP with
- * STARTTLS (§4.2, check_mx.c), the TLSRPT record (RFC 8460 §3) and
- * DANE TLSA presence (informational).  One verdict per item; exit 0
- * only when no item fails.
+ * STARTTLS (§4.2, check_mx.c), the TLSRPT record (RFC 8460 §3), DANE
+ * TLSA presence, their DNSSEC status (with dane_resolver) and what a
+ * sender doing both applies (RFC 8461 §2).  One verdict per item; exit
+ * 0 only when no item fails.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -22,8 +23,9 @@ const char usage_check[] =
     "usage: mtasts [-c FILE] [-v] check [--json] [--port N] DOMAIN\n"
     "Checks DOMAIN's MTA-STS deployment: _mta-sts record, policy fetch,\n"
     "policy, MX hosts, STARTTLS and certificates of each MX, TLSRPT\n"
-    "record, DANE TLSA presence.  Exit status: 0 no item failed, 1 some\n"
-    "item failed, 2 usage or configuration error.\n";
+    "record, DANE TLSA presence and DNSSEC status, the policy a sender\n"
+    "applies.  Exit status: 0 no item failed, 1 some item failed, 2\n"
+    "usage or configuration error.\n";
 
 static const char *const verdict_names[] = { "pass", "warn", "fail",
     "skip" };
@@ -264,6 +266,7 @@ check_run(struct check *c)
 		check_start_fail(c, "tlsrpt", err);
 	check_wait(c);
 	check_dane(c);
+	check_apply(c);
 }
 
 /* A configuration value by key (mtasts_config_item's text form). */

@@ -49,5 +49,6 @@ void	check_wait(struct check *c);
 void	check_mx(struct check *c);
 void	check_smtp(struct check *c);
 void	check_dane(struct check *c);
+void	check_apply(struct check *c);
 
 #endif /* MTASTS_CHECK_H */

@@ -294,14 +294,71 @@ dane_on_tlsa(int status, const char *const *v, size_t n, const char *why,
 	json_object_set_new(o, "tlsa", rrs);
 	if (status == MTASTS_OK)
 		check_item(c, "dane", t->host, V_PASS, o, "_25._tcp.%s: %zu "
-		    "TLSA record%s (%s); informational: mtasts does not "
-		    "use DANE", t->host, n, n == 1 ? "" : "s", v[0]);
+		    "TLSA record%s (%s); presence only, the dnssec item "
+		    "says if they count", t->host, n, n == 1 ? "" : "s",
+		    v[0]);
 	else if (status == MTASTS_ENORECORD)
 		check_item(c, "dane", t->host, V_SKIP, o, "_25._tcp.%s: no "
 		    "TLSA record (DANE not in use; informational)", t->host);
 	else
 		check_item(c, "dane", t->host, V_WARN, o, "_25._tcp.%s: %s",
 		    t->host, why);
+}
+
+/* 8. The DNSSEC status of the TLSA records (dane_resolver) and what a
+ * sender doing DANE and MTA-STS applies, from the decision itself:
+ * RFC 8461 §2, DANE first. */
+static void
+apply_on_result(struct mtasts_result *res, void *arg)
+{
+	static const char *const why[] = {
+		[MTASTS_APPLY_NONE] = "no enforce policy, no usable DANE",
+		[MTASTS_APPLY_STS] = "enforce policy, no usable DANE",
+		[MTASTS_APPLY_DANE] = "DANE is usable: MTA-STS must not "
+		    "replace or weaken it (RFC 8461 section 2)",
+		[MTASTS_APPLY_DEFER] = "the DANE lookup failed: senders "
+		    "defer rather than fall back to MTA-STS",
+	};
+	struct check *c = arg;
+	enum mtasts_dane d = mtasts_result_dane(res);
+	enum mtasts_apply a = mtasts_result_apply(res);
+	const char *name = mtasts_dane_name(d);
+
+	c->pending--;
+	if (d == MTASTS_DANE_UNCHECKED)
+		check_item(c, "dnssec", NULL, V_SKIP, NULL, "DNSSEC status of "
+		    "the TLSA records not checked: no dane_resolver in "
+		    "mtasts.conf");
+	else
+		check_item(c, "dnssec", NULL, d == MTASTS_DANE_USABLE ? V_PASS :
+		    d == MTASTS_DANE_TEMPORARY ? V_WARN : V_SKIP,
+		    json_pack("{s:s}", "dane", name), "DANE %s: %s", name,
+		    mtasts_result_dane_why(res));
+	if (mtasts_result_status(res) != MTASTS_OK)
+		check_item(c, "apply", NULL, V_WARN, json_pack("{s:s}",
+		    "apply", "defer"), "no complete decision (%s): senders "
+		    "defer", mtasts_strerror(mtasts_result_status(res)));
+	else
+		check_item(c, "apply", NULL, a == MTASTS_APPLY_DEFER ? V_WARN :
+		    V_PASS, json_pack("{s:s}", "apply", mtasts_apply_name(a)),
+		    "a sender doing DANE and MTA-STS applies %s%s: %s",
+		    mtasts_apply_name(a), a == MTASTS_APPLY_DANE ||
+		    a == MTASTS_APPLY_STS ? "" : " (its own TLS settings)",
+		    why[a]);
+	mtasts_result_free(res);
+}
+
+void
+check_apply(struct check *c)
+{
+	char err[MTASTS_ERRLEN];
+
+	if (mtasts_query(c->ctx, c->domain, MTASTS_Q_NOCACHE,
+	    apply_on_result, c, err, sizeof(err)) == MTASTS_OK)
+		c->pending++;
+	else
+		check_item(c, "apply", NULL, V_WARN, NULL, "%s", err);
+	check_wait(c);
 }
 
 /* 7. DANE TLSA at _25._tcp.<mx> (RFC 7672 §2.2): presence only. */

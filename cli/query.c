@@ -68,6 +68,15 @@ cli_result_json(const struct mtasts_result *r)
 	json_object_set_new(o, "expires_at",
 	    query_jtime(pol ? mtasts_result_expires_at(r) : 0));
 	json_object_set_new(o, "errors", errs);
+	/* Only where a dane_resolver was asked (mtasts.conf(5)). */
+	if (mtasts_result_dane(r) != MTASTS_DANE_UNCHECKED) {
+		json_object_set_new(o, "dane",
+		    cli_jstr(mtasts_dane_name(mtasts_result_dane(r))));
+		json_object_set_new(o, "dane_why",
+		    cli_jstr(mtasts_result_dane_why(r)));
+		json_object_set_new(o, "apply",
+		    cli_jstr(mtasts_apply_name(mtasts_result_apply(r))));
+	}
 	return o;
 }
 
@@ -93,6 +102,13 @@ cli_result_text(const struct mtasts_result *r)
 	for (i = 0; i < mtasts_result_error_count(r); i++)
 		printf("error:      %s: %s\n", mtasts_result_error_type(r, i),
 		    mtasts_result_error_detail(r, i));
+	if (mtasts_result_dane(r) != MTASTS_DANE_UNCHECKED) {
+		printf("dane:       %s: %s\n",
+		    mtasts_dane_name(mtasts_result_dane(r)),
+		    mtasts_result_dane_why(r));
+		printf("apply:      %s\n",
+		    mtasts_apply_name(mtasts_result_apply(r)));
+	}
 }
 
 /* "DOMAIN: no complete decision: out of memory" */

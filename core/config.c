@@ -20,7 +20,7 @@
 #define CONFIG_LINE_MAX	4096
 
 enum config_type { T_PATH, T_RESOLVER, T_DURATION, T_BOOL, T_LOGLEVEL,
-	T_TEXT };
+	T_TEXT, T_DANELEVEL };
 
 struct config_key {
 	const char	*name;
@@ -38,6 +38,13 @@ static const struct config_key config_keys[] = {
 	{ "cache_dir", T_PATH, "/var/lib/mtasts", 0, 0, OFF(cache_dir),
 	    SZ(cache_dir) },
 	{ "resolver", T_RESOLVER, "", 0, 0, OFF(resolver), SZ(resolver) },
+	/* RFC 7672 via RFC 8461 §2: whose AD bit we believe. */
+	{ "dane_resolver", T_RESOLVER, "", 0, 0, OFF(dane_resolver),
+	    SZ(dane_resolver) },
+	/* Postfix's TLS level for a DANE-usable domain (mtasts-socketmap):
+	 * dane-only never lets an MX host without TLSA go unverified. */
+	{ "socketmap_dane", T_DANELEVEL, "dane-only", 0, 0,
+	    OFF(socketmap_dane), SZ(socketmap_dane) },
 	{ "ca_file", T_PATH, "/etc/ssl/certs/ca-certificates.crt", 0, 0,
 	    OFF(ca_file), SZ(ca_file) },
 	{ "dns_timeout", T_DURATION, "5s", 1, 60, OFF(dns_timeout), 0 },
@@ -260,6 +267,14 @@ config_set(struct mtasts_config *cfg, const struct config_key *k,
 		memcpy(base, v, len);
 		base[len] = '\0';
 		return 0;
+	case T_DANELEVEL:
+		if (!util_memeq(v, len, "dane-only") &&
+		    !util_memeq(v, len, "dane"))
+			return util_err(why, whylen, "expected dane-only or "
+			    "dane"), -1;
+		memcpy(base, v, len);
+		base[len] = '\0';
+		return 0;
 	case T_LOGLEVEL:
 		for (i = 0; i < 5; i++)
 			if (util_memeq(v, len, config_levels[i]))
@@ -453,6 +468,7 @@ mtasts_config_item(const struct mtasts_config *cfg, size_t i,
 	case T_PATH:
 	case T_RESOLVER:
 	case T_TEXT:
+	case T_DANELEVEL:
 		snprintf(val, size, "%s", base);
 		break;
 	case T_DURATION:

@@ -19,6 +19,10 @@ struct mtasts_config {
 	char		resolver[CONFIG_RESOLVER_MAX];	/* c-ares CSV, "" =
 							 * resolv.conf */
 	char		ca_file[CONFIG_PATH_MAX];	/* trust anchors */
+	char		dane_resolver[CONFIG_RESOLVER_MAX];	/* validating,
+							 * trusted; "" = no
+							 * DANE check */
+	char		socketmap_dane[16];	/* "dane-only" or "dane" */
 	unsigned int	dns_timeout;		/* seconds, per query */
 	unsigned int	connect_timeout;	/* seconds, TCP + TLS */
 	unsigned int	fetch_timeout;		/* seconds, whole exchange */

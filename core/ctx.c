@@ -46,6 +46,11 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 		}
 		ctx->own_base = 1;
 	}
+	/* A resolver of its own for DANE: only its AD bit is trusted. */
+	if (cfg->dane_resolver[0] != '\0' && (r = dns_new(ctx->base,
+	    cfg->dane_resolver, cfg->dns_timeout, &ctx->dane_dns, err,
+	    errlen)) != MTASTS_OK)
+		goto fail;
 	if ((r = dns_new(ctx->base, cfg->resolver, cfg->dns_timeout,
 	    &ctx->dns, err, errlen)) != MTASTS_OK ||
 	    (r = fetch_new(ctx->base, cfg, &ctx->fetch, err, errlen)) !=
@@ -74,6 +79,8 @@ mtasts_ctx_free(struct mtasts_ctx *ctx)
 	fetch_free(ctx->fetch);
 	dns_free(ctx->dns);
 	decide_cancel_all(ctx);
+	/* Last: each query's DANE half ends here, and its caller hears. */
+	dns_free(ctx->dane_dns);
 	if (ctx->cache != NULL)
 		cache_close(ctx->cache);
 	if (ctx->own_base && ctx->base != NULL)
@@ -122,7 +129,9 @@ mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain, int flags,
 	*out = NULL;
 	if (!ctx->own_base)
 		return MTASTS_EINVAL;	/* would run the caller's loop */
-	if ((r = decide_cached(ctx, domain, flags, out)) != MTASTS_ENORECORD)
+	/* With DANE, even a fresh cached policy waits for the TLSA check. */
+	if (ctx->dane_dns == NULL && (r = decide_cached(ctx, domain, flags,
+	    out)) != MTASTS_ENORECORD)
 		return r;
 	if ((w = util_calloc(1, sizeof(*w))) == NULL ||
 	    (deadline = evtimer_new(ctx->base, ctx_on_deadline,

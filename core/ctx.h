@@ -14,6 +14,7 @@ struct mtasts_ctx {
 	int			 flags;		/* MTASTS_CTX_* */
 	const struct mtasts_config *cfg;
 	struct dns		*dns;
+	struct dns		*dane_dns;	/* dane_resolver, or NULL */
 	struct fetch		*fetch;
 	struct cache		*cache;		/* NULL: MTASTS_CTX_NOCACHE */
 	struct decide_req	*inflight;	/* one per domain and kind */
@@ -25,6 +26,9 @@ void	decide_cancel_all(struct mtasts_ctx *ctx);
  * sts-policy-invalid, sts-webpki-invalid) for TLSRPT. */
 void	tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,
 	    const char *id, const char *type);
+/* decide.c: mtasts_query() without DANE; dane.c adds it. */
+int	decide_query(struct mtasts_ctx *ctx, const char *domain, int flags,
+	    mtasts_result_cb cb, void *arg, char *err, size_t errlen);
 int	decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
 	    struct mtasts_result **out);
 

@@ -604,8 +604,8 @@ decide_add_waiter(struct decide_req *q, mtasts_result_cb cb, void *arg)
 	return MTASTS_OK;
 }
 
-MTASTS_API int
-mtasts_query(struct mtasts_ctx *ctx, const char *domain, int flags,
+int
+decide_query(struct mtasts_ctx *ctx, const char *domain, int flags,
     mtasts_result_cb cb, void *arg, char *err, size_t errlen)
 {
 	char name[MTASTS_DOMAIN_MAX + 1];

@@ -15,6 +15,7 @@
 
 #include <ares.h>
 #include <event2/event.h>
+#include <openssl/rand.h>
 
 #include "mtasts.h"
 #include "dns.h"
@@ -33,7 +34,8 @@ struct dns_sock {
 	struct event	*ev;		/* NULL when the slot is free */
 };
 
-enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA };
+enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA,
+	DNS_K_MX_SEC, DNS_K_TLSA_SEC };
 
 /* A start that could not allocate its request, answered next turn. */
 struct dns_fail {
@@ -66,6 +68,7 @@ struct dns_req {
 	struct event	*timer;		/* the bound, or the next loop turn */
 	struct dns_req	*next;		/* on d->waiting */
 	int		 status;	/* result, for a deferred callback */
+	int		 ad;		/* answer's AD bit (_SEC kinds) */
 	char		 why[96];
 	struct mtasts_rr *rrs;		/* items[i] with their lengths */
 	char		**items;	/* owned strings */
@@ -286,6 +289,9 @@ dns_deliver(struct dns_req *q)
 	q->delivered = 1;
 	if (q->kind == DNS_K_TXT)
 		((dns_txt_cb)q->cb)(q->status, q->rrs, n, q->why, q->arg);
+	else if (q->kind == DNS_K_MX_SEC || q->kind == DNS_K_TLSA_SEC)
+		((dns_sec_cb)q->cb)(q->status, q->status == DNS_TEMP ? 0 :
+		    q->ad, q->items, n, q->why, q->arg);
 	else
 		((dns_list_cb)q->cb)(q->status, q->items, n, q->why, q->arg);
 }
@@ -500,6 +506,34 @@ dns_tlsa_collect(struct dns_req *q, const unsigned char *msg, size_t len)
 	return 0;
 }
 
+/*
+ * A validator's verdict is in the header (RFC 4035 §3.2.3, RFC 6840
+ * §5.7): AD set when the answer was authenticated; SERVFAIL when the
+ * data are bogus.  c-ares hands a raw send an NXDOMAIN answer as a
+ * success and ends a SERVFAIL with an error after its tries (1.18 and
+ * 1.34 alike, tested); the rcode is checked here all the same, so that
+ * no version can make a bogus zone look like one without TLSA records:
+ * anything but NOERROR and NXDOMAIN is a temporary failure.
+ */
+static void
+dns_sec_flags(struct dns_req *q, const unsigned char *msg, size_t len)
+{
+	unsigned int rcode;
+
+	if (msg == NULL || len < 12) {
+		q->status = DNS_TEMP;
+		util_err(q->why, sizeof(q->why), "malformed DNS answer");
+		return;
+	}
+	rcode = msg[3] & 0x0f;
+	q->ad = (msg[3] & 0x20) != 0;
+	if (rcode != 0 && rcode != 3) {
+		q->status = DNS_TEMP;
+		util_err(q->why, sizeof(q->why), "temporary DNS failure: "
+		    "rcode %u%s", rcode, rcode == 2 ? " (SERVFAIL)" : "");
+	}
+}
+
 /* TXT, MX and TLSA answers: the whole message, read by dnsmsg.c. */
 static void
 dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
@@ -510,14 +544,19 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 		[DNS_K_MX] = "null MX (RFC 7505)",
 		[DNS_K_ADDR] = "no address",
 		[DNS_K_TLSA] = "no TLSA record",
+		[DNS_K_MX_SEC] = "null MX (RFC 7505)",
+		[DNS_K_TLSA_SEC] = "no TLSA record",
 	};
 	int r = 0;
 
 	q->status = dns_classify(status, q->why, sizeof(q->why));
+	if (q->status == DNS_OK && (q->kind == DNS_K_MX_SEC ||
+	    q->kind == DNS_K_TLSA_SEC))
+		dns_sec_flags(q, msg, len);
 	if (q->status == DNS_OK) {
 		if (q->kind == DNS_K_TXT)
 			r = dns_txt_collect(q, msg, len);
-		else if (q->kind == DNS_K_MX)
+		else if (q->kind == DNS_K_MX || q->kind == DNS_K_MX_SEC)
 			r = dns_mx_collect(q, msg, len);
 		else
 			r = dns_tlsa_collect(q, msg, len);
@@ -565,6 +604,26 @@ dns_query(struct dns *d, const char *name, unsigned int type,
 	(void)ares_query_dnsrec(d->channel, name, ARES_CLASS_IN,
 	    (ares_dns_rec_type_t)type, dns_on_rec, q, NULL);
 }
+
+/* The same query with AD set (RFC 6840 §5.7), sent as it is. */
+static void
+dns_query_ad(struct dns *d, const char *name, unsigned int type,
+    struct dns_req *q)
+{
+	ares_dns_record_t *rec = NULL;
+	ares_status_t r;
+
+	r = ares_dns_record_create(&rec, 0, ARES_FLAG_RD | ARES_FLAG_AD,
+	    ARES_OPCODE_QUERY, ARES_RCODE_NOERROR);
+	if (r == ARES_SUCCESS)
+		r = ares_dns_record_query_add(rec, name,
+		    (ares_dns_rec_type_t)type, ARES_CLASS_IN);
+	if (r == ARES_SUCCESS)
+		(void)ares_send_dnsrec(d->channel, rec, dns_on_rec, q, NULL);
+	else
+		dns_on_answer(q, (int)r, NULL, 0);
+	ares_dns_record_destroy(rec);
+}
 #else
 /* c-ares 1.18 (Debian 12): the answer as it came. */
 static void
@@ -580,6 +639,34 @@ dns_query(struct dns *d, const char *name, unsigned int type,
     struct dns_req *q)
 {
 	ares_query(d->channel, name, DNSMSG_C_IN, (int)type, dns_on_raw, q);
+}
+
+/* The same query with AD set (RFC 6840 §5.7): ares_query cannot set
+ * it, so the query is made here and sent as it is.  ares_send takes
+ * its id from the buffer: a random one, as ares_query would choose. */
+static void
+dns_query_ad(struct dns *d, const char *name, unsigned int type,
+    struct dns_req *q)
+{
+	unsigned char *buf = NULL, id[2];
+	int len = 0, r;
+
+	if (RAND_bytes(id, sizeof(id)) != 1) {
+		dns_on_answer(q, ARES_ENOMEM, NULL, 0);
+		return;
+	}
+	r = ares_create_query(name, DNSMSG_C_IN, (int)type,
+	    (unsigned short)(id[0] << 8 | id[1]), 1, &buf, &len, 0);
+	if (r != ARES_SUCCESS || len < 12) {
+		if (buf != NULL)
+			ares_free_string(buf);
+		dns_on_answer(q, r != ARES_SUCCESS ? r : ARES_EBADQUERY,
+		    NULL, 0);
+		return;
+	}
+	buf[3] |= 0x20;		/* AD */
+	ares_send(d->channel, buf, len, dns_on_raw, q);
+	ares_free_string(buf);
 }
 #endif
 
@@ -656,6 +743,10 @@ dns_fail_deliver(struct dns *d, size_t n)
 		if (f[i].kind == DNS_K_TXT)
 			((dns_txt_cb)f[i].cb)(DNS_TEMP, NULL, 0,
 			    "out of memory", f[i].arg);
+		else if (f[i].kind == DNS_K_MX_SEC ||
+		    f[i].kind == DNS_K_TLSA_SEC)
+			((dns_sec_cb)f[i].cb)(DNS_TEMP, 0, NULL, 0,
+			    "out of memory", f[i].arg);
 		else
 			((dns_list_cb)f[i].cb)(DNS_TEMP, NULL, 0,
 			    "out of memory", f[i].arg);
@@ -712,6 +803,12 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 	case DNS_K_TLSA:
 		dns_query(d, name, DNSMSG_T_TLSA, q);
 		break;
+	case DNS_K_MX_SEC:
+		dns_query_ad(d, name, DNSMSG_T_MX, q);
+		break;
+	case DNS_K_TLSA_SEC:
+		dns_query_ad(d, name, DNSMSG_T_TLSA, q);
+		break;
 	case DNS_K_ADDR:
 		memset(&h, 0, sizeof(h));
 		h.ai_family = AF_UNSPEC;
@@ -752,4 +849,16 @@ int
 dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg)
 {
 	return dns_start(d, DNS_K_TLSA, name, (void *)cb, arg);
+}
+
+int
+dns_mx_sec(struct dns *d, const char *name, dns_sec_cb cb, void *arg)
+{
+	return dns_start(d, DNS_K_MX_SEC, name, (void *)cb, arg);
+}
+
+int
+dns_tlsa_sec(struct dns *d, const char *name, dns_sec_cb cb, void *arg)
+{
+	return dns_start(d, DNS_K_TLSA_SEC, name, (void *)cb, arg);
 }

@@ -48,4 +48,17 @@ int	dns_addr(struct dns *d, const char *host, dns_list_cb cb, void *arg);
 /* TLSA RRs of name as "usage selector mtype" text (RFC 6698). */
 int	dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg);
 
+/*
+ * For DANE (RFC 7672), on a struct dns whose servers validate DNSSEC
+ * and are trusted to: the query sets AD (RFC 6840 §5.7) and ad is the
+ * answer's AD bit, 1 only if the resolver authenticated the answer (a
+ * NODATA too).  SERVFAIL, a validator's answer to bogus data, is
+ * DNS_TEMP, never DNS_NODATA.  Items as dns_mx and dns_tlsa give them.
+ */
+typedef void (*dns_sec_cb)(int status, int ad, char *const *v, size_t n,
+    const char *why, void *arg);
+int	dns_mx_sec(struct dns *d, const char *name, dns_sec_cb cb, void *arg);
+int	dns_tlsa_sec(struct dns *d, const char *name, dns_sec_cb cb,
+	    void *arg);
+
 #endif /* MTASTS_DNS_H */

@@ -26,6 +26,8 @@ struct mtasts_result {
 	int64_t		 failed_at;
 	struct strlist	 err_types;	/* parallel to err_details */
 	struct strlist	 err_details;
+	enum mtasts_dane dane;		/* set by dane.c */
+	char		 dane_why[MTASTS_DANE_WHY_MAX];
 };
 
 struct mtasts_result *result_new(const char *domain);

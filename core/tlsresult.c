@@ -122,8 +122,20 @@ tlsresult_host(const char *h, char *out, size_t size, char *err,
 	return mtasts_domain_normalize(h, strlen(h), out, size, err, errlen);
 }
 
-MTASTS_API int
-mtasts_tls_result_ex(struct mtasts_ctx *ctx, const char *domain,
+/* RFC 8460 §4.3.2.1: result types only a DANE session can have. */
+static int
+tlsresult_dane_only(const char *type)
+{
+	return strcmp(type, "tlsa-invalid") == 0 ||
+	    strcmp(type, "dnssec-invalid") == 0 ||
+	    strcmp(type, "dane-required") == 0;
+}
+
+/* One session's result, under the cache's policy or, for a DANE
+ * session (tlsa set), under policy type "tlsa" (RFC 8460 §4.3.1): the
+ * TLSA records, not the MTA-STS policy, were applied (RFC 8461 §2). */
+static int
+tlsresult_record(struct mtasts_ctx *ctx, int tlsa, const char *domain,
     const char *type, const char *mx_host, const char *mx_ip,
     const char *sending_ip, const char *helo, char *err, size_t errlen)
 {
@@ -154,8 +166,33 @@ mtasts_tls_result_ex(struct mtasts_ctx *ctx, const char *domain,
 	 * result. */
 	if (tlsresult_host(helo, hl, sizeof(hl), NULL, 0) != MTASTS_OK)
 		snprintf(hl, sizeof(hl), "-");
-	tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
+	if (tlsa && strncmp(type, "sts-", 4) == 0)
+		return util_err(err, errlen, "%s: %s is not a DANE result",
+		    d, type), MTASTS_EPARSE;
+	if (tlsa || tlsresult_dane_only(type)) {
+		ptype = "tlsa";
+		snprintf(id, sizeof(id), "-");
+	} else
+		tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
 	return tlsresult_count(ctx, d, ptype, id, type, mx, ip, sip, hl);
+}
+
+MTASTS_API int
+mtasts_tls_result_ex(struct mtasts_ctx *ctx, const char *domain,
+    const char *type, const char *mx_host, const char *mx_ip,
+    const char *sending_ip, const char *helo, char *err, size_t errlen)
+{
+	return tlsresult_record(ctx, 0, domain, type, mx_host, mx_ip,
+	    sending_ip, helo, err, errlen);
+}
+
+MTASTS_API int
+mtasts_tls_result_tlsa(struct mtasts_ctx *ctx, const char *domain,
+    const char *type, const char *mx_host, const char *mx_ip,
+    const char *sending_ip, const char *helo, char *err, size_t errlen)
+{
+	return tlsresult_record(ctx, 1, domain, type, mx_host, mx_ip,
+	    sending_ip, helo, err, errlen);
 }
 
 MTASTS_API int

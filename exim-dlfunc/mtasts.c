@@ -11,6 +11,9 @@
  *	so the router declines and dnslookup routes as usual
  *   ${dlfunc{...}{mtasts_record}{DOMAIN}{RESULT}{MXHOST}{MXIP}{[CONF]}}
  *	count one TLS result for TLSRPT (RFC 8460 §4.3)
+ *   ${dlfunc{...}{mtasts_record_tlsa}{DOMAIN}{RESULT}{MXHOST}{MXIP}{[CONF]}}
+ *	the same for a DANE session ($tls_out_dane, the dane:fail event):
+ *	counted under policy type "tlsa"
  *
  * MXLIST is what ${lookup dnsdb{>: mx=DOMAIN}} gives: "PREF HOST" items
  * separated by ':' (or newlines).  Every argument is remote data that
@@ -31,7 +34,7 @@
 #define EXPORT		__attribute__((visibility("default")))
 #define LIST_MAX	65536	/* bytes of MXLIST the core accepts */
 
-exim_dlfunc_t mtasts_mode, mtasts_mx, mtasts_record;
+exim_dlfunc_t mtasts_mode, mtasts_mx, mtasts_record, mtasts_record_tlsa;
 
 static struct {
 	struct mtasts_config	*cfg;
@@ -183,6 +186,22 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 
 	if ((rc = mod_decide(yield, "mtasts_mx", argc, argv, 2, &res)) != OK)
 		return rc;
+	/* RFC 8461 §2 (dane_resolver in mtasts.conf): where DANE is
+	 * usable, Exim's own DANE (dnslookup, hosts_try_dane) must do it:
+	 * the router declines, whatever the policy.  A DANE lookup that
+	 * failed defers; MTA-STS alone would be a downgrade. */
+	if (mtasts_result_dane(res) == MTASTS_DANE_TEMPORARY) {
+		rc = mod_yield(yield, FAIL, "MTA-STS: %s: DANE lookup failed: "
+		    "%s", mtasts_result_domain(res),
+		    mtasts_result_dane_why(res));
+		mtasts_result_free(res);
+		return rc;
+	}
+	if (mtasts_result_dane(res) == MTASTS_DANE_USABLE) {
+		mtasts_result_free(res);
+		*yield = string_copy((const uschar *)"DANE usable");
+		return FAIL_FORCED;	/* the router declines */
+	}
 	if (mtasts_result_mode(res) != MTASTS_MODE_ENFORCE ||
 	    !mtasts_result_has_policy(res)) {
 		mtasts_result_free(res);
@@ -212,27 +231,43 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 	return rc;
 }
 
-EXPORT int
-mtasts_record(uschar **yield, int argc, uschar *argv[])
+static int
+mod_record(uschar **yield, const char *fn, int tlsa, int argc,
+    uschar *argv[])
 {
 	char err[MTASTS_ERRLEN];
 	const char *conf;
+	int r;
 
 	/* {domain}{result}{mxhost}{mxip}[{conf}[{sending ip}[{helo}]]]:
 	 * conf may be empty when the two after it are given. */
 	if (argc < 4 || argc > 7 || mod_conf_arg(argc > 5 ? 5 : argc, argv,
 	    4, &conf) != 0)
-		return mod_yield(yield, FAIL, "mtasts: mtasts_record: wrong "
-		    "arguments (%d)", argc);
+		return mod_yield(yield, FAIL, "mtasts: %s: wrong arguments "
+		    "(%d)", fn, argc);
 	if (mod_ctx(conf, err, sizeof(err)) != MTASTS_OK)
 		return mod_yield(yield, DEFER, "mtasts: %s", err);
-	if (mtasts_tls_result_ex(mod.ctx, (const char *)argv[0],
-	    (const char *)argv[1], (const char *)argv[2],
-	    (const char *)argv[3], argc > 5 ? (const char *)argv[5] : NULL,
-	    argc > 6 ? (const char *)argv[6] : NULL, err, sizeof(err)) !=
-	    MTASTS_OK)
-		return mod_yield(yield, FAIL, "mtasts: mtasts_record: %s",
-		    err);
+	r = (tlsa ? mtasts_tls_result_tlsa : mtasts_tls_result_ex)(mod.ctx,
+	    (const char *)argv[0], (const char *)argv[1],
+	    (const char *)argv[2], (const char *)argv[3],
+	    argc > 5 ? (const char *)argv[5] : NULL,
+	    argc > 6 ? (const char *)argv[6] : NULL, err, sizeof(err));
+	if (r != MTASTS_OK)
+		return mod_yield(yield, FAIL, "mtasts: %s: %s", fn, err);
 	*yield = string_copy((const uschar *)"");
 	return OK;
+}
+
+EXPORT int
+mtasts_record(uschar **yield, int argc, uschar *argv[])
+{
+	return mod_record(yield, "mtasts_record", 0, argc, argv);
+}
+
+/* A DANE session's result (RFC 8461 §2: DANE was applied, not the
+ * MTA-STS policy): policy type "tlsa" (RFC 8460 §4.3.1). */
+EXPORT int
+mtasts_record_tlsa(uschar **yield, int argc, uschar *argv[])
+{
+	return mod_record(yield, "mtasts_record_tlsa", 1, argc, argv);
 }

@@ -313,7 +313,8 @@ MTASTS_API int mtasts_txt_query(struct mtasts_ctx *ctx, const char *label,
 MTASTS_API int mtasts_addr_query(struct mtasts_ctx *ctx, const char *host,
     mtasts_list_cb cb, void *arg, char *err, size_t errlen);
 /* The TLSA RRs at _port._tcp.host (RFC 6698), each as "usage selector
- * mtype" text: presence only, mtasts does no DANE. */
+ * mtype" text, through the context's resolver (not dane_resolver): its
+ * presence only.  mtasts_result_dane() has the DNSSEC verdict. */
 MTASTS_API int mtasts_tlsa_query(struct mtasts_ctx *ctx, const char *host,
     unsigned int port, mtasts_list_cb cb, void *arg, char *err,
     size_t errlen);
@@ -380,6 +381,43 @@ MTASTS_API const char *mtasts_result_error_detail(
     const struct mtasts_result *, size_t i);
 
 /*
+ * DANE (RFC 7672) beside MTA-STS (RFC 8461 §2).  With dane_resolver set
+ * in mtasts.conf (a validating resolver whose AD bit is trusted), each
+ * query also asks whether the domain's MX hosts have DNSSEC-
+ * authenticated, usable TLSA records; libmtasts(3) has the rule.
+ */
+#define MTASTS_DANE_WHY_MAX	320
+
+enum mtasts_dane {
+	MTASTS_DANE_UNCHECKED = 0,	/* no dane_resolver: not asked */
+	MTASTS_DANE_NONE,		/* no authenticated usable TLSA */
+	MTASTS_DANE_USABLE,		/* an MX host has some: DANE wins */
+	MTASTS_DANE_TEMPORARY,		/* MX or TLSA lookup failed, or
+					 * bogus (SERVFAIL): defer */
+};
+/* "unchecked", "none", "usable" or "temporary". */
+MTASTS_API const char *mtasts_dane_name(enum mtasts_dane d);
+MTASTS_API enum mtasts_dane mtasts_result_dane(const struct mtasts_result *);
+/* Why, naming the MX host ("" when unchecked); valid while res is. */
+MTASTS_API const char *mtasts_result_dane_why(const struct mtasts_result *);
+
+/* What a sender that does both applies to the domain (RFC 8461 §2,
+ * §5.1): DEFER if the answer is incomplete or DANE is temporary; DANE
+ * if usable (MTA-STS must not replace or weaken it); STS for an
+ * enforce policy; NONE otherwise (testing, none, no policy: the MTA's
+ * own TLS settings, and its own DANE). */
+enum mtasts_apply {
+	MTASTS_APPLY_NONE = 0,
+	MTASTS_APPLY_STS,
+	MTASTS_APPLY_DANE,
+	MTASTS_APPLY_DEFER,
+};
+MTASTS_API enum mtasts_apply mtasts_result_apply(
+    const struct mtasts_result *);
+/* "none", "mta-sts", "dane" or "defer". */
+MTASTS_API const char *mtasts_apply_name(enum mtasts_apply a);
+
+/*
  * TLS results for TLSRPT (RFC 8460 §4.3), counted in the shared cache per
  * UTC day, policy domain, result type, MX host and MX address.
  */
@@ -403,6 +441,15 @@ MTASTS_API int mtasts_tls_result_ex(struct mtasts_ctx *ctx,
     const char *domain, const char *type, const char *mx_host,
     const char *mx_ip, const char *sending_ip, const char *helo, char *err,
     size_t errlen);
+/* The same for a DANE session (RFC 7672), which RFC 8461 §2 puts before
+ * MTA-STS: counted under policy type "tlsa" (RFC 8460 §4.3.1), id "-",
+ * whatever policy the cache holds.  "tlsa-invalid", "dnssec-invalid"
+ * and "dane-required" go there through mtasts_tls_result_ex() too;
+ * "sts-*" types are MTASTS_EPARSE here. */
+MTASTS_API int mtasts_tls_result_tlsa(struct mtasts_ctx *ctx,
+    const char *domain, const char *type, const char *mx_host,
+    const char *mx_ip, const char *sending_ip, const char *helo, char *err,
+    size_t errlen);
 /* Each counter in (day, domain, policy type, policy id, result, mx, ip)
  * order; fn returns nonzero to stop.  id, mx and ip are "-" when
  * unknown. */
@@ -416,7 +463,7 @@ MTASTS_API int mtasts_tls_result_foreach(struct mtasts_ctx *ctx,
 struct mtasts_tls_count {
 	const char	*day;		/* YYYY-MM-DD, UTC */
 	const char	*domain;	/* policy domain */
-	const char	*policy_type;	/* "sts", "no-policy-found" */
+	const char	*policy_type;	/* "sts", "tlsa", "no-policy-found" */
 	const char	*policy_id;
 	const char	*result;	/* "success" or §4.3 type */
 	const char	*mx;		/* receiving MX host name */

@@ -8,6 +8,15 @@
  *		"NOTFOUND " (testing is enforce with strict_testing, which
  *		the core applies, D-strict in mtasts.conf(5))
  *
+ * and, with dane_resolver in mtasts.conf (RFC 8461 §2: DANE, where
+ * usable, wins; MTA-STS must never replace or weaken it), whatever the
+ * policy:
+ *
+ *   DANE usable	"OK dane-only" (socketmap_dane = dane: "OK dane"),
+ *			so that Postfix does DANE itself, which a "secure"
+ *			answer would turn off
+ *   DANE temporary	"TEMP ...": never MTA-STS alone instead
+ *
  * See docs/postfix.md for how Postfix's match= differs from RFC 8461
  * §4.1.  The memo keeps recent replies per domain for memo_ttl seconds
  * (never past the policy's expiry) so that a cache hit costs no
@@ -112,6 +121,17 @@ answer_from_result(const struct mtasts_result *res, size_t *len)
 		snprintf(buf, sizeof(buf), "TEMP %s: MTA-STS lookup "
 		    "incomplete: %s", mtasts_result_domain(res),
 		    mtasts_strerror(status));
+		return answer_dup(buf, len);
+	}
+	if (mtasts_result_dane(res) == MTASTS_DANE_TEMPORARY) {
+		log_warnx("%s: DANE lookup failed: %s: TEMP",
+		    mtasts_result_domain(res), mtasts_result_dane_why(res));
+		snprintf(buf, sizeof(buf), "TEMP %s: DANE lookup failed",
+		    mtasts_result_domain(res));
+		return answer_dup(buf, len);
+	}
+	if (mtasts_result_dane(res) == MTASTS_DANE_USABLE) {
+		snprintf(buf, sizeof(buf), "OK %s", env.dane_level);
 		return answer_dup(buf, len);
 	}
 	if (!mtasts_result_has_policy(res) ||

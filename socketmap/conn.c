@@ -213,8 +213,9 @@ conn_on_result(struct mtasts_result *res, void *arg)
 	env.npending--;
 	reply = answer_from_result(res, &len);
 	answer_memo_put(r->domain, res, reply, len);
-	log_debug("%s: %s (%zu errors)", r->domain,
-	    mtasts_result_mode_name(res), mtasts_result_error_count(res));
+	log_debug("%s: %s (%zu errors), DANE %s", r->domain,
+	    mtasts_result_mode_name(res), mtasts_result_error_count(res),
+	    mtasts_dane_name(mtasts_result_dane(res)));
 	mtasts_result_free(res);
 	if (r->conn == NULL || r->reply != NULL) {
 		/* Its connection is gone or its deadline answered. */

@@ -242,6 +242,22 @@ main_on_sweep(evutil_socket_t fd, short ev, void *arg)
 	conn_trim();
 }
 
+/* socketmap_dane (mtasts.conf(5)), checked by the core's parser. */
+static void
+main_dane_level(const struct mtasts_config *cfg)
+{
+	const char *key;
+	char val[16];
+	size_t i;
+
+	snprintf(env.dane_level, sizeof(env.dane_level), "dane-only");
+	for (i = 0; mtasts_config_item(cfg, i, &key, val, sizeof(val)) ==
+	    MTASTS_OK; i++)
+		if (strcmp(key, "socketmap_dane") == 0)
+			snprintf(env.dane_level, sizeof(env.dane_level), "%s",
+			    val);
+}
+
 static void
 usage(void)
 {
@@ -367,6 +383,7 @@ main(int argc, char *argv[])
 	mtasts_set_log(main_on_log, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
+	main_dane_level(cfg);
 	if ((env.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	for (i = 0; i < ntcp; i++)

@@ -73,6 +73,7 @@ struct sm_env {
 	int			 stopping;	/* SIGTERM seen */
 	int			 verbose;
 	int			 foreground;
+	char			 dane_level[16];	/* socketmap_dane */
 };
 
 extern struct sm_env	env;

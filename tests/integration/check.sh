@@ -101,11 +101,15 @@ expect_in "exgood: TLSRPT rua reported" mailto:tlsrpt@exgood.test \
 expect "exgood: TLSA record seen at _25._tcp.mx.exgood.test" "3 1 1" \
     "$(printf '%s' "$out" | jq -r '.items[] | select(.check == "dane") |
     .tlsa[0]')"
+expect "exgood: DNSSEC status not checked without dane_resolver" skip \
+    "$(verdict dnssec)"
+expect "exgood: a sender applies MTA-STS" "pass mta-sts" "$(verdict apply) \
+$(printf '%s' "$out" | jq -r '.items[] | select(.check == "apply") | .apply')"
 text=$("$M" -c "$FIXTURE_CONF" check exgood.test 2>&1)
 rc=$?
 expect "exgood: text report, exit 0" 0 "$rc"
 expect_in "exgood: text report summary" \
-    "exgood.test: 7 passed, 0 warnings, 0 failed, 0 skipped" "$text"
+    "exgood.test: 8 passed, 0 warnings, 0 failed, 1 skipped" "$text"
 expect_in "exgood: text report, one line per item" \
     "pass  smtp    mx.exgood.test [127.0.3.1]:25: STARTTLS" "$text"
 

@@ -47,6 +47,8 @@ test_defaults(void **state)
 	assert_int_equal(cfg->refresh_horizon, 86400);
 	assert_int_equal(cfg->strict_testing, 0);
 	assert_int_equal(cfg->log_level, LOG_LVL_INFO);
+	assert_string_equal(cfg->dane_resolver, "");
+	assert_string_equal(cfg->socketmap_dane, "dane-only");
 	mtasts_config_free(cfg);
 }
 
@@ -66,6 +68,8 @@ test_every_key(void **state)
 	    "refresh_horizon = 2d\n"
 	    "strict_testing = yes\n"
 	    "log_level = debug\n"
+	    "dane_resolver = 127.0.9.54\n"
+	    "socketmap_dane = dane\n"
 	    "\n   \n# end\n");
 
 	(void)state;
@@ -81,6 +85,8 @@ test_every_key(void **state)
 	assert_int_equal(cfg->refresh_horizon, 2 * 86400);
 	assert_int_equal(cfg->strict_testing, 1);
 	assert_int_equal(cfg->log_level, LOG_LVL_DEBUG);
+	assert_string_equal(cfg->dane_resolver, "127.0.9.54:53");
+	assert_string_equal(cfg->socketmap_dane, "dane");
 	mtasts_config_free(cfg);
 }
 
@@ -101,6 +107,10 @@ static const struct bad bad_rows[] = {
 	{ "dns_timeout =\n", "expected a duration" },
 	{ "strict_testing = maybe\n", "expected yes or no" },
 	{ "log_level = verbose\n", "expected err, warning" },
+	{ "socketmap_dane = secure\n", "expected dane-only or dane" },
+	{ "socketmap_dane = dane-onl\n", "expected dane-only or dane" },
+	{ "socketmap_dane =\n", "expected dane-only or dane" },
+	{ "dane_resolver = unbound.local\n", "expected IP[:port]" },
 	{ "cache_dir = relative/path\n", "absolute path" },
 	{ "resolver = 127.0.0.1:99999\n", "expected IP[:port]" },
 	{ "resolver = 127.0.0.1,\n", "expected IP[:port]" },

@@ -11,6 +11,12 @@
  *	mxeq.t    70 MX RRs, all of preference 10
  *	mxnull.t  the RFC 7505 null MX
  *	hole.t    never answered
+ *	tlsa-ad.t     TLSA 3 1 1 and 0 0 1, AD set if the query set it
+ *	tlsa-noad.t   TLSA 3 1 1, never AD (a resolver that does not
+ *	              validate, or an unsigned zone)
+ *	tlsa-bogus.t  SERVFAIL, as a validator answers bogus data
+ *	nx-ad.t       NXDOMAIN, AD set if the query set it
+ *	dane-*.t      for mtasts_query with dane_resolver: srv_dane()
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -37,6 +43,8 @@
 #include "util.h"
 
 #define SRV_UDP_MAX	512	/* RFC 1035 §4.2.1; we ignore EDNS */
+
+static unsigned int	 srv_ad_seen;	/* queries with AD set */
 #define SRV_MSG_MAX	16384
 
 struct srv {
@@ -120,6 +128,46 @@ put_mx(struct wbuf *w, unsigned int pref, unsigned int i)
 	put_rr(w, 15, rd, (size_t)n + 5);
 }
 
+/*
+ * The DANE scenarios (core/dane.c), AD only when the query asked:
+ *	dane-ok.t	MX mx0 (AD), its TLSA 3 1 1 (AD): usable
+ *	dane-pkix.t	MX mx0 (AD), its TLSA 1 1 1 (AD): none (§3.1)
+ *	dane-noad.t	MX mx0 without AD, TLSA 3 1 1 (AD): none
+ *	dane-fail.t	MX mx0 (AD), TLSA SERVFAIL: temporary
+ *	dane-nomx.t	no MX (NXDOMAIN, AD), TLSA 3 1 1 at the domain
+ */
+static int
+srv_dane(const char *name, unsigned int qtype, const unsigned char *q,
+    struct wbuf *w, unsigned int *an)
+{
+	static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
+	static const unsigned char pkix[] = { 1, 1, 1, 0xab, 0xcd };
+	unsigned char ad = q[3] & 0x20;
+
+	if (strncmp(name, "dane-", 5) != 0 && strncmp(name, "_25._tcp.", 9))
+		return 0;
+	if (qtype == 15 && strcmp(name, "dane-nomx.t") != 0) {
+		put_mx(w, 10, 0);
+		*an = 1;
+		if (strcmp(name, "dane-noad.t") != 0)
+			w->p[3] |= ad;
+	} else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-fail.t")
+	    == 0)
+		w->p[3] = (unsigned char)((w->p[3] & 0xf0) | 2);
+	else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-pkix.t")
+	    == 0) {
+		put_rr(w, 52, pkix, sizeof(pkix));
+		*an = 1;
+		w->p[3] |= ad;
+	} else if (qtype == 52) {
+		put_rr(w, 52, ee, sizeof(ee));
+		*an = 1;
+		w->p[3] |= ad;
+	} else
+		w->p[3] |= 3 | ad;		/* NXDOMAIN */
+	return 1;
+}
+
 /* Build the answer to query q (qlen octets); 0 if it must not get one. */
 static int
 srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
@@ -145,6 +193,8 @@ srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
 	o += 5;
 	if (strcmp(name, "hole.t") == 0)
 		return 0;
+	if (q[3] & 0x20)
+		srv_ad_seen++;
 	w->len = 0;
 	put(w, q, 2);				/* id */
 	put16(w, 0x8400 | (q[2] & 1) << 8);	/* QR AA, RD copied */
@@ -187,6 +237,25 @@ srv_answer(const unsigned char *q, size_t qlen, struct wbuf *w)
 
 		put_rr(w, 15, null_mx, sizeof(null_mx));
 		an = 1;
+	} else if (srv_dane(name, qtype, q, w, &an)) {
+		;
+	} else if (strcmp(name, "tlsa-ad.t") == 0 && qtype == 52) {
+		static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
+		static const unsigned char pkix[] = { 0, 0, 1, 0xab };
+
+		put_rr(w, 52, ee, sizeof(ee));
+		put_rr(w, 52, pkix, sizeof(pkix));
+		w->p[3] |= q[3] & 0x20;		/* RFC 6840 §5.7 */
+		an = 2;
+	} else if (strcmp(name, "tlsa-noad.t") == 0 && qtype == 52) {
+		static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
+
+		put_rr(w, 52, ee, sizeof(ee));
+		an = 1;
+	} else if (strcmp(name, "tlsa-bogus.t") == 0) {
+		w->p[3] = (unsigned char)((w->p[3] & 0xf0) | 2); /* SERVFAIL */
+	} else if (strcmp(name, "nx-ad.t") == 0) {
+		w->p[3] |= 3 | (q[3] & 0x20);	/* NXDOMAIN, AD */
 	} else
 		w->p[3] |= 3;			/* NXDOMAIN */
 	w->p[anpos] = (unsigned char)(an >> 8);
@@ -499,6 +568,21 @@ on_list(int status, char *const *v, size_t n, const char *why, void *arg)
 	}
 }
 
+struct got_sec {
+	struct got	 g;
+	int		 ad;
+};
+
+static void
+on_sec(int status, int ad, char *const *v, size_t n, const char *why,
+    void *arg)
+{
+	struct got_sec *s = arg;
+
+	s->ad = ad;
+	on_list(status, v, n, why, &s->g);
+}
+
 static void
 run_until(struct env *e, const struct got *g)
 {
@@ -540,6 +624,161 @@ test_txt_two_sts_far_apart(void **state)
 	assert_int_equal(g.status, DNS_OK);
 	assert_int_equal(g.n, 90);
 	assert_int_equal(g.select, MTASTS_EMULTIPLE);
+	env_close(&e);
+}
+
+/* DANE (RFC 7672): the query asks for AD (RFC 6840 §5.7), the answer's
+ * AD comes through, and each TLSA record is "usage selector mtype". */
+static void
+test_tlsa_sec_ad(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	srv_ad_seen = 0;
+	dns_tlsa_sec(e.dns, "tlsa-ad.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_OK);
+	assert_int_equal(s.ad, 1);
+	assert_int_equal(srv_ad_seen, 1);
+	assert_int_equal(s.g.n, 2);
+	assert_string_equal(s.g.first, "3 1 1");
+	assert_string_equal(s.g.last, "0 0 1");
+	env_close(&e);
+}
+
+static void
+test_tlsa_sec_noad(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	dns_tlsa_sec(e.dns, "tlsa-noad.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_OK);
+	assert_int_equal(s.ad, 0);
+	assert_int_equal(s.g.n, 1);
+	env_close(&e);
+}
+
+/* A validator's SERVFAIL (bogus data) is temporary, never "no TLSA":
+ * that would turn a broken DANE domain into one without DANE. */
+static void
+test_tlsa_sec_bogus(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 2);
+	dns_tlsa_sec(e.dns, "tlsa-bogus.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_TEMP);
+	assert_int_equal(s.ad, 0);
+	assert_int_equal(s.g.n, 0);
+	env_close(&e);
+}
+
+/* An authenticated denial: NODATA with AD (the domain is its own MX
+ * host, RFC 7672 §2.2.1). */
+static void
+test_mx_sec_nxdomain_ad(void **state)
+{
+	struct env e;
+	struct got_sec s = { 0 };
+
+	(void)state;
+	env_open(&e, 5);
+	dns_mx_sec(e.dns, "nx-ad.t", on_sec, &s);
+	run_until(&e, &s.g);
+	assert_int_equal(s.g.status, DNS_NODATA);
+	assert_int_equal(s.ad, 1);
+	env_close(&e);
+}
+
+struct got_res {
+	int	 calls;
+	int	 dane;
+	int	 apply;
+	char	 why[MTASTS_DANE_WHY_MAX];
+};
+
+static void
+on_res(struct mtasts_result *res, void *arg)
+{
+	struct got_res *g = arg;
+
+	g->calls++;
+	g->dane = mtasts_result_dane(res);
+	g->apply = mtasts_result_apply(res);
+	snprintf(g->why, sizeof(g->why), "%s", mtasts_result_dane_why(res));
+	mtasts_result_free(res);
+}
+
+/* core/dane.c: mtasts_query with dane_resolver (RFC 8461 §2, RFC 7672
+ * §2.2): the state per scenario, and what a sender applies. */
+static void
+test_query_dane(void **state)
+{
+	static const struct {
+		const char	*domain;
+		int		 dane, apply;
+		const char	*why;
+	} rows[] = {
+		{ "dane-ok.t", MTASTS_DANE_USABLE, MTASTS_APPLY_DANE,
+		    "mx0.dane-ok.t: DNSSEC-authenticated TLSA 3 1 1" },
+		{ "dane-pkix.t", MTASTS_DANE_NONE, MTASTS_APPLY_NONE,
+		    "no DNSSEC-authenticated usable TLSA record for 1 MX "
+		    "host" },
+		{ "dane-noad.t", MTASTS_DANE_NONE, MTASTS_APPLY_NONE,
+		    "MX RRset not DNSSEC-authenticated" },
+		{ "dane-fail.t", MTASTS_DANE_TEMPORARY, MTASTS_APPLY_DEFER,
+		    "mx0.dane-fail.t: TLSA lookup failed: " },
+		{ "dane-nomx.t", MTASTS_DANE_USABLE, MTASTS_APPLY_DANE,
+		    "dane-nomx.t: DNSSEC-authenticated TLSA 3 1 1" },
+	};
+	struct mtasts_config *cfg;
+	struct mtasts_ctx *ctx;
+	struct got_res g;
+	char conf[256], err[MTASTS_ERRLEN];
+	struct env e;
+	time_t t0;
+	size_t i;
+
+	(void)state;
+	env_open(&e, 2);
+	snprintf(conf, sizeof(conf), "resolver = 127.0.0.1:%u\n"
+	    "dane_resolver = 127.0.0.1:%u\ndns_timeout = 2s\n",
+	    e.srv.port, e.srv.port);
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t.conf",
+	    &cfg, err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_ctx_new(e.base, cfg, MTASTS_CTX_NOCACHE,
+	    &ctx, err, sizeof(err)), MTASTS_OK);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&g, 0, sizeof(g));
+		assert_int_equal(mtasts_query(ctx, rows[i].domain, 0, on_res,
+		    &g, err, sizeof(err)), MTASTS_OK);
+		assert_int_equal(g.calls, 0);	/* never from inside */
+		t0 = time(NULL);
+		while (g.calls == 0 && time(NULL) - t0 < 30)
+			event_base_loop(e.base, EVLOOP_ONCE);
+		assert_int_equal(g.calls, 1);
+		if (g.dane != rows[i].dane || g.apply != rows[i].apply ||
+		    strncmp(g.why, rows[i].why, strlen(rows[i].why)) != 0)
+			fail_msg("%s: dane %d apply %d why '%s'",
+			    rows[i].domain, g.dane, g.apply, g.why);
+	}
+	/* A query pending when the context goes: called back once. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(mtasts_query(ctx, "dane-ok.t", 0, on_res, &g, err,
+	    sizeof(err)), MTASTS_OK);
+	mtasts_ctx_free(ctx);
+	assert_int_equal(g.calls, 1);
+	mtasts_config_free(cfg);
 	env_close(&e);
 }
 
@@ -665,6 +904,58 @@ test_free_pending(void **state)
 }
 
 #ifdef MTASTS_ALLOC_TEST
+/* Every allocation of a DANE query fails in turn: one callback each
+ * time, and never a weaker answer -- a usable DANE or a deferral, not
+ * "none" (which would let MTA-STS alone apply, RFC 8461 §2). */
+static void
+test_query_dane_each_allocation_fails(void **state)
+{
+	struct mtasts_config *cfg;
+	struct mtasts_ctx *ctx;
+	struct got_res g;
+	char conf[256], err[MTASTS_ERRLEN];
+	struct env e;
+	unsigned long n, seen;
+	time_t t0;
+	int r;
+
+	(void)state;
+	env_open(&e, 2);
+	snprintf(conf, sizeof(conf), "resolver = 127.0.0.1:%u\n"
+	    "dane_resolver = 127.0.0.1:%u\ndns_timeout = 2s\n",
+	    e.srv.port, e.srv.port);
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t.conf",
+	    &cfg, err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_ctx_new(e.base, cfg, MTASTS_CTX_NOCACHE,
+	    &ctx, err, sizeof(err)), MTASTS_OK);
+	for (n = 1; n < 1000; n++) {
+		memset(&g, 0, sizeof(g));
+		util_alloc_fail_at(n);
+		r = mtasts_query(ctx, "dane-ok.t", 0, on_res, &g, err,
+		    sizeof(err));
+		if (r == MTASTS_OK) {
+			t0 = time(NULL);
+			while (g.calls == 0 && time(NULL) - t0 < 30)
+				event_base_loop(e.base, EVLOOP_ONCE);
+			assert_int_equal(g.calls, 1);
+		} else
+			assert_int_equal(r, MTASTS_ENOMEM);
+		seen = util_alloc_count();
+		util_alloc_fail_at(0);
+		if (r == MTASTS_OK && g.apply == MTASTS_APPLY_DANE && seen < n)
+			break;		/* nothing failed: done */
+		if (r == MTASTS_OK && g.apply != MTASTS_APPLY_DEFER &&
+		    g.apply != MTASTS_APPLY_DANE)
+			fail_msg("allocation %lu: apply %d, dane %d (%s)", n,
+			    g.apply, g.dane, g.why);
+	}
+	print_message("dane-ok.t: %lu allocation points\n", n - 1);
+	assert_int_equal(g.apply, MTASTS_APPLY_DANE);
+	mtasts_ctx_free(ctx);
+	mtasts_config_free(cfg);
+	env_close(&e);
+}
+
 /* No memory for the request itself: the callback still runs once, on
  * the next loop turn, with DNS_TEMP (it was an abort()). */
 static void
@@ -732,11 +1023,17 @@ main(void)
 		cmocka_unit_test(test_mx_equal_preferences),
 		cmocka_unit_test(test_mx_null),
 		cmocka_unit_test(test_nxdomain),
+		cmocka_unit_test(test_tlsa_sec_ad),
+		cmocka_unit_test(test_tlsa_sec_noad),
+		cmocka_unit_test(test_tlsa_sec_bogus),
+		cmocka_unit_test(test_mx_sec_nxdomain_ad),
+		cmocka_unit_test(test_query_dane),
 		cmocka_unit_test(test_timeout_is_the_bound),
 		cmocka_unit_test(test_free_pending),
 #ifdef MTASTS_ALLOC_TEST
 		cmocka_unit_test(test_start_without_memory),
 		cmocka_unit_test(test_each_allocation_fails),
+		cmocka_unit_test(test_query_dane_each_allocation_fails),
 #endif
 	};
 

@@ -218,6 +218,58 @@ test_ex(void **state)
 	    "192.0.2.1 198.51.100.7 mx.ex.example 2");
 }
 
+static int
+danecollect(const struct mtasts_tls_count *c, void *arg)
+{
+	struct exseen *s = arg;
+
+	if (strcmp(c->domain, "dane.example") == 0 && s->n < 8)
+		snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s %s "
+		    "%llu", c->policy_type, c->policy_id, c->result, c->mx,
+		    (unsigned long long)c->count);
+	return 0;
+}
+
+/* RFC 8461 §2: a DANE session applied the TLSA records, not a policy:
+ * its results go under policy type "tlsa" (RFC 8460 §4.3.1), and so do
+ * the DANE-only result types whoever records them. */
+static void
+test_tlsa(void **state)
+{
+	char err[MTASTS_ERRLEN];
+	struct exseen s;
+
+	(void)state;
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "dane.example",
+	    "success", "mx.dane.example", "192.0.2.9", NULL, NULL, err,
+	    sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "dane.example",
+	    "validation-failure", "mx.dane.example", "192.0.2.9", NULL, NULL,
+	    err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "dane.example",
+	    "dnssec-invalid", "mx.dane.example", "192.0.2.9", NULL, NULL,
+	    err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result(ctx, "dane.example",
+	    "starttls-not-supported", "mx.dane.example", "192.0.2.9", err,
+	    sizeof(err)), MTASTS_OK);
+	err[0] = '\0';
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "dane.example",
+	    "sts-policy-invalid", NULL, NULL, NULL, NULL, err, sizeof(err)),
+	    MTASTS_EPARSE);
+	assert_non_null(strstr(err, "not a DANE result"));
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_count_foreach(ctx, danecollect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.line[0], "no-policy-found - "
+	    "starttls-not-supported mx.dane.example 1");
+	assert_string_equal(s.line[1], "tlsa - dnssec-invalid "
+	    "mx.dane.example 1");
+	assert_string_equal(s.line[2], "tlsa - success mx.dane.example 1");
+	assert_string_equal(s.line[3], "tlsa - validation-failure "
+	    "mx.dane.example 1");
+}
+
 int
 main(void)
 {
@@ -226,6 +278,7 @@ main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_ex),
+		cmocka_unit_test(test_tlsa),
 	};
 
 	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);

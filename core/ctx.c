@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "log.h"
+#include "metrics.h"
 #include "dns.h"
 #include "fetch.h"
 #include "util.h"
@@ -70,6 +71,7 @@ mtasts_ctx_free(struct mtasts_ctx *ctx)
 	fetch_free(ctx->fetch);
 	dns_free(ctx->dns);
 	decide_cancel_all(ctx);
+	metrics_free(ctx);		/* its last counts, then its timer */
 	if (ctx->cache != NULL)
 		cache_close(ctx->cache);
 	if (ctx->own_base && ctx->base != NULL)

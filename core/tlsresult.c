@@ -15,6 +15,7 @@
 #include "mtasts.h"
 #include "cache.h"
 #include "ctx.h"
+#include "metrics.h"
 #include "util.h"
 
 /* RFC 8460 §4.3 result types, and "success". */
@@ -155,6 +156,7 @@ mtasts_tls_result_ex(struct mtasts_ctx *ctx, const char *domain,
 	if (tlsresult_host(helo, hl, sizeof(hl), NULL, 0) != MTASTS_OK)
 		snprintf(hl, sizeof(hl), "-");
 	tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
+	metrics_tls_result(ctx, type);
 	return tlsresult_count(ctx, d, ptype, id, type, mx, ip, sip, hl);
 }
 

@@ -72,6 +72,8 @@ rcpt_on_deadline(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	log_warnx("session %s: %s: no policy decision within %us, "
 	    "proceeding", r->sid, r->lk->domain, env.deadline);
+	(void)mtasts_metric_add(env.mtasts, "mtasts_filter_rcpts_total",
+	    "timeout", 1);
 	rcpt_answer(r, "proceed");
 	rcpt_free(r);
 }
@@ -83,6 +85,8 @@ rcpt_answer_all(struct lookup *lk, const char *verdict)
 	struct req	*r;
 
 	while ((r = TAILQ_FIRST(&lk->reqs)) != NULL) {
+		(void)mtasts_metric_add(env.mtasts, "mtasts_filter_rcpts_total",
+		    strncmp(verdict, "reject", 6) == 0 ? "defer" : "proceed", 1);
 		rcpt_answer(r, verdict);
 		rcpt_free(r);
 	}

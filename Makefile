@@ -84,7 +84,8 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  libjansson-dev libcmocka-dev clang libclang-rt-14-dev \
 		  mandoc openssl \
 		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq \
-		  exim4-dev socat zlib1g-dev
+		  exim4-dev socat zlib1g-dev \
+		  prometheus
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 

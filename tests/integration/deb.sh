@@ -98,6 +98,9 @@ check "libmtasts-dev: header, .so, .a, pkg-config" has libmtasts-dev \
 check "mtasts: CLI, config, units, man pages" has mtasts /usr/bin/mtasts \
     /etc/mtasts/mtasts.conf /lib/systemd/system/mtasts-refresh.service \
     /lib/systemd/system/mtasts-refresh.timer \
+    /lib/systemd/system/mtasts-metrics.service \
+    /lib/systemd/system/mtasts-metrics.timer \
+    /usr/share/doc/mtasts/mtasts-rules.yml \
     /usr/share/man/man1/mtasts.1.gz /usr/share/man/man5/mtasts.conf.5.gz
 check "mtasts-exim: module where the example config loads it, examples" \
     has mtasts-exim /usr/lib/exim4/mtasts.so \
@@ -193,6 +196,9 @@ check "the timer is enabled" \
     test -L "$R/etc/systemd/system/timers.target.wants/mtasts-refresh.timer"
 check "the service is not enabled by itself (the timer starts it)" \
     test -z "$(find "$R/etc/systemd/system" -name mtasts-refresh.service)"
+check "the metrics timer is enabled, not its service" sh -c "test -L \
+    '$R/etc/systemd/system/timers.target.wants/mtasts-metrics.timer' &&
+    test -z \"\$(find '$R/etc/systemd/system' -name mtasts-metrics.service)\""
 check "the host's /etc/passwd and /etc/group are untouched" \
     test "$(grep -c '^_mtasts:' /etc/passwd /etc/group)" = "$host_users"
 
@@ -221,11 +227,12 @@ logged "build and run a program with pkg-config mtasts in the root" \
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# It exits 0 on unknown keys too: any output is a failure.
 	out=$(systemd-analyze verify --man=no --root="$R" \
-	    mtasts-refresh.timer mtasts-refresh.service 2>&1)
+	    mtasts-refresh.timer mtasts-refresh.service \
+	    mtasts-metrics.timer mtasts-metrics.service 2>&1)
 	rc=$?
 	[ "$rc" = 0 ] && [ -z "$out" ] &&
-	    ok "systemd-analyze verify mtasts-refresh.{service,timer}" ||
-	    not_ok "systemd-analyze verify mtasts-refresh.{service,timer}" \
+	    ok "systemd-analyze verify mtasts-{refresh,metrics}.{service,timer}" ||
+	    not_ok "systemd-analyze verify mtasts-{refresh,metrics}.{service,timer}" \
 	    "exit $rc" "$out"
 	# The exposure score, for information (docs/operations.md).
 	systemd-analyze security --offline=yes --root="$R" \

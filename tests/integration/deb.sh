@@ -106,7 +106,8 @@ check "mtasts-exim: module where the example config loads it, examples" \
     has mtasts-exim /usr/lib/exim4/mtasts.so \
     /usr/share/man/man8/mtasts-exim.8.gz \
     /usr/share/doc/mtasts-exim/examples/conf.d/main/00_mtasts_macros \
-    /lib/systemd/system/mtasts-refresh.service.d/mtasts-refresh-exim.conf
+    /lib/systemd/system/mtasts-refresh.service.d/mtasts-refresh-exim.conf \
+    /lib/systemd/system/mtasts-metrics.service.d/mtasts-metrics-exim.conf
 grep -q '^MTASTS_SO = /usr/lib/exim4/mtasts.so$' \
     "$here/../docs/exim/conf.d/main/00_mtasts_macros" &&
     ok "example Exim config names the packaged module path" ||

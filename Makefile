@@ -336,7 +336,16 @@ $(B)/asan/tests/test_alloc_fail: tests/unit/alloc_fail.c \
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
 	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
 
+# The decision under allocation failure and at teardown (decide.c).
+$(B)/asan/tests/test_decide_fail: tests/unit/decide_fail.c \
+    $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
 test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/tests/test_alloc_fail \
+    $(B)/asan/tests/test_decide_fail \
     $(B)/asan/mtasts $(REPLAY_BINS)
 	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh $(TESTS)
 

@@ -13,7 +13,8 @@
 const char usage_query[] =
     "usage: mtasts [-c FILE] [-v] query [--json] [--no-cache] DOMAIN\n"
     "Exit status: 0 a decision was made (including no policy), 1 no\n"
-    "decision in time, 2 usage or configuration error.\n";
+    "decision in time or none could be completed, 2 usage or\n"
+    "configuration error.\n";
 
 static const char *const source_names[] = { "none", "cache", "network" };
 
@@ -94,26 +95,58 @@ cli_result_text(const struct mtasts_result *r)
 		    mtasts_result_error_detail(r, i));
 }
 
+/* "DOMAIN: no complete decision: out of memory" */
+static void
+query_err(char *err, size_t errlen, const char *domain, int status)
+{
+	snprintf(err, errlen, "%s: no complete decision: %s", domain,
+	    mtasts_strerror(status));
+}
+
+/* --json: the domain, no mode, and why (exit status 1). */
+static void
+query_json_error(const char *domain, const char *err)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "domain", cli_jstr(domain));
+	json_object_set_new(o, "mode", json_null());
+	json_object_set_new(o, "error", cli_jstr(err));
+	cli_json_print(o);
+}
+
 static int
 query_run(const struct cli_global *g, const struct cli_args *a)
 {
 	char err[MTASTS_ERRLEN] = "";
 	struct mtasts_ctx *ctx = NULL;
 	struct mtasts_result *res;
-	int r;
+	int r, incomplete = 0;
 
 	if (a->npos != 1)
 		return cli_usage_error(usage_query, "query needs one DOMAIN");
-	if (mtasts_ctx_new(NULL, g->cfg, a->nocache ? MTASTS_CTX_NOCACHE : 0,
-	    &ctx, err, sizeof(err)) != MTASTS_OK) {
+	if ((r = mtasts_ctx_new(NULL, g->cfg, a->nocache ?
+	    MTASTS_CTX_NOCACHE : 0, &ctx, err, sizeof(err))) != MTASTS_OK) {
 		fprintf(stderr, "mtasts: %s\n", err);
-		return EXIT_USAGE;
+		return r == MTASTS_ENOMEM ? EXIT_INVALID : EXIT_USAGE;
 	}
 	r = mtasts_query_wait(ctx, a->pos[0], 0, &res, err, sizeof(err));
+	if (r == MTASTS_OK && (r = mtasts_result_status(res)) != MTASTS_OK) {
+		/* Not a decision: what it holds may be weaker than the
+		 * policy in force (RFC 8461 §5.1), so none is printed. */
+		mtasts_result_free(res);
+		incomplete = 1;
+	}
 	if (r != MTASTS_OK) {
+		if (incomplete || r == MTASTS_ENOMEM) {
+			query_err(err, sizeof(err), a->pos[0], r);
+			if (a->json)
+				query_json_error(a->pos[0], err);
+		}
 		fprintf(stderr, "mtasts: %s\n", err);
 		mtasts_ctx_free(ctx);
-		return r == MTASTS_ETIMEOUT ? EXIT_INVALID : EXIT_USAGE;
+		return r == MTASTS_ETIMEOUT || r == MTASTS_ENOMEM ?
+		    EXIT_INVALID : EXIT_USAGE;
 	}
 	if (a->json)
 		cli_json_print(cli_result_json(res));

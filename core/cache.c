@@ -535,8 +535,9 @@ cache_get_once(struct cache *c, void *arg)
 		return r;
 	}
 	txn->commit(txn, 0);
-	if (cache_decode(data.data, data.size, o->e) != MTASTS_OK ||
-	    strcmp(o->e->domain, o->domain) != 0) {
+	if ((r = cache_decode(data.data, data.size, o->e)) == MTASTS_ENOMEM)
+		return ENOMEM;	/* not damage: the entry stays as it is */
+	if (r != MTASTS_OK || strcmp(o->e->domain, o->domain) != 0) {
 		cache_entry_clear(o->e);
 		log_msg(LOG_ERR, "cache %s: %s: damaged entry ignored",
 		    c->ce->dir, o->domain);
@@ -560,12 +561,14 @@ cache_update_load(struct cache *c, DB_TXN *txn, DBT *key,
     struct cache_op *o, struct cache_entry *e, int *exists)
 {
 	DBT data;
-	int r;
+	int r, dr = MTASTS_EPARSE;
 
 	*exists = 0;
 	r = cache_read(c, txn, key, &data, DB_RMW);
-	if (r == 0 && cache_decode(data.data, data.size, e) == MTASTS_OK &&
-	    strcmp(e->domain, o->domain) == 0)
+	if (r == 0 && (dr = cache_decode(data.data, data.size, e)) ==
+	    MTASTS_ENOMEM)
+		return ENOMEM;	/* a fresh entry would overwrite the policy */
+	if (r == 0 && dr == MTASTS_OK && strcmp(e->domain, o->domain) == 0)
 		*exists = 1;
 	else if (r != 0 && r != DB_NOTFOUND)
 		return r;

@@ -39,6 +39,7 @@ struct codec_in {
 	size_t		 len;
 	size_t		 off;
 	int		 bad;
+	int		 nomem;		/* bad because an allocation failed */
 };
 
 static uint64_t
@@ -181,7 +182,7 @@ codec_get_text(struct codec_in *in, struct cache_entry *e)
 		return;
 	if ((e->text = util_strndup((const char *)in->p + in->off, len)) ==
 	    NULL) {
-		in->bad = 1;
+		in->bad = in->nomem = 1;
 		return;
 	}
 	e->text_len = len;
@@ -249,7 +250,7 @@ codec_check(const struct cache_entry *e)
 int
 cache_decode(const unsigned char *p, size_t len, struct cache_entry *e)
 {
-	struct codec_in in = { p, len, 0, 0 };
+	struct codec_in in = { p, len, 0, 0, 0 };
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -272,6 +273,9 @@ cache_decode(const unsigned char *p, size_t len, struct cache_entry *e)
 		codec_get_times(&in, e);
 		r = in.bad || in.off != in.len ? MTASTS_EPARSE : codec_check(e);
 	}
+	/* Out of memory is ours, not the entry's: never "damaged". */
+	if (in.nomem)
+		r = MTASTS_ENOMEM;
 	if (r != MTASTS_OK)
 		cache_entry_clear(e);
 	return r;

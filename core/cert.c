@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "mtasts.h"
+#include "name.h"
 #include "util.h"
 
 MTASTS_API int
@@ -31,6 +32,14 @@ mtasts_cert_match(struct x509_st *cert, const char *host, size_t len,
 	    errlen);
 	if (r != MTASTS_OK)
 		return r == MTASTS_EPARSE ? MTASTS_ENOMATCH : r;
+	/* OpenSSL would compare "1.2.3.4" with a dNSName "1.2.3.4" or
+	 * "*.2.3.4"; a DNS-ID never names an IP address (RFC 6125 §6.2.1,
+	 * as curl and Go refuse). */
+	if (name_is_ip(name, strlen(name))) {
+		util_err(err, errlen, "certificate: %s is an IP address, "
+		    "which no DNS name matches", name);
+		return MTASTS_ENOMATCH;
+	}
 	r = X509_check_host(cert, name, strlen(name),
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
 	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL);

@@ -41,6 +41,7 @@
 struct decide_waiter {
 	mtasts_result_cb	 cb;
 	void			*arg;
+	struct mtasts_result	*res;	/* its answer, made when it came */
 	struct decide_waiter	*next;
 };
 
@@ -122,12 +123,19 @@ decide_finish(struct decide_req *q)
 	for (w = q->waiters; w != NULL; w = next) {
 		next = w->next;
 		metrics_decision(q->ctx, q->res);
-		/* The last waiter gets the original, the others copies. */
-		r = next == NULL ? q->res : result_copy(q->res);
-		if (next == NULL)
+		/* Each callback runs exactly once, whatever memory is left:
+		 * the last waiter gets the original, the others a copy into
+		 * the result allocated for them in decide_add_waiter (a
+		 * failed copy marks it incomplete, mtasts_result_status). */
+		if (next == NULL) {
+			r = q->res;
 			q->res = NULL;
-		if (r != NULL)
-			w->cb(r, w->arg);
+			mtasts_result_free(w->res);
+		} else {
+			r = w->res;
+			result_fill(r, q->res);
+		}
+		w->cb(r, w->arg);
 		util_free(w);
 	}
 	if (q->timer != NULL)
@@ -173,6 +181,8 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 	result_add_error(q->res, q->ctx->closing ? "cancelled" : type, "%s",
 	    why);
 	if (q->ctx->closing) {
+		/* Cut short: not an answer to act on. */
+		result_fail(q->res, MTASTS_ETIMEOUT);
 		decide_fallback(q);
 		return;
 	}
@@ -247,9 +257,20 @@ decide_on_policy(struct decide_req *q, const char *body, size_t len)
 	struct mtasts_policy *pol;
 	struct cache_entry e;
 	struct decide_new n;
+	int r;
 
-	if (mtasts_policy_parse(body, len, &pol, err, sizeof(err)) !=
-	    MTASTS_OK) {
+	if ((r = mtasts_policy_parse(body, len, &pol, err, sizeof(err))) ==
+	    MTASTS_ENOMEM) {
+		/* Ours, not the policy's: no failure recorded, and the
+		 * answer is incomplete (it may be weaker than the policy
+		 * just fetched). */
+		log_msg(LOG_ERR, "%s: policy id %s: %s", q->domain, q->id,
+		    mtasts_strerror(r));
+		result_fail(q->res, r);
+		decide_fallback(q);
+		return;
+	}
+	if (r != MTASTS_OK) {
 		decide_fail(q, CACHE_FAIL_INVALID, "sts-policy-invalid", err);
 		return;
 	}
@@ -259,6 +280,9 @@ decide_on_policy(struct decide_req *q, const char *body, size_t len)
 	n.len = len;
 	memset(&e, 0, sizeof(e));
 	if (decide_on_new_update(&e, 0, &n) != 1) {
+		log_msg(LOG_ERR, "%s: policy id %s: %s", q->domain, q->id,
+		    mtasts_strerror(MTASTS_ENOMEM));
+		result_fail(q->res, MTASTS_ENOMEM);
 		mtasts_policy_free(pol);
 		decide_fallback(q);
 		return;
@@ -298,6 +322,14 @@ decide_on_addr(int status, char *const *v, size_t n, const char *why,
 {
 	struct decide_req *q = arg;
 
+	/* The resolver is being freed (mtasts_ctx_free) and may still
+	 * deliver what it had, say the A records without the AAAA: the
+	 * fetcher is already gone, so start nothing. */
+	if (q->ctx->closing) {
+		decide_fail(q, CACHE_FAIL_FETCH, "cancelled",
+		    "the context was freed");
+		return;
+	}
 	if (status != DNS_OK) {
 		char msg[160];
 
@@ -307,7 +339,15 @@ decide_on_addr(int status, char *const *v, size_t n, const char *why,
 		    msg);
 		return;
 	}
-	fetch_policy(q->ctx->fetch, q->domain, v, n, decide_on_fetch, q);
+	if (fetch_policy(q->ctx->fetch, q->domain, v, n, decide_on_fetch,
+	    q) != MTASTS_OK) {
+		/* Our memory ran out, not the domain's fetch: nothing is
+		 * recorded against it; a cached policy still applies. */
+		q->now = (int64_t)time(NULL);
+		result_add_error(q->res, "internal-error", "mta-sts.%s: "
+		    "cannot start the policy fetch: out of memory", q->domain);
+		decide_fallback(q);
+	}
 }
 
 static void
@@ -315,6 +355,11 @@ decide_fetch(struct decide_req *q)
 {
 	char host[MTASTS_DOMAIN_MAX + 16];
 
+	if (q->ctx->closing) {		/* the resolver may be gone */
+		decide_fail(q, CACHE_FAIL_FETCH, "cancelled",
+		    "the context was freed");
+		return;
+	}
 	snprintf(host, sizeof(host), "mta-sts.%s", q->domain);
 	dns_addr(q->ctx->dns, host, decide_on_addr, q);
 }
@@ -473,13 +518,22 @@ decide_on_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct decide_req *q = arg;
 	char name[MTASTS_DOMAIN_MAX + 16];
+	int r;
 
 	(void)fd;
 	(void)what;
 	q->now = (int64_t)time(NULL);
-	if (decide_use_cache(q) && cache_get(q->ctx->cache, q->domain,
-	    &q->cached) == MTASTS_OK)
-		q->have_cached = 1;
+	if (decide_use_cache(q) && (r = cache_get(q->ctx->cache, q->domain,
+	    &q->cached)) != MTASTS_ENORECORD) {
+		if (r == MTASTS_ENOMEM) {
+			/* The cached policy may be there: an answer without
+			 * it could be weaker, so it is incomplete. */
+			result_fail(q->res, r);
+			decide_finish(q);
+			return;
+		}
+		q->have_cached = r == MTASTS_OK;
+	}
 	if (decide_cached_valid(q) && !(q->flags & MTASTS_Q_REFRESH)) {
 		/* §5.1 step 1: fetched less than max_age ago. */
 		result_set_policy(q->res, &q->cached, MTASTS_SOURCE_CACHE);
@@ -501,6 +555,8 @@ decide_find(struct mtasts_ctx *ctx, const char *domain, int flags)
 	return NULL;
 }
 
+/* The waiter's result is allocated now, so that its callback runs
+ * whatever memory is left when the answer comes. */
 static int
 decide_add_waiter(struct decide_req *q, mtasts_result_cb cb, void *arg)
 {
@@ -508,6 +564,10 @@ decide_add_waiter(struct decide_req *q, mtasts_result_cb cb, void *arg)
 
 	if ((w = util_calloc(1, sizeof(*w))) == NULL)
 		return MTASTS_ENOMEM;
+	if ((w->res = result_new(q->domain)) == NULL) {
+		util_free(w);
+		return MTASTS_ENOMEM;
+	}
 	w->cb = cb;
 	w->arg = arg;
 	for (pp = &q->waiters; *pp != NULL; pp = &(*pp)->next)
@@ -542,6 +602,8 @@ mtasts_query(struct mtasts_ctx *ctx, const char *domain, int flags,
 	    decide_add_waiter(q, cb, arg) != MTASTS_OK ||
 	    (q->timer = evtimer_new(ctx->base, decide_on_start, q)) == NULL) {
 		mtasts_result_free(q->res);
+		if (q->waiters != NULL)
+			mtasts_result_free(q->waiters->res);
 		util_free(q->waiters);
 		util_free(q);
 		return MTASTS_ENOMEM;
@@ -596,6 +658,7 @@ decide_cancel_all(struct mtasts_ctx *ctx)
 
 	while ((q = ctx->inflight) != NULL) {
 		result_add_error(q->res, "cancelled", "the context was freed");
+		result_fail(q->res, MTASTS_ETIMEOUT);
 		event_del(q->timer);
 		decide_fallback(q);
 	}

@@ -16,11 +16,14 @@
 
 #include "mtasts.h"
 #include "dns.h"
+#include "dnsmsg.h"
 #include "tlsa.h"
 #include "util.h"
 
 #define DNS_MAX_SOCKS	16	/* c-ares uses one or two per server */
-#define DNS_MAX_ITEMS	64	/* RRs or addresses kept per answer */
+#define DNS_MX_MAX	64	/* MX hosts kept: the lowest preferences */
+#define DNS_ADDR_MAX	64	/* addresses kept per host */
+#define DNS_ENOMEM	(-2)	/* from the collectors; -1 is malformed */
 
 struct dns_sock {
 	ares_socket_t	 fd;
@@ -32,7 +35,8 @@ struct dns {
 	ares_channel		 channel;
 	struct event		*timer;
 	struct dns_sock		 socks[DNS_MAX_SOCKS];
-	struct dns_req		*deferred;	/* answered inside a start */
+	struct dns_req		*waiting;	/* answered inside a start */
+	unsigned int		 timeout;	/* seconds, per lookup */
 };
 
 enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA };
@@ -43,19 +47,20 @@ struct dns_req {
 	void		*cb;		/* dns_txt_cb or dns_list_cb */
 	void		*arg;
 	int		 starting;	/* inside the start call */
-	struct event	*defer;		/* when answered while starting */
-	struct dns_req	*next;		/* on d->deferred */
+	int		 answered;	/* c-ares called back: result below */
+	int		 delivered;	/* cb ran (maybe on our timeout) */
+	struct event	*timer;		/* the bound, or the next loop turn */
+	struct dns_req	*next;		/* on d->waiting */
 	int		 status;	/* result, for a deferred callback */
 	char		 why[96];
-	struct mtasts_rr rrs[DNS_MAX_ITEMS];
-	char		*items[DNS_MAX_ITEMS];	/* owned strings */
-	size_t		 n;
+	struct mtasts_rr *rrs;		/* items[i] with their lengths */
+	char		**items;	/* owned strings */
+	size_t		 n, size;
 };
 
 static void dns_reschedule(struct dns *);
 static void dns_deliver(struct dns_req *);
-
-static const struct timeval zero;
+static void dns_req_free(struct dns_req *);
 
 static void
 dns_on_timer(evutil_socket_t fd, short what, void *arg)
@@ -154,10 +159,14 @@ dns_new(struct event_base *base, const char *servers, unsigned int timeout,
 		return MTASTS_ENOMEM;
 	}
 	d->base = base;
+	d->timeout = timeout;
 	memset(&o, 0, sizeof(o));
 	o.sock_state_cb = dns_on_sock_state;
 	o.sock_state_cb_data = d;
-	o.timeout = (int)(timeout * 1000 / 2);	/* two tries per server */
+	/* Two tries: c-ares 1.18 waits t, then 2t for one server, so
+	 * both fit in the bound; dns_on_req_timer() enforces it anyway,
+	 * whatever c-ares version and server count. */
+	o.timeout = (int)(timeout * 1000 / 3);
 	o.tries = 2;
 	o.flags = ARES_FLAG_EDNS;
 	o.ednspsz = 1232;
@@ -189,14 +198,18 @@ dns_new(struct event_base *base, const char *servers, unsigned int timeout,
 void
 dns_free(struct dns *d)
 {
+	struct dns_req *q;
 	size_t i;
 
 	if (d == NULL)
 		return;
 	if (d->channel != NULL)
 		ares_destroy(d->channel);	/* callbacks: ARES_EDESTRUCTION */
-	while (d->deferred != NULL)
-		dns_deliver(d->deferred);
+	while ((q = d->waiting) != NULL) {
+		d->waiting = q->next;
+		dns_deliver(q);
+		dns_req_free(q);
+	}
 	for (i = 0; i < DNS_MAX_SOCKS; i++)
 		if (d->socks[i].ev != NULL)
 			event_free(d->socks[i].ev);
@@ -212,6 +225,9 @@ dns_classify(int status, char *why, size_t whylen)
 	switch (status) {
 	case ARES_SUCCESS:
 		return DNS_OK;
+	case ARES_EDESTRUCTION:
+		util_err(why, whylen, "cancelled");
+		return DNS_TEMP;
 	case ARES_ENODATA:
 	case ARES_ENOTFOUND:
 		util_err(why, whylen, "%s", status == ARES_ENODATA ?
@@ -228,61 +244,95 @@ dns_classify(int status, char *why, size_t whylen)
 static void
 dns_req_free(struct dns_req *q)
 {
-	struct dns_req **pp;
 	size_t i;
 
-	if (q->defer != NULL) {
-		for (pp = &q->d->deferred; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == q) {
-				*pp = q->next;
-				break;
-			}
-		event_free(q->defer);
-	}
-
+	if (q->timer != NULL)
+		event_free(q->timer);
 	for (i = 0; i < q->n; i++)
 		util_free(q->items[i]);
+	util_free(q->items);
+	util_free(q->rrs);
 	util_free(q);
 }
 
 static void
 dns_deliver(struct dns_req *q)
 {
+	q->delivered = 1;
 	if (q->kind == DNS_K_TXT)
 		((dns_txt_cb)q->cb)(q->status, q->rrs, q->n, q->why, q->arg);
 	else
 		((dns_list_cb)q->cb)(q->status, q->items, q->n, q->why,
 		    q->arg);
-	dns_req_free(q);
 }
 
+/*
+ * The request's timer: the next loop turn after an answer that came
+ * inside the start call, or dns_timeout after the start.  Then the
+ * caller hears DNS_TEMP, and q waits for c-ares to give it up (its own
+ * retries, or ares_destroy()) to be freed in dns_finish().
+ */
 static void
-dns_on_deferred(evutil_socket_t fd, short what, void *arg)
+dns_on_req_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct dns_req *q = arg, **pp;
+
 	(void)fd;
 	(void)what;
-	dns_deliver(arg);
+	if (q->answered) {
+		for (pp = &q->d->waiting; *pp != q; pp = &(*pp)->next)
+			;
+		*pp = q->next;
+		dns_deliver(q);
+		dns_req_free(q);
+		return;
+	}
+	q->status = DNS_TEMP;
+	util_err(q->why, sizeof(q->why), "no answer within %us",
+	    q->d->timeout);
+	dns_deliver(q);
 }
 
-/* Deliver now, or on the next loop turn if still inside the start. */
+/* c-ares is done with q: deliver now, or on the next loop turn if
+ * still inside the start call; free it if our timer answered it. */
 static void
 dns_finish(struct dns_req *q)
 {
-	if (!q->starting) {
-		dns_deliver(q);
+	static const struct timeval zero;
+
+	q->answered = 1;
+	if (q->delivered) {
+		dns_req_free(q);
 		return;
 	}
-	if ((q->defer = evtimer_new(q->d->base, dns_on_deferred, q)) == NULL)
-		abort();	/* see dns_start() */
-	q->next = q->d->deferred;
-	q->d->deferred = q;
-	evtimer_add(q->defer, &zero);
+	if (q->starting) {
+		q->next = q->d->waiting;
+		q->d->waiting = q;
+		evtimer_add(q->timer, &zero);
+		return;
+	}
+	evtimer_del(q->timer);
+	dns_deliver(q);
+	dns_req_free(q);
+}
+
+/* Room for size items; the RRset decides, the caller's kind bounds it. */
+static int
+dns_items_alloc(struct dns_req *q, size_t size)
+{
+	if (size == 0)
+		return 0;
+	if ((q->items = util_calloc(size, sizeof(*q->items))) == NULL ||
+	    (q->rrs = util_calloc(size, sizeof(*q->rrs))) == NULL)
+		return -1;
+	q->size = size;
+	return 0;
 }
 
 static int
 dns_add_item(struct dns_req *q, const char *p, size_t len)
 {
-	if (q->n == DNS_MAX_ITEMS)
+	if (q->n == q->size)
 		return 0;		/* enough to decide on; rest ignored */
 	if ((q->items[q->n] = util_strndup(p, len)) == NULL)
 		return -1;
@@ -292,110 +342,182 @@ dns_add_item(struct dns_req *q, const char *p, size_t len)
 	return 0;
 }
 
-/* D17: concatenate the strings of one RR, never across RRs. */
 static int
-dns_txt_collect(struct dns_req *q, struct ares_txt_ext *t)
+dns_txt_count(const unsigned char *msg, size_t len, unsigned int type,
+    size_t rdoff, size_t rdlen, void *arg)
 {
-	struct ares_txt_ext *s, *e;
-	size_t len;
+	(void)msg;
+	(void)len;
+	(void)rdoff;
+	(void)rdlen;
+	if (type == DNSMSG_T_TXT)
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+/* D17: concatenate the strings of one RR, never across RRs.  The RDATA
+ * is at least as long as its strings together. */
+static int
+dns_txt_add(const unsigned char *msg, size_t len, unsigned int type,
+    size_t rdoff, size_t rdlen, void *arg)
+{
+	struct dns_req *q = arg;
+	size_t n;
 	char *buf;
+	int r;
 
-	while (t != NULL) {
-		len = 0;
-		for (e = t; e != NULL && (e == t || !e->record_start);
-		    e = e->next)
-			len += e->length;
-		if ((buf = util_malloc(len + 1)) == NULL)
-			return -1;
-		len = 0;
-		for (s = t; s != e; s = s->next) {
-			memcpy(buf + len, s->txt, s->length);
-			len += s->length;
-		}
-		if (dns_add_item(q, buf, len) != 0) {
-			util_free(buf);
-			return -1;
-		}
-		util_free(buf);
-		t = e;
-	}
+	if (type != DNSMSG_T_TXT)
+		return 0;	/* a CNAME on the way */
+	if ((buf = util_malloc(rdlen + 1)) == NULL)
+		return DNS_ENOMEM;
+	if (dnsmsg_txt(msg, len, rdoff, rdlen, buf, &n) != 0)
+		r = -1;
+	else
+		r = dns_add_item(q, buf, n) != 0 ? DNS_ENOMEM : 0;
+	util_free(buf);
+	return r;
+}
+
+/* RFC 8461 §3.1 wants exactly one "v=STSv1" RR in the whole RRset, so
+ * every TXT RR is delivered; together they are no larger than the
+ * message (64 KiB at most, over TCP). */
+static int
+dns_txt_collect(struct dns_req *q, const unsigned char *msg, size_t len)
+{
+	size_t n = 0;
+
+	if (dnsmsg_answers(msg, len, dns_txt_count, &n) != 0)
+		return -1;
+	if (dns_items_alloc(q, n) != 0)
+		return DNS_ENOMEM;
+	return dnsmsg_answers(msg, len, dns_txt_add, q);
+}
+
+struct dns_mx {
+	unsigned int	 pref;
+	char		*host;		/* owned */
+};
+
+struct dns_mx_best {
+	struct dns_mx	 v[DNS_MX_MAX];	/* by preference, then message order */
+	size_t		 n;
+};
+
+/* Keep the DNS_MX_MAX lowest preferences of all MX RRs, whatever their
+ * order in the message (RFC 5321 §5.1: lowest preference first). */
+static int
+dns_mx_add(const unsigned char *msg, size_t len, unsigned int type,
+    size_t rdoff, size_t rdlen, void *arg)
+{
+	struct dns_mx_best *b = arg;
+	char host[DNSMSG_HOST_SIZE];
+	unsigned int pref;
+	size_t i;
+
+	if (type != DNSMSG_T_MX)
+		return 0;
+	if (dnsmsg_mx(msg, len, rdoff, rdlen, &pref, host) != 0)
+		return -1;
+	if (host[0] == '\0')
+		return 0;		/* RFC 7505 null MX "." */
+	for (i = b->n; i > 0 && b->v[i - 1].pref > pref; i--)
+		;
+	if (i == DNS_MX_MAX)
+		return 0;		/* DNS_MX_MAX better ones already */
+	if (b->n == DNS_MX_MAX)
+		util_free(b->v[--b->n].host);
+	memmove(&b->v[i + 1], &b->v[i], (b->n - i) * sizeof(b->v[0]));
+	b->n++;
+	b->v[i].pref = pref;
+	if ((b->v[i].host = util_strndup(host, strlen(host))) == NULL)
+		return DNS_ENOMEM;
 	return 0;
 }
 
-static void
-dns_on_txt(void *arg, int status, int timeouts, unsigned char *abuf,
-    int alen)
+static int
+dns_mx_collect(struct dns_req *q, const unsigned char *msg, size_t len)
 {
-	struct dns_req *q = arg;
-	struct ares_txt_ext *t = NULL;
+	struct dns_mx_best *b;
+	size_t i;
+	int r;
 
-	(void)timeouts;
-	if (status == ARES_SUCCESS)
-		status = ares_parse_txt_reply_ext(abuf, alen, &t);
-	q->status = dns_classify(status, q->why, sizeof(q->why));
-	if (q->status == DNS_OK && dns_txt_collect(q, t) != 0) {
-		q->status = DNS_TEMP;
-		util_err(q->why, sizeof(q->why), "out of memory");
+	if ((b = util_calloc(1, sizeof(*b))) == NULL)
+		return DNS_ENOMEM;
+	r = dnsmsg_answers(msg, len, dns_mx_add, b);
+	if (r == 0 && dns_items_alloc(q, b->n) != 0)
+		r = DNS_ENOMEM;
+	for (i = 0; i < b->n; i++) {
+		if (r == 0 && b->v[i].host != NULL)
+			r = dns_add_item(q, b->v[i].host,
+			    strlen(b->v[i].host)) != 0 ? DNS_ENOMEM : 0;
+		util_free(b->v[i].host);
 	}
-	if (t != NULL)
-		ares_free_data(t);
-	dns_finish(q);
+	util_free(b);
+	return r;
 }
 
+/* TLSA: presence only, each record as "usage selector mtype" text. */
 static int
-dns_mx_cmp(const void *a, const void *b)
+dns_tlsa_collect(struct dns_req *q, const unsigned char *msg, size_t len)
 {
-	const struct ares_mx_reply *x = *(const struct ares_mx_reply *const *)a;
-	const struct ares_mx_reply *y = *(const struct ares_mx_reply *const *)b;
+	struct tlsa_rr rr[TLSA_MAX];
+	char buf[16];
+	size_t i, n = 0;
 
-	return (int)x->priority - (int)y->priority;
-}
-
-static int
-dns_mx_collect(struct dns_req *q, struct ares_mx_reply *mx)
-{
-	struct ares_mx_reply *v[DNS_MAX_ITEMS], *m;
-	size_t n = 0, i, len;
-
-	for (m = mx; m != NULL && n < DNS_MAX_ITEMS; m = m->next)
-		v[n++] = m;
-	/* RFC 5321 §5.1: lowest preference first; order among equal
-	 * preferences is left as qsort leaves it. */
-	qsort(v, n, sizeof(v[0]), dns_mx_cmp);
+	if (tlsa_parse(msg, len, rr, TLSA_MAX, &n) != 0)
+		return -1;
+	if (dns_items_alloc(q, n) != 0)
+		return DNS_ENOMEM;
 	for (i = 0; i < n; i++) {
-		len = strlen(v[i]->host);
-		if (len > 0 && v[i]->host[len - 1] == '.')
-			len--;
-		if (len == 0)
-			continue;	/* RFC 7505 null MX "." */
-		if (dns_add_item(q, v[i]->host, len) != 0)
-			return -1;
+		snprintf(buf, sizeof(buf), "%u %u %u", rr[i].usage,
+		    rr[i].selector, rr[i].mtype);
+		if (dns_add_item(q, buf, strlen(buf)) != 0)
+			return DNS_ENOMEM;
 	}
 	return 0;
 }
 
+/* TXT, MX and TLSA answers: the whole message, read by dnsmsg.c. */
 static void
-dns_on_mx(void *arg, int status, int timeouts, unsigned char *abuf,
-    int alen)
+dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
+    size_t len)
 {
-	struct dns_req *q = arg;
-	struct ares_mx_reply *mx = NULL;
+	static const char *const none[] = {
+		[DNS_K_TXT] = "no record (NODATA)",
+		[DNS_K_MX] = "null MX (RFC 7505)",
+		[DNS_K_ADDR] = "no address",
+		[DNS_K_TLSA] = "no TLSA record",
+	};
+	int r = 0;
 
-	(void)timeouts;
-	if (status == ARES_SUCCESS)
-		status = ares_parse_mx_reply(abuf, alen, &mx);
 	q->status = dns_classify(status, q->why, sizeof(q->why));
-	if (q->status == DNS_OK && dns_mx_collect(q, mx) != 0) {
-		q->status = DNS_TEMP;
-		util_err(q->why, sizeof(q->why), "out of memory");
+	if (q->status == DNS_OK) {
+		if (q->kind == DNS_K_TXT)
+			r = dns_txt_collect(q, msg, len);
+		else if (q->kind == DNS_K_MX)
+			r = dns_mx_collect(q, msg, len);
+		else
+			r = dns_tlsa_collect(q, msg, len);
+		if (r != 0) {
+			q->status = DNS_TEMP;
+			util_err(q->why, sizeof(q->why), "%s",
+			    r == DNS_ENOMEM ? "out of memory" :
+			    "malformed DNS answer");
+		}
 	}
 	if (q->status == DNS_OK && q->n == 0) {
 		q->status = DNS_NODATA;
-		util_err(q->why, sizeof(q->why), "null MX (RFC 7505)");
+		util_err(q->why, sizeof(q->why), "%s", none[q->kind]);
 	}
-	if (mx != NULL)
-		ares_free_data(mx);
 	dns_finish(q);
+}
+
+static void
+dns_on_raw(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	(void)timeouts;
+	dns_on_answer(arg, status, abuf, alen > 0 ? (size_t)alen : 0);
 }
 
 static void
@@ -408,6 +530,10 @@ dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 
 	(void)timeouts;
 	q->status = dns_classify(status, q->why, sizeof(q->why));
+	if (q->status == DNS_OK && dns_items_alloc(q, DNS_ADDR_MAX) != 0) {
+		q->status = DNS_TEMP;
+		util_err(q->why, sizeof(q->why), "out of memory");
+	}
 	for (n = ai ? ai->nodes : NULL; q->status == DNS_OK && n != NULL;
 	    n = n->ai_next) {
 		if (n->ai_family == AF_INET)
@@ -431,36 +557,6 @@ dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	dns_finish(q);
 }
 
-/* TLSA: presence only, each record as "usage selector mtype" text. */
-static void
-dns_on_tlsa(void *arg, int status, int timeouts, unsigned char *abuf,
-    int alen)
-{
-	struct dns_req *q = arg;
-	struct tlsa_rr rr[TLSA_MAX];
-	char buf[16];
-	size_t i, n = 0;
-
-	(void)timeouts;
-	q->status = dns_classify(status, q->why, sizeof(q->why));
-	if (q->status == DNS_OK && (alen < 0 ||
-	    tlsa_parse(abuf, (size_t)alen, rr, TLSA_MAX, &n) != 0)) {
-		q->status = DNS_TEMP;
-		util_err(q->why, sizeof(q->why), "malformed DNS answer");
-	}
-	for (i = 0; q->status == DNS_OK && i < n; i++) {
-		snprintf(buf, sizeof(buf), "%u %u %u", rr[i].usage,
-		    rr[i].selector, rr[i].mtype);
-		if (dns_add_item(q, buf, strlen(buf)) != 0)
-			q->status = DNS_TEMP;
-	}
-	if (q->status == DNS_OK && q->n == 0) {
-		q->status = DNS_NODATA;
-		util_err(q->why, sizeof(q->why), "no TLSA record");
-	}
-	dns_finish(q);
-}
-
 static struct dns_req *
 dns_req_new(struct dns *d, enum dns_kind kind, void *cb, void *arg)
 {
@@ -468,6 +564,10 @@ dns_req_new(struct dns *d, enum dns_kind kind, void *cb, void *arg)
 
 	if ((q = util_calloc(1, sizeof(*q))) == NULL)
 		return NULL;
+	if ((q->timer = evtimer_new(d->base, dns_on_req_timer, q)) == NULL) {
+		util_free(q);
+		return NULL;
+	}
 	q->d = d;
 	q->kind = kind;
 	q->cb = cb;
@@ -482,6 +582,7 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 {
 	struct ares_addrinfo_hints h;
 	struct dns_req *q;
+	struct timeval tv;
 
 	if ((q = dns_req_new(d, kind, cb, arg)) == NULL) {
 		/* Not even a request to defer with: the caller's loop
@@ -490,13 +591,13 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 	}
 	switch (kind) {
 	case DNS_K_TXT:
-		ares_query(d->channel, name, ns_c_in, ns_t_txt, dns_on_txt, q);
+		ares_query(d->channel, name, ns_c_in, ns_t_txt, dns_on_raw, q);
 		break;
 	case DNS_K_MX:
-		ares_query(d->channel, name, ns_c_in, ns_t_mx, dns_on_mx, q);
+		ares_query(d->channel, name, ns_c_in, ns_t_mx, dns_on_raw, q);
 		break;
 	case DNS_K_TLSA:
-		ares_query(d->channel, name, ns_c_in, TLSA_TYPE, dns_on_tlsa,
+		ares_query(d->channel, name, ns_c_in, TLSA_TYPE, dns_on_raw,
 		    q);
 		break;
 	case DNS_K_ADDR:
@@ -506,6 +607,11 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 		break;
 	}
 	q->starting = 0;
+	if (!q->answered) {
+		tv.tv_sec = d->timeout;
+		tv.tv_usec = 0;
+		evtimer_add(q->timer, &tv);
+	}
 	dns_reschedule(d);
 }
 

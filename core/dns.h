@@ -19,12 +19,14 @@ enum dns_status {
 	DNS_TEMP,		/* SERVFAIL, timeout, refused: try later */
 };
 
-/* TXT: one mtasts_rr per RR, its strings concatenated (RFC 8461 §3.1,
- * D17).  The array and data are valid only during the callback. */
+/* TXT: one mtasts_rr per RR of the whole RRset, in message order, its
+ * strings concatenated (RFC 8461 §3.1, D17).  The array and data are
+ * valid only during the callback. */
 typedef void (*dns_txt_cb)(int status, const struct mtasts_rr *rrs,
     size_t n, const char *why, void *arg);
-/* MX hosts sorted by preference, trailing dots removed; A/AAAA as text
- * addresses.  Valid only during the callback. */
+/* MX: the 64 hosts of lowest preference among all MX RRs, sorted by
+ * preference (equal ones in message order), trailing dots removed.
+ * A/AAAA: up to 64 text addresses.  Valid only during the callback. */
 typedef void (*dns_list_cb)(int status, char *const *v, size_t n,
     const char *why, void *arg);
 

@@ -470,13 +470,14 @@ fetch_setup_post(struct fetch_req *r, const char *url, char *const *addrs,
 	return curl_multi_add_handle(r->f->multi, e) == CURLM_OK ? 0 : -1;
 }
 
+/* NULL when out of memory: then there is no request, and no callback. */
 static struct fetch_req *
 fetch_req_new(struct fetch *f, fetch_cb cb, void *arg)
 {
 	struct fetch_req *r;
 
 	if ((r = util_calloc(1, sizeof(*r))) == NULL)
-		abort();	/* cannot even defer: see dns_start() */
+		return NULL;
 	r->f = f;
 	r->cb = cb;
 	r->arg = arg;
@@ -486,53 +487,66 @@ fetch_req_new(struct fetch *f, fetch_cb cb, void *arg)
 	return r;
 }
 
-/* Never call back from inside the start call.  fetch_free() delivers
- * it if the loop never runs again. */
-static void
+/*
+ * Never call back from inside the start call: the failure is delivered
+ * on the next loop turn (fetch_free() delivers it if the loop never
+ * runs again).  If even the timer cannot be had, the request is dropped
+ * unheard and the start call returns MTASTS_ENOMEM: the library never
+ * aborts its host (an Exim delivery process, the filter).
+ */
+static int
 fetch_fail_later(struct fetch_req *r)
 {
 	r->status = FETCH_ERROR;
 	if ((r->defer = evtimer_new(r->f->base, fetch_on_deferred, r)) ==
-	    NULL)
-		abort();
-	evtimer_add(r->defer, &zero);
+	    NULL || evtimer_add(r->defer, &zero) != 0) {
+		fetch_req_free(r);
+		return MTASTS_ENOMEM;
+	}
+	return MTASTS_OK;
 }
 
-void
+int
 fetch_post(struct fetch *f, const char *url, const char *host,
     unsigned int port, char *const *addrs, size_t naddrs, const void *data,
     size_t len, fetch_cb cb, void *arg)
 {
-	struct fetch_req *r = fetch_req_new(f, cb, arg);
+	struct fetch_req *r;
 	int n;
 
+	if ((r = fetch_req_new(f, cb, arg)) == NULL)
+		return MTASTS_ENOMEM;
 	r->post = 1;
 	r->port = port;
 	n = snprintf(r->host, sizeof(r->host), "%s", host);
 	if (n < 0 || (size_t)n >= sizeof(r->host) || naddrs == 0) {
 		util_err(r->why, sizeof(r->why), "%s", naddrs == 0 ?
 		    "host has no address" : "host name too long");
-		fetch_fail_later(r);
+		return fetch_fail_later(r);
 	} else if (fetch_setup_post(r, url, addrs, naddrs, data, len) != 0) {
 		util_err(r->why, sizeof(r->why), "cannot start the POST");
-		fetch_fail_later(r);
+		return fetch_fail_later(r);
 	}
+	return MTASTS_OK;
 }
 
-void
+int
 fetch_policy(struct fetch *f, const char *domain, char *const *addrs,
     size_t naddrs, fetch_cb cb, void *arg)
 {
-	struct fetch_req *r = fetch_req_new(f, cb, arg);
+	struct fetch_req *r;
 	int n;
 
+	if ((r = fetch_req_new(f, cb, arg)) == NULL)
+		return MTASTS_ENOMEM;
 	n = snprintf(r->host, sizeof(r->host), "mta-sts.%s", domain);
 	if (n < 0 || (size_t)n >= sizeof(r->host) || naddrs == 0) {
 		util_err(r->why, sizeof(r->why), "%s", naddrs == 0 ?
 		    "policy host has no address" : "domain too long");
-		fetch_fail_later(r);
+		return fetch_fail_later(r);
 	} else if (fetch_setup(r, addrs, naddrs) != 0) {
 		util_err(r->why, sizeof(r->why), "cannot start the fetch");
-		fetch_fail_later(r);
+		return fetch_fail_later(r);
 	}
+	return MTASTS_OK;
 }

@@ -27,17 +27,19 @@ int	fetch_new(struct event_base *base, const struct mtasts_config *cfg,
 void	fetch_free(struct fetch *f);
 
 /* GET https://mta-sts.<domain>/.well-known/mta-sts.txt from the given
- * addresses (our resolver's, so curl never resolves by itself).  cb
- * runs exactly once, never from inside this call. */
-void	fetch_policy(struct fetch *f, const char *domain,
+ * addresses (our resolver's, so curl never resolves by itself).
+ * MTASTS_OK: cb runs exactly once, never from inside this call.
+ * MTASTS_ENOMEM: nothing was started and cb never runs. */
+int	fetch_policy(struct fetch *f, const char *domain,
 	    char *const *addrs, size_t naddrs, fetch_cb cb, void *arg);
 
 /* POST data (a gzip TLS report, RFC 8460 §5.4) to the https url whose
  * host and port are given, connecting to addrs only.  FETCH_OK on any
  * 2xx, with why non-empty if the certificate did not verify (accepted:
- * §3); FETCH_ERROR otherwise.  data is copied.  cb runs exactly once,
- * never from inside this call. */
-void	fetch_post(struct fetch *f, const char *url, const char *host,
+ * §3); FETCH_ERROR otherwise.  data is copied.  Returns as
+ * fetch_policy() does: on MTASTS_OK cb runs exactly once, never from
+ * inside this call; on MTASTS_ENOMEM it never runs. */
+int	fetch_post(struct fetch *f, const char *url, const char *host,
 	    unsigned int port, char *const *addrs, size_t naddrs,
 	    const void *data, size_t len, fetch_cb cb, void *arg);
 

@@ -157,9 +157,10 @@ lookup_on_policy_host(int status, char *const *v, size_t n,
 
 	/* mtasts_ctx_free() cancels us after freeing the fetcher. */
 	if (status == DNS_OK && !l->ctx->closing) {
-		fetch_policy(l->ctx->fetch, l->domain, v, n, lookup_on_fetch,
-		    l);
-		return;
+		if (fetch_policy(l->ctx->fetch, l->domain, v, n,
+		    lookup_on_fetch, l) == MTASTS_OK)
+			return;
+		why = "out of memory";
 	}
 	util_err(msg, sizeof(msg), "mta-sts.%s: %s", l->domain, why);
 	l->fetch_cb(MTASTS_EIO, NULL, 0, "sts-policy-fetch-error", msg,

@@ -57,6 +57,14 @@ mtasts_mx_match(const char *pattern, size_t plen, const char *host,
 	if ((r = name_check_ldh(host, hlen, "host", err, errlen))
 	    != MTASTS_OK)
 		return r;
+	/* An MX host that a resolver would take for an IPv4 address is
+	 * not a domain name (§3.2 wants one), so no pattern matches it:
+	 * "*.2.3.4" or "1.2.3.4" must not vouch for 1.2.3.4. */
+	if (name_is_ip(host, hlen)) {
+		util_err(err, errlen, "host: %.*s is an IP address, not a "
+		    "domain name", (int)hlen, host);
+		return MTASTS_EPARSE;
+	}
 	if (plen >= 2 && pattern[0] == '*') {
 		/* The host's first label is 1-63 LDH octets (checked). */
 		if ((dot = memchr(host, '.', hlen)) == NULL)

@@ -150,3 +150,34 @@ mtasts_result_mx_filter(const struct mtasts_result *res, const char *list,
 	util_free(v);
 	return r;
 }
+
+/*
+ * Why the bound holds: an ASCII item is only lowercased and shortened
+ * (preference, spaces, trailing dot), so its host is no longer than the
+ * item; the separators and the NUL then fit in len + 1, and the implicit
+ * MX (no item at all) is one name of MTASTS_DOMAIN_MAX.  A non-ASCII
+ * item becomes A-labels (RFC 5891 §4.4, "xn--" and Punycode), longer
+ * than its U-labels, but still one name: at most MTASTS_DOMAIN_MAX and
+ * a separator more than the item.
+ */
+MTASTS_API size_t
+mtasts_mx_filter_size(const char *list, size_t len)
+{
+	size_t i, n = 0, items = 0;
+	int high = 0, any = 0;
+
+	if (list == NULL || len > MXLIST_LEN_MAX)
+		return MTASTS_DOMAIN_MAX + 3;	/* refused: no output */
+	for (i = 0; i <= len && items < MXLIST_ITEMS_MAX; i++) {
+		if (i == len || list[i] == ':' || list[i] == '\n') {
+			items += any;
+			n += high;
+			high = any = 0;
+		} else {
+			any = 1;
+			if ((unsigned char)list[i] >= 0x80)
+				high = 1;
+		}
+	}
+	return len + MTASTS_DOMAIN_MAX + 3 + n * (MTASTS_DOMAIN_MAX + 1);
+}

@@ -6,6 +6,7 @@
  * (RFC 1035 §2.3.4), at most 253 octets in text form.  IDNs travel as
  * A-labels (RFC 8461 §3.2; RFC 8460 §4.4).
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,41 @@ name_check_ldh(const char *p, size_t len, const char *what, char *err,
 	return MTASTS_OK;
 }
 
+/*
+ * Would p[0..len) be taken for an IP address?  Then it is never a DNS
+ * reference identifier (RFC 6125 §6.2.1 compares DNS-IDs with domain
+ * names only; curl and Go match an IP host against iPAddress SANs
+ * only).  IPv6 has a ':' (or brackets); IPv4 is the WHATWG URL rule
+ * "ends in a number": the last label, a trailing dot aside, is all
+ * digits or 0x-hex, which also covers inet_aton()'s short and octal
+ * forms ("127.1", "0177.0.0.1") that a resolver library may accept.
+ */
+int
+name_is_ip(const char *p, size_t len)
+{
+	size_t i, start;
+
+	if (len > 0 && p[len - 1] == '.')
+		len--;
+	if (memchr(p, ':', len) != NULL || memchr(p, '[', len) != NULL)
+		return 1;
+	for (start = len; start > 0 && p[start - 1] != '.'; start--)
+		;
+	if (start == len)
+		return 0;
+	if (len - start >= 2 && p[start] == '0' &&
+	    (p[start + 1] == 'x' || p[start + 1] == 'X')) {
+		for (i = start + 2; i < len; i++)
+			if (!isxdigit((unsigned char)p[i]))
+				return 0;
+		return 1;
+	}
+	for (i = start; i < len; i++)
+		if (!isdigit((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
 /* Every "xn--" label must decode as Punycode (RFC 5891 §5.4). */
 static int
 name_check_alabels(const char *s, char *err, size_t errlen)
@@ -135,6 +171,10 @@ name_to_alabels(const char *p, size_t len, char *out, size_t outsize,
 	rc = idn2_lookup_u8((const uint8_t *)in, (uint8_t **)&a,
 	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 	util_free(in);
+	if (rc == IDN2_MALLOC) {	/* ours: never "not a domain" */
+		util_err(err, errlen, "name: %s", idn2_strerror(rc));
+		return MTASTS_ENOMEM;
+	}
 	if (rc != IDN2_OK) {
 		util_err(err, errlen, "name: not a valid IDN: %s",
 		    idn2_strerror(rc));

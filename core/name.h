@@ -8,5 +8,6 @@
 
 int	name_check_ldh(const char *p, size_t len, const char *what,
 	    char *err, size_t errlen);
+int	name_is_ip(const char *p, size_t len);
 
 #endif /* MTASTS_NAME_H */

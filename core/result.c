@@ -19,6 +19,12 @@ result_new(const char *domain)
 	return r;
 }
 
+/*
+ * The policy first, its MX patterns last: a result whose list could not
+ * be completed still holds the policy and its mode, never less (an
+ * incomplete list allows fewer hosts, not more), and says it is
+ * incomplete (mtasts_result_status): fail closed, RFC 8461 §5.1.
+ */
 int
 result_set_policy(struct mtasts_result *r, const struct cache_entry *e,
     enum mtasts_source src)
@@ -26,11 +32,6 @@ result_set_policy(struct mtasts_result *r, const struct cache_entry *e,
 	size_t i;
 	int rc;
 
-	strlist_clear(&r->mx);
-	for (i = 0; i < e->nmx; i++)
-		if ((rc = strlist_add(&r->mx, e->mx[i], strlen(e->mx[i])))
-		    != MTASTS_OK)
-			return rc;
 	r->has_policy = 1;
 	r->mode = (enum mtasts_mode)e->mode;
 	memcpy(r->id, e->id, sizeof(r->id));
@@ -38,7 +39,22 @@ result_set_policy(struct mtasts_result *r, const struct cache_entry *e,
 	r->source = src;
 	r->fetched_at = e->fetched_at;
 	r->expires_at = e->expires_at;
+	strlist_clear(&r->mx);
+	for (i = 0; i < e->nmx; i++)
+		if ((rc = strlist_add(&r->mx, e->mx[i], strlen(e->mx[i])))
+		    != MTASTS_OK) {
+			result_fail(r, rc);
+			return rc;
+		}
 	return MTASTS_OK;
+}
+
+/* The answer is incomplete: the first reason is kept. */
+void
+result_fail(struct mtasts_result *r, int status)
+{
+	if (r->status == MTASTS_OK)
+		r->status = status;
 }
 
 int
@@ -51,10 +67,14 @@ result_add_error(struct mtasts_result *r, const char *type,
 	va_start(ap, fmt);
 	util_verr(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (strlist_add(&r->err_types, type, strlen(type)) != MTASTS_OK)
+	/* A lost error would hide why (say, "cancelled"): incomplete. */
+	if (strlist_add(&r->err_types, type, strlen(type)) != MTASTS_OK) {
+		result_fail(r, MTASTS_ENOMEM);
 		return MTASTS_ENOMEM;
+	}
 	if (strlist_add(&r->err_details, buf, strlen(buf)) != MTASTS_OK) {
 		util_free(r->err_types.v[--r->err_types.n]);
+		result_fail(r, MTASTS_ENOMEM);
 		return MTASTS_ENOMEM;
 	}
 	return MTASTS_OK;
@@ -72,24 +92,32 @@ result_copy_list(struct strlist *dst, const struct strlist *src)
 	return MTASTS_OK;
 }
 
-struct mtasts_result *
-result_copy(const struct mtasts_result *r)
+/*
+ * Copy src into the shell dst, which a waiter got when it started
+ * (decide.c): the callback never waits on an allocation.  A list that
+ * cannot be copied marks dst incomplete; the policy itself is never
+ * lost, as in result_set_policy().
+ */
+void
+result_fill(struct mtasts_result *dst, const struct mtasts_result *src)
 {
-	struct mtasts_result *c;
-
-	if ((c = util_calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	*c = *r;
-	memset(&c->mx, 0, sizeof(c->mx));
-	memset(&c->err_types, 0, sizeof(c->err_types));
-	memset(&c->err_details, 0, sizeof(c->err_details));
-	if (result_copy_list(&c->mx, &r->mx) != MTASTS_OK ||
-	    result_copy_list(&c->err_types, &r->err_types) != MTASTS_OK ||
-	    result_copy_list(&c->err_details, &r->err_details) != MTASTS_OK) {
-		mtasts_result_free(c);
-		return NULL;
+	strlist_clear(&dst->mx);
+	strlist_clear(&dst->err_types);
+	strlist_clear(&dst->err_details);
+	*dst = *src;
+	memset(&dst->mx, 0, sizeof(dst->mx));
+	memset(&dst->err_types, 0, sizeof(dst->err_types));
+	memset(&dst->err_details, 0, sizeof(dst->err_details));
+	if (result_copy_list(&dst->mx, &src->mx) != MTASTS_OK)
+		result_fail(dst, MTASTS_ENOMEM);
+	if (result_copy_list(&dst->err_types, &src->err_types) != MTASTS_OK ||
+	    result_copy_list(&dst->err_details, &src->err_details) !=
+	    MTASTS_OK) {
+		/* The two lists stay parallel: both or neither. */
+		strlist_clear(&dst->err_types);
+		strlist_clear(&dst->err_details);
+		result_fail(dst, MTASTS_ENOMEM);
 	}
-	return c;
 }
 
 MTASTS_API void
@@ -101,6 +129,12 @@ mtasts_result_free(struct mtasts_result *r)
 	strlist_clear(&r->err_types);
 	strlist_clear(&r->err_details);
 	util_free(r);
+}
+
+MTASTS_API int
+mtasts_result_status(const struct mtasts_result *r)
+{
+	return r->status;
 }
 
 MTASTS_API const char *

@@ -13,6 +13,7 @@ struct cache_entry;
 
 struct mtasts_result {
 	char		 domain[MTASTS_DOMAIN_MAX + 1];
+	int		 status;	/* MTASTS_OK, or why it is incomplete */
 	int		 has_policy;	/* 0: no policy in force */
 	enum mtasts_mode mode;
 	char		 id[MTASTS_ID_MAX + 1];
@@ -32,6 +33,7 @@ int	result_set_policy(struct mtasts_result *r, const struct cache_entry *e,
 	    enum mtasts_source src);
 int	result_add_error(struct mtasts_result *r, const char *type,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-struct mtasts_result *result_copy(const struct mtasts_result *r);
+void	result_fail(struct mtasts_result *r, int status);
+void	result_fill(struct mtasts_result *dst, const struct mtasts_result *src);
 
 #endif /* MTASTS_RESULT_H */

@@ -171,8 +171,11 @@ deliver_on_addr(int status, char *const *v, size_t n, const char *why,
 		deliver_finish(w, MTASTS_EIO);
 		return;
 	}
-	fetch_post(w->ctx->fetch, w->url, w->host, w->port, v, n, w->data,
-	    w->len, deliver_on_post, w);
+	if (fetch_post(w->ctx->fetch, w->url, w->host, w->port, v, n,
+	    w->data, w->len, deliver_on_post, w) != MTASTS_OK) {
+		util_err(w->why, sizeof(w->why), "%s: out of memory", w->host);
+		deliver_finish(w, MTASTS_ENOMEM);
+	}
 }
 
 /* https://host[:port]/path: no user info, a domain name as host. */

@@ -155,20 +155,70 @@ util_utf8_seq(const unsigned char *p, size_t len)
 }
 
 #ifdef MTASTS_ALLOC_TEST
-static unsigned long alloc_countdown;
+static unsigned long alloc_countdown;	/* fail when it reaches 0 */
+static unsigned long alloc_seen;	/* allocations counted */
+static unsigned long alloc_failed;	/* failures injected */
+static int alloc_env_done;
 
 void
 util_alloc_fail_at(unsigned long n)
 {
 	alloc_countdown = n;
+	alloc_seen = alloc_failed = 0;
+	alloc_env_done = 1;		/* the caller drives it, not $ENV */
+}
+
+unsigned long
+util_alloc_count(void)
+{
+	return alloc_seen;
+}
+
+static void
+alloc_report(void)
+{
+	const char *path = getenv("MTASTS_ALLOC_REPORT");
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "a")) == NULL)
+		return;
+	fprintf(f, "allocations %lu failed %lu\n", alloc_seen, alloc_failed);
+	fclose(f);
+}
+
+/*
+ * Whole programs built with the hook (build/asan/) are tortured from a
+ * script (tests/integration/torture.sh): MTASTS_ALLOC_FAIL_AT=n fails
+ * the process's n-th allocation through util.c; MTASTS_ALLOC_REPORT
+ * names a file that gets, at exit, how many allocations were made and
+ * whether the failure was injected.
+ */
+static void
+alloc_env(void)
+{
+	const char *s;
+	char *end;
+
+	alloc_env_done = 1;
+	if ((s = getenv("MTASTS_ALLOC_FAIL_AT")) != NULL) {
+		alloc_countdown = strtoul(s, &end, 10);
+		if (*end != '\0')
+			alloc_countdown = 0;
+	}
+	if (getenv("MTASTS_ALLOC_REPORT") != NULL)
+		atexit(alloc_report);
 }
 
 static int
 alloc_should_fail(void)
 {
-	if (alloc_countdown == 0)
+	if (!alloc_env_done)
+		alloc_env();
+	alloc_seen++;
+	if (alloc_countdown == 0 || --alloc_countdown != 0)
 		return 0;
-	return --alloc_countdown == 0;
+	alloc_failed++;
+	return 1;
 }
 #else
 #define alloc_should_fail()	0

@@ -54,8 +54,10 @@ void	 strlist_clear(struct strlist *l);
 #define STRLIST_MAX	16384
 
 #ifdef MTASTS_ALLOC_TEST
-/* Test builds: fail the Nth allocation from now (0 = never). */
+/* Test builds: fail the Nth allocation from now (0 = never); how many
+ * allocations were asked for since. */
 void	 util_alloc_fail_at(unsigned long n);
+unsigned long util_alloc_count(void);
 #endif
 
 #endif /* MTASTS_UTIL_H */

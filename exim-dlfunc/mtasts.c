@@ -114,7 +114,9 @@ mod_conf_arg(int argc, uschar *argv[], int i, const char **conf)
 /* Decide the policy for DOMAIN: OK; FAIL_FORCED if DOMAIN is not a
  * domain name; FAIL (a failed expansion: Exim defers and retries) when
  * no decision came in time; DEFER (also in the paniclog) when the
- * configuration or the cache cannot be used at all. */
+ * configuration or the cache cannot be used at all, or the library
+ * could not complete the answer (out of memory): never act on a
+ * result that may be weaker than the policy in force (RFC 8461 §5.1). */
 static int
 mod_decide(uschar **yield, const char *fn, int argc, uschar *argv[],
     int nargs, struct mtasts_result **res)
@@ -131,8 +133,17 @@ mod_decide(uschar **yield, const char *fn, int argc, uschar *argv[],
 	if (mod_ctx(conf, err, sizeof(err)) != MTASTS_OK)
 		return mod_yield(yield, DEFER, "mtasts: %s", err);
 	r = mtasts_query_wait(mod.ctx, domain, 0, res, err, sizeof(err));
+	if (r == MTASTS_OK && (r = mtasts_result_status(*res)) != MTASTS_OK) {
+		mtasts_result_free(*res);
+		*res = NULL;
+		return mod_yield(yield, DEFER, "mtasts: %s: %s: no complete "
+		    "decision: %s", fn, domain, mtasts_strerror(r));
+	}
 	if (r == MTASTS_OK)
 		return OK;
+	if (r == MTASTS_ENOMEM)
+		return mod_yield(yield, DEFER, "mtasts: %s: %s: %s", fn,
+		    domain, mtasts_strerror(r));
 	if (r == MTASTS_EPARSE)
 		/* Not a domain name: no policy can exist for it; the
 		 * caller routes it as usual (Exim decides what it is). */
@@ -180,7 +191,7 @@ mtasts_mx(uschar **yield, int argc, uschar *argv[])
 	}
 	list = (const char *)argv[1];
 	len = strnlen(list, LIST_MAX + 1);
-	size = len + MTASTS_DOMAIN_MAX + 2;
+	size = mtasts_mx_filter_size(list, len);
 	out = store_get((int)size, GET_UNTAINTED);
 	if (mtasts_result_mx_filter(res, list, len, (char *)out, size,
 	    &allowed, &total, err, sizeof(err)) != MTASTS_OK)

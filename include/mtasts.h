@@ -179,7 +179,8 @@ MTASTS_API int mtasts_mx_pattern_check(const char *p, size_t len,
  * case-insensitive, the host's trailing dot ignored, "*." matching exactly
  * one left-most label.  MTASTS_OK on a match, MTASTS_ENOMATCH if not,
  * MTASTS_EPARSE (with err) if the pattern or the host is invalid: an
- * invalid pattern never matches. */
+ * invalid pattern never matches, nor does a host that is an IP address
+ * ("1.2.3.4", "127.1"). */
 MTASTS_API int mtasts_mx_match(const char *pattern, size_t plen,
     const char *host, size_t hlen, char *err, size_t errlen);
 
@@ -187,8 +188,9 @@ struct x509_st;		/* OpenSSL's X509 */
 
 /* Is the certificate valid for host by name (§3.3, §4.2, D11, D12)?
  * Only SAN dNSNames count (no CN fallback), no partial-label wildcards,
- * "*" matches one whole left-most label.  Chain and expiry are the
- * caller's (the TLS library's) job.  MTASTS_OK or MTASTS_ENOMATCH. */
+ * "*" matches one whole left-most label, and no dNSName matches a host
+ * that is an IP address.  Chain and expiry are the caller's (the TLS
+ * library's) job.  MTASTS_OK or MTASTS_ENOMATCH. */
 MTASTS_API int mtasts_cert_match(struct x509_st *cert, const char *host,
     size_t len, char *err, size_t errlen);
 /* The same for the first certificate in a PEM buffer; MTASTS_EPARSE if
@@ -255,16 +257,21 @@ MTASTS_API int mtasts_ctx_new(struct event_base *base,
 /* Pending queries get their callbacks (with errors) before it returns. */
 MTASTS_API void mtasts_ctx_free(struct mtasts_ctx *ctx);
 
-/* cb owns res and frees it with mtasts_result_free(). */
+/* cb owns res (never NULL) and frees it with mtasts_result_free().
+ * Check mtasts_result_status() before acting on res. */
 typedef void (*mtasts_result_cb)(struct mtasts_result *res, void *arg);
 
 /* Decide the policy in force for a policy domain (§5.1).  cb runs
- * exactly once, never from inside this call.  MTASTS_EPARSE (and no
- * callback) if domain is not a valid domain name. */
+ * exactly once, never from inside this call, even when memory runs out
+ * later (then with an incomplete result, see mtasts_result_status).
+ * MTASTS_EPARSE (and no callback) if domain is not a valid domain name;
+ * MTASTS_ENOMEM (and no callback) if the query cannot be started. */
 MTASTS_API int mtasts_query(struct mtasts_ctx *ctx, const char *domain,
     int flags, mtasts_result_cb cb, void *arg, char *err, size_t errlen);
 /* The blocking form, for callers that must wait (Exim): runs the
- * context's private loop until the answer or query_timeout. */
+ * context's private loop until the answer or query_timeout.  MTASTS_OK
+ * with *out (caller frees; check mtasts_result_status() too), or an
+ * error and *out NULL: MTASTS_ETIMEOUT, MTASTS_ENOMEM (defer both). */
 MTASTS_API int mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain,
     int flags, struct mtasts_result **out, char *err, size_t errlen);
 
@@ -318,6 +325,13 @@ MTASTS_API int mtasts_policy_fetch(struct mtasts_ctx *ctx,
     size_t errlen);
 
 MTASTS_API void mtasts_result_free(struct mtasts_result *res);
+/* MTASTS_OK if res is a complete answer.  Otherwise the library could
+ * not complete it and it must be treated as a temporary failure (defer:
+ * 4xx, TEMP, DEFER), never as a decision: MTASTS_ENOMEM (out of memory
+ * on the way: res may lack MX patterns, errors or even the policy) or
+ * MTASTS_ETIMEOUT (cancelled, the context was freed first).  Its
+ * fields may still be logged or shown. */
+MTASTS_API int mtasts_result_status(const struct mtasts_result *res);
 MTASTS_API const char *mtasts_result_domain(const struct mtasts_result *);
 /* 1 if a policy is in force (mode then says which), 0 for no policy. */
 MTASTS_API int mtasts_result_has_policy(const struct mtasts_result *);
@@ -337,12 +351,18 @@ MTASTS_API int mtasts_result_mx_allowed(const struct mtasts_result *,
  * items separated by ':' or newlines, as Exim's dnsdb mx= lookup gives
  * it; no item at all means the implicit MX, the domain itself -- through
  * the policy in force: the allowed hosts, each once, best preference
- * first, joined by ':' into out (NUL-terminated; len + 256 bytes always
- * suffice).  *nallowed and *ntotal count hosts allowed and listed.
- * MTASTS_EPARSE (err says why) over 65536 bytes or 1024 items. */
+ * first, as A-labels, joined by ':' into out (NUL-terminated;
+ * mtasts_mx_filter_size() bytes always suffice, else MTASTS_EINVAL).
+ * *nallowed and *ntotal count hosts allowed and listed.  MTASTS_EPARSE
+ * (err says why) over 65536 bytes or 1024 items. */
 MTASTS_API int mtasts_result_mx_filter(const struct mtasts_result *res,
     const char *list, size_t len, char *out, size_t size, size_t *nallowed,
     size_t *ntotal, char *err, size_t errlen);
+/* An output size that always suffices for mtasts_result_mx_filter() on
+ * this list: len + 256 when the list is ASCII, plus 254 for each item
+ * holding a non-ASCII byte, whose U-labels may grow as A-labels (at
+ * most 1024 such items count: the filter refuses more). */
+MTASTS_API size_t mtasts_mx_filter_size(const char *list, size_t len);
 MTASTS_API enum mtasts_source mtasts_result_source(
     const struct mtasts_result *);
 MTASTS_API int64_t mtasts_result_fetched_at(const struct mtasts_result *);

@@ -38,6 +38,10 @@ struct lookup {
 	struct mtasts_result	*res;		/* enforce: while MX is asked */
 };
 
+/* No complete decision (RFC 8461 §5.1): the table is left as it is. */
+#define RCPT_TEMPFAIL	"reject|451 4.7.5 MTA-STS: policy lookup " \
+			"failed, try again later"
+
 static LIST_HEAD(, lookup)	lookups = LIST_HEAD_INITIALIZER(lookups);
 static size_t			npending;
 static int			shutting_down;
@@ -186,12 +190,21 @@ rcpt_on_result(struct mtasts_result *res, void *arg)
 {
 	struct lookup	*lk = arg;
 	char		 err[MTASTS_ERRLEN];
-	int		 enforce;
+	int		 enforce, status;
 
 	LIST_REMOVE(lk, entry);
 	lk->res = res;
 	if (shutting_down) {
 		rcpt_finish(lk, "proceed");
+		return;
+	}
+	if ((status = mtasts_result_status(res)) != MTASTS_OK) {
+		/* What res holds may be weaker than the policy in force:
+		 * never act on it, above all never take the domain out of
+		 * the enforce table (the downgrade would outlast us). */
+		log_warnx("%s: no complete policy decision: %s: 451",
+		    lk->domain, mtasts_strerror(status));
+		rcpt_finish(lk, RCPT_TEMPFAIL);
 		return;
 	}
 	enforce = mtasts_result_has_policy(res) &&
@@ -215,11 +228,13 @@ rcpt_on_result(struct mtasts_result *res, void *arg)
 	}
 }
 
+/* The lookup for domain, or NULL with *status why (MTASTS_EPARSE:
+ * not a domain, no policy can exist for it). */
 static struct lookup *
-rcpt_lookup(const char *domain)
+rcpt_lookup(const char *domain, int *status)
 {
 	struct lookup	*lk;
-	char		 err[MTASTS_ERRLEN];
+	char		 err[MTASTS_ERRLEN] = "";
 
 	LIST_FOREACH(lk, &lookups, entry)
 		if (strcmp(lk->domain, domain) == 0)
@@ -228,9 +243,10 @@ rcpt_lookup(const char *domain)
 		fatalx("out of memory");
 	TAILQ_INIT(&lk->reqs);
 	memcpy(lk->domain, domain, strlen(domain) + 1);
-	if (mtasts_query(env.mtasts, domain, 0, rcpt_on_result, lk, err,
-	    sizeof(err)) != MTASTS_OK) {
-		log_warnx("%s: %s", domain, err);
+	if ((*status = mtasts_query(env.mtasts, domain, 0, rcpt_on_result,
+	    lk, err, sizeof(err))) != MTASTS_OK) {
+		log_warnx("%s: %s", domain, err[0] != '\0' ? err :
+		    mtasts_strerror(*status));
 		free(lk);
 		return NULL;
 	}
@@ -266,10 +282,14 @@ rcpt_start(const char *sid, const char *tok, const char *addr, size_t len)
 	struct req	*r;
 	struct timeval	 tv = { env.deadline, 0 };
 	char		 domain[MTASTS_DOMAIN_MAX + 1];
+	int		 status = MTASTS_EPARSE;
 
 	if (!rcpt_domain(addr, len, domain, sizeof(domain)) ||
-	    (lk = rcpt_lookup(domain)) == NULL) {
-		io_printf("filter-result|%s|%s|proceed", sid, tok);
+	    (lk = rcpt_lookup(domain, &status)) == NULL) {
+		/* Not a domain: proceed.  A lookup that cannot start: the
+		 * domain may be enforce, so try again later (§5.1). */
+		io_printf("filter-result|%s|%s|%s", sid, tok,
+		    status == MTASTS_EPARSE ? "proceed" : RCPT_TEMPFAIL);
 		return;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL ||

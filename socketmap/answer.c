@@ -102,7 +102,18 @@ char *
 answer_from_result(const struct mtasts_result *res, size_t *len)
 {
 	char	buf[MTASTS_DOMAIN_MAX + 80];
+	int	status;
 
+	if ((status = mtasts_result_status(res)) != MTASTS_OK) {
+		/* The library could not complete it: what it holds may be
+		 * weaker than the policy in force (§5.1: defer). */
+		log_warnx("%s: no complete policy decision: %s: TEMP",
+		    mtasts_result_domain(res), mtasts_strerror(status));
+		snprintf(buf, sizeof(buf), "TEMP %s: MTA-STS lookup "
+		    "incomplete: %s", mtasts_result_domain(res),
+		    mtasts_strerror(status));
+		return answer_dup(buf, len);
+	}
 	if (!mtasts_result_has_policy(res) ||
 	    mtasts_result_mode(res) != MTASTS_MODE_ENFORCE)
 		return answer_dup("NOTFOUND ", len);
@@ -177,7 +188,8 @@ answer_memo_put(const char *domain, const struct mtasts_result *res,
 	size_t		  dlen;
 
 	left = mtasts_result_expires_at(res) - (int64_t)time(NULL);
-	if (env.memo_ttl == 0 || !mtasts_result_has_policy(res) || left <= 0)
+	if (env.memo_ttl == 0 || mtasts_result_status(res) != MTASTS_OK ||
+	    !mtasts_result_has_policy(res) || left <= 0)
 		return;
 	if (left > env.memo_ttl)
 		left = env.memo_ttl;

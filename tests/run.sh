@@ -47,6 +47,7 @@ for n in ${FUZZ_NAMES:-}; do
 done
 
 run "conformance citations" sh tests/conformance.sh
+run "library symbols" sh tests/symbols.sh "$B"
 if [ "${1:-all}" = quick ]; then
 	echo "# quick run: integration tests skipped (make check runs them)"
 	echo "$pass passed, $fail failed"

@@ -173,20 +173,32 @@ answer_usable(const struct mtasts_result *pol, const char *host, char *out,
 
 /* The cached enforce policy of domain, expired or not: mail that was
  * routed as enforce keeps the last policy known (RFC 8461 §5.1 lets a
- * sender keep using a cached policy it cannot refresh); NULL if the
- * cache has none in enforce mode. */
-static struct mtasts_result *
-answer_policy(struct answer_env *e, const char *domain)
+ * sender keep using a cached policy it cannot refresh).  0 and *pol
+ * (NULL if the cache has none in enforce mode), or -1 if the cache
+ * could not say (out of memory, say): then no MX may be chosen, since
+ * any would do without a policy. */
+static int
+answer_policy(struct answer_env *e, const char *domain,
+    struct mtasts_result **pol)
 {
 	struct mtasts_result	*res = NULL;
+	int			 r;
 
-	if (mtasts_cache_get(e->mtasts, domain, &res) != MTASTS_OK)
-		return NULL;
+	*pol = NULL;
+	r = mtasts_cache_get(e->mtasts, domain, &res);
+	if (r == MTASTS_ENORECORD || r == MTASTS_EPARSE)
+		return 0;
+	if (r != MTASTS_OK) {
+		log_warnx("%s: cached policy unreadable: %s", domain,
+		    mtasts_strerror(r));
+		return -1;
+	}
 	if (mtasts_result_has_policy(res) &&
 	    mtasts_result_mode(res) == MTASTS_MODE_ENFORCE)
-		return res;
-	mtasts_result_free(res);
-	return NULL;
+		*pol = res;
+	else
+		mtasts_result_free(res);
+	return 0;
 }
 
 int
@@ -199,9 +211,9 @@ answer_relayhost(struct answer_env *e, const char *domain, char *out,
 	size_t			 i;
 	int			 found = 0;
 
-	if ((m = answer_mx(e, domain)) == NULL)
+	if ((m = answer_mx(e, domain)) == NULL ||
+	    answer_policy(e, domain, &pol) == -1)
 		return -1;
-	pol = answer_policy(e, domain);
 	if (m->status == MTASTS_ENORECORD)	/* RFC 5321 §5.1 */
 		found = answer_usable(pol, domain, host, sizeof(host));
 	for (i = 0; !found && i < m->n; i++)

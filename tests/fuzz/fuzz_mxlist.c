@@ -4,6 +4,8 @@
  * list, copied to an exact-size buffer.  Properties:
  *  - every host in the output is allowed by the policy and appears once;
  *  - the number of hosts equals *nallowed, and *nallowed <= *ntotal;
+ *  - a buffer of mtasts_mx_filter_size() bytes is never too small
+ *    (MTASTS_EINVAL), U-labels grown into A-labels included;
  *  - a short output buffer gives MTASTS_EINVAL or a correct answer,
  *    never an overflow (ASan) or an unterminated string.
  */
@@ -79,17 +81,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct mtasts_result *r;
 	char err[MTASTS_ERRLEN], small[24], *list, *out;
-	size_t na, nt, osize = size + 256;
+	size_t na, nt, osize;
+	int rc;
 
 	if (r == NULL)
 		r = fuzz_policy();
-	if ((list = malloc(size + 1)) == NULL ||
-	    (out = malloc(osize)) == NULL)
+	if ((list = malloc(size + 1)) == NULL)
 		abort();
 	memcpy(list, data, size);
-	if (mtasts_result_mx_filter(r, list, size, out, osize, &na, &nt, err,
-	    sizeof(err)) == MTASTS_OK)
+	osize = mtasts_mx_filter_size(list, size);
+	if ((out = malloc(osize)) == NULL)
+		abort();
+	rc = mtasts_result_mx_filter(r, list, size, out, osize, &na, &nt, err,
+	    sizeof(err));
+	if (rc == MTASTS_OK)
 		fuzz_check(r, out, na, nt);
+	else if (rc == MTASTS_EINVAL)
+		abort();		/* the size promise was false */
 	if (mtasts_result_mx_filter(r, list, size, small, sizeof(small), &na,
 	    &nt, err, sizeof(err)) == MTASTS_OK)
 		fuzz_check(r, small, na, nt);

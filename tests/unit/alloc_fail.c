@@ -14,8 +14,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
 #include <mtasts.h>
 
+#include "config.h"
+#include "fetch.h"
 #include "util.h"
 
 static const char policy[] =
@@ -107,6 +110,59 @@ test_normalize_enomem(void **state)
 	fail_each(try_normalize);
 }
 
+static void
+on_fetch(int status, const char *body, size_t len, const char *why,
+    void *arg)
+{
+	int *calls = arg;
+
+	(void)body;
+	(void)len;
+	(void)why;
+	assert_int_equal(status, FETCH_ERROR);
+	(*calls)++;
+}
+
+/* A fetch that cannot even be set up says MTASTS_ENOMEM and never calls
+ * back; it used to abort() the host process (an Exim delivery). */
+static void
+test_fetch_enomem(void **state)
+{
+	struct mtasts_config cfg;
+	struct event_base *base;
+	struct fetch *f;
+	char err[128];
+	int calls = 0, post;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	assert_non_null(base = event_base_new());
+	assert_int_equal(fetch_new(base, &cfg, &f, err, sizeof(err)),
+	    MTASTS_OK);
+	for (post = 0; post < 2; post++) {
+		/* No address: the request fails on the next loop turn. */
+		util_alloc_fail_at(1);
+		assert_int_equal(post ? fetch_post(f, "https://r.example/",
+		    "r.example", 443, NULL, 0, "x", 1, on_fetch, &calls) :
+		    fetch_policy(f, "example.com", NULL, 0, on_fetch, &calls),
+		    MTASTS_ENOMEM);
+		util_alloc_fail_at(0);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		assert_int_equal(calls, 0);
+
+		assert_int_equal(post ? fetch_post(f, "https://r.example/",
+		    "r.example", 443, NULL, 0, "x", 1, on_fetch, &calls) :
+		    fetch_policy(f, "example.com", NULL, 0, on_fetch, &calls),
+		    MTASTS_OK);
+		assert_int_equal(calls, 0);	/* never from inside */
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		assert_int_equal(calls, 1);
+		calls = 0;
+	}
+	fetch_free(f);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -114,6 +170,7 @@ main(void)
 		cmocka_unit_test(test_policy_enomem),
 		cmocka_unit_test(test_tlsrpt_enomem),
 		cmocka_unit_test(test_normalize_enomem),
+		cmocka_unit_test(test_fetch_enomem),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,23 @@ static const struct row rows[] = {
 	{ NULL, "DNS:mail.example.com", S("mail.example.com\0.evil.net"), NO,
 	    "NUL in host" },
 	{ NULL, "DNS:mail.example.com", S(""), NO, "empty host" },
+	/* A DNS-ID never matches an IP reference identifier (RFC 6125
+	 * §6.2.1; curl and Go refuse too), wildcard or not. */
+	{ NULL, "DNS:1.2.3.4", S("1.2.3.4"), NO, "issue 20 IPv4 as dNSName" },
+	{ NULL, "DNS:*.2.3.4", S("1.2.3.4"), NO, "issue 20 IPv4 wildcard" },
+	{ NULL, "DNS:1.2.3.4", S("1.2.3.4."), NO, "issue 20 trailing dot" },
+	{ NULL, "DNS:*.0.0.1", S("127.0.0.1"), NO, "issue 20 loopback" },
+	{ NULL, "DNS:127.1", S("127.1"), NO, "issue 20 inet_aton short form" },
+	{ NULL, "DNS:*.0x7f000001", S("a.0x7f000001"), NO,
+	    "issue 20 ends in a hex number" },
+	{ NULL, "DNS:2001:db8::1", S("2001:db8::1"), NO, "issue 20 IPv6" },
+	{ NULL, "DNS:*.db8::1", S("2001.db8::1"), NO, "issue 20 IPv6" },
+	{ NULL, "DNS:[2001:db8::1]", S("[2001:db8::1]"), NO,
+	    "issue 20 IPv6 literal" },
+	{ NULL, "DNS:*.example.123x", S("a.example.123x"), OK,
+	    "issue 20 a label with digits is still a name" },
+	{ NULL, "DNS:1.example.com", S("1.example.com"), OK,
+	    "issue 20 a numeric first label is still a name" },
 };
 
 static void

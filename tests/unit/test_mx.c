@@ -151,6 +151,12 @@ static const struct match_row match_rows[] = {
 	{ S("mail.example.com:25"), S("mail.example.com"), BAD, "D9 port" },
 	{ S("mail.example.com\0"), S("mail.example.com"), BAD, "D9 NUL" },
 	/* Invalid hosts never match. */
+	{ S("*.2.3.4"), S("1.2.3.4"), BAD, "issue 20 an IPv4 host" },
+	{ S("1.2.3.4"), S("1.2.3.4."), BAD, "issue 20 an IPv4 host" },
+	{ S("*.0.1"), S("127.0.1"), BAD, "issue 20 inet_aton short form" },
+	{ S("*.example.0x1"), S("a.example.0x1"), BAD,
+	    "issue 20 ends in a hex number" },
+	{ S("*.2.3.com"), S("1.2.3.com"), OK, "issue 20 numeric labels" },
 	{ S("mail.example.com"), S("mail.example.com\0.evil"), BAD,
 	    "A5.38 NUL in host" },
 	{ S("*.example.com"), S("a\0b.example.com"), BAD, "A5.38 NUL" },

@@ -288,6 +288,8 @@ rcpt_start(const char *sid, const char *tok, const char *addr, size_t len)
 	    (lk = rcpt_lookup(domain, &status)) == NULL) {
 		/* Not a domain: proceed.  A lookup that cannot start: the
 		 * domain may be enforce, so try again later (§5.1). */
+		(void)mtasts_metric_add(env.mtasts, "mtasts_filter_rcpts_total",
+		    status == MTASTS_EPARSE ? "proceed" : "defer", 1);
 		io_printf("filter-result|%s|%s|%s", sid, tok,
 		    status == MTASTS_EPARSE ? "proceed" : RCPT_TEMPFAIL);
 		return;

@@ -268,6 +268,11 @@ check "nothing answered for malformed requests" \
 check "only well-formed answers written" \
     sh -c "! grep -v '^register|\|^filter-result|[0-9a-f]\{16\}|[0-9a-f]*|proceed$' '$F/out'"
 check "the overlong line was reported" grep -q 'longer than' "$F/err"
+"$(pwd)/$B/mtasts" -c "$F/mtasts.conf" metrics >"$F/metrics.txt" 2>&1
+check "metrics: 11 recipients answered proceed, none deferred" sh -c \
+    "grep -qx 'mtasts_filter_rcpts_total{decision=\"proceed\"} 11' \
+    '$F/metrics.txt' && grep -qx \
+    'mtasts_filter_rcpts_total{decision=\"defer\"} 0' '$F/metrics.txt'"
 "$AF" -c "$F/mtasts.conf" -t "$F/enforce.db" -d 10 <"$F/in" >"$F/out-file" \
     2>/dev/null
 check "the same input from a regular file (no epoll): the same 11 answers" \

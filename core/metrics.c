@@ -324,14 +324,28 @@ struct metrics_read {
 	size_t		 size;
 };
 
-/* Labels as the exposition format takes them, or a key we did not
- * write: skipped. */
+/* A label set as we write it -- name="value" pairs joined by ',',
+ * names [a-z_], values [a-z0-9_.-] -- or "".  Anything else in the
+ * store (damage) would break the exposition: skipped. */
 static int
 metrics_labels_ok(const char *p)
 {
-	for (; *p != '\0'; p++)
-		if (!(UTIL_IS_ALNUM(*p) || strchr("_=\",.-", *p) != NULL))
+	while (*p != '\0') {
+		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
 			return 0;
+		while ((*p >= 'a' && *p <= 'z') || *p == '_')
+			p++;
+		if (p[0] != '=' || p[1] != '"')
+			return 0;
+		for (p += 2; *p != '"'; p++)
+			if (!(UTIL_IS_DIGIT(*p) || (*p >= 'a' && *p <= 'z') ||
+			    *p == '_' || *p == '.' || *p == '-'))
+				return 0;
+		if (*++p == ',' && p[1] != '\0')
+			p++;
+		else if (*p != '\0')
+			return 0;
+	}
 	return 1;
 }
 

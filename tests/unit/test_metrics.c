@@ -263,6 +263,69 @@ test_gauges(void **state)
 	    "mtasts_decisions_total{mode=\"enforce\",source=\"cache\"}"), 1);
 }
 
+/* Keys in the store that we did not write (damage): never shown. */
+static void
+test_damaged(void **state)
+{
+	static const char *const bad[] = {
+		"M\tmtasts_reports_sent_total\tx=\"a\"}evil 1\n",
+		"M\tmtasts_reports_sent_total\tx=\"a",
+		"M\tmtasts_reports_sent_total\tx=\"A\"",
+		"M\tmtasts_reports_sent_total\tx=\"a\",",
+		"M\tmtasts_reports_sent_total\t=\"a\"",
+		"M\tmtasts_evil_total\t",
+	};
+	char *text;
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cache_counter_add(ctx->cache, bad[i],
+		    strlen(bad[i]), 7), MTASTS_OK);
+	assert_int_equal(cache_counter_add(ctx->cache,
+	    "M\tmtasts_reports_sent_total\ta=\"b\",c_d=\"e-1.f\"", 45, 7),
+	    MTASTS_OK);
+	assert_int_equal(mtasts_metrics_text(ctx, &text, &len), MTASTS_OK);
+	assert_null(strstr(text, "evil"));
+	assert_null(strstr(text, "x="));
+	assert_null(strstr(text, "{=\""));
+	assert_non_null(strstr(text,
+	    "\nmtasts_reports_sent_total{a=\"b\",c_d=\"e-1.f\"} 7\n"));
+	free(text);
+}
+
+#ifdef MTASTS_ALLOC_TEST
+void	util_alloc_fail_at(unsigned long n);
+
+/* Every allocation of the text and of a count may fail: ENOMEM, no
+ * leak, no crash. */
+static void
+test_enomem(void **state)
+{
+	unsigned long n;
+	char *text;
+	size_t len;
+	int r;
+
+	(void)state;
+	for (n = 1; n < 1000; n++) {
+		util_alloc_fail_at(n);
+		r = mtasts_metrics_text(ctx, &text, &len);
+		util_alloc_fail_at(0);
+		if (r == MTASTS_OK)
+			break;
+		assert_int_equal(r, MTASTS_ENOMEM);
+		assert_null(text);
+	}
+	assert_true(n > 1 && n < 1000);
+	free(text);
+	util_alloc_fail_at(1);
+	assert_int_equal(mtasts_metric_add(ctx, "mtasts_reports_sent_total",
+	    NULL, 1), MTASTS_OK);
+	util_alloc_fail_at(0);
+}
+#endif
+
 int
 main(void)
 {
@@ -273,6 +336,10 @@ main(void)
 		cmocka_unit_test(test_batched),
 		cmocka_unit_test(test_tls_results),
 		cmocka_unit_test(test_gauges),
+		cmocka_unit_test(test_damaged),
+#ifdef MTASTS_ALLOC_TEST
+		cmocka_unit_test(test_enomem),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);

@@ -144,10 +144,14 @@ metrics_own(struct evbuffer *b)
 	    "Socketmap client connections open.\n"
 	    "# TYPE mtasts_socketmap_connections gauge\n"
 	    "mtasts_socketmap_connections %zu\n"
+	    "# HELP mtasts_socketmap_http_connections Metrics HTTP "
+	    "connections open, this one included.\n"
+	    "# TYPE mtasts_socketmap_http_connections gauge\n"
+	    "mtasts_socketmap_http_connections %zu\n"
 	    "# HELP mtasts_socketmap_http_refused_total Metrics HTTP "
 	    "connections closed at once: too many open.\n"
 	    "# TYPE mtasts_socketmap_http_refused_total counter\n"
-	    "mtasts_socketmap_http_refused_total %llu\n", env.nconns,
+	    "mtasts_socketmap_http_refused_total %llu\n", env.nconns, nconns,
 	    (unsigned long long)refused);
 }
 

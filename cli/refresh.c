@@ -38,8 +38,8 @@ struct refresh {
 	size_t			 n, size, next, done;
 	int			 inflight, jobs, tty, alerts, lapsing;
 	unsigned int		 fetched, kept, nopolicy, failed;
-	int64_t			 start_ms, drawn_ms;	/* monotonic */
-	size_t			 logged;	/* done at the last log line */
+	int64_t			 start_ms, drawn_ms; /* monotonic */
+	size_t			 logged;	/* done at the last line */
 };
 
 static int64_t

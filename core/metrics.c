@@ -24,10 +24,10 @@
 #include "metrics.h"
 #include "util.h"
 
-#define METRICS_PENDING		32	/* distinct series between writes */
+#define METRICS_PENDING		32	/* series between two writes */
 #define METRICS_KEY_MAX		192
 #define METRICS_VALUE_MAX	32	/* a label value from the host */
-#define METRICS_SERIES_MAX	4096	/* series read back from the store */
+#define METRICS_SERIES_MAX	4096	/* series read back */
 #define METRICS_TEXT_MAX	(4u * 1024 * 1024)
 #define METRICS_LAPSE_WINDOW	86400	/* "expires within 24 h" */
 
@@ -48,8 +48,8 @@ struct metrics {
 struct metrics_def {
 	const char		*name;
 	const char		*help;
-	const char		*label;		/* mtasts_metric_add() sets it */
-	const char *const	*known;		/* rendered label sets */
+	const char		*label;		/* set by mtasts_metric_add() */
+	const char *const	*known;	/* rendered label sets */
 };
 
 static const char *const metrics_fetch_known[] = {

@@ -72,10 +72,10 @@ struct metrics_conn {
 static LIST_HEAD(, metrics_conn) mconns = LIST_HEAD_INITIALIZER(mconns);
 static struct evhttp		*http;
 static struct evconnlistener	*listener;
-static struct event		*sweep;		/* while connections live */
+static struct event		*sweep;	/* while connections live */
 static size_t			 nconns;
 static uint64_t			 refused;	/* over METRICS_CONNS */
-static char			*text;		/* last text from the core */
+static char			*text;		/* the core's last text */
 static size_t			 textlen;
 static int64_t			 text_ms;
 
@@ -229,7 +229,8 @@ metrics_on_sweep(evutil_socket_t fd, short ev, void *arg)
 		bufferevent_getcb(mc->bev, &rcb, &wcb, &ecb, NULL);
 		if (rcb == NULL && wcb == NULL && ecb == NULL) {
 			LIST_REMOVE(mc, entry);
-			bufferevent_decref(mc->bev);	/* from metrics_on_conn */
+			/* from metrics_on_conn */
+			bufferevent_decref(mc->bev);
 			free(mc);
 			nconns--;
 			continue;

@@ -24,6 +24,8 @@
 
 #include "tmpctx.h"
 
+#define DEFER	"mtasts_filter_rcpts_total{decision=\"defer\"}"
+
 /* The value of the sample line "series value" in the text, or -1. */
 static long long
 sample(const char *series)
@@ -47,7 +49,7 @@ static void
 test_add(void **state)
 {
 	(void)state;
-	assert_int_equal(sample("mtasts_filter_rcpts_total{decision=\"defer\"}"),
+	assert_int_equal(sample(DEFER),
 	    0);
 	assert_int_equal(mtasts_metric_add(ctx, "mtasts_filter_rcpts_total",
 	    "defer", 2), MTASTS_OK);
@@ -55,7 +57,7 @@ test_add(void **state)
 	    "defer", 1), MTASTS_OK);
 	assert_int_equal(mtasts_metric_add(ctx, "mtasts_reports_sent_total",
 	    NULL, 1), MTASTS_OK);
-	assert_int_equal(sample("mtasts_filter_rcpts_total{decision=\"defer\"}"),
+	assert_int_equal(sample(DEFER),
 	    3);
 	assert_int_equal(sample("mtasts_reports_sent_total"), 1);
 	/* A value not listed in advance is shown once counted. */
@@ -189,7 +191,7 @@ test_tls_results(void **state)
 	assert_int_equal(removed, 1);
 	assert_int_equal(sample(
 	    "mtasts_tls_results_total{result=\"certificate-expired\"}"), 2);
-	assert_int_equal(sample("mtasts_filter_rcpts_total{decision=\"defer\"}"),
+	assert_int_equal(sample(DEFER),
 	    3);
 }
 

@@ -86,7 +86,8 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  libjansson-dev libcmocka-dev clang libclang-rt-dev \
 		  mandoc openssl \
 		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq \
-		  exim4-dev socat zlib1g-dev unbound ldnsutils
+		  exim4-dev socat zlib1g-dev unbound ldnsutils \
+		  prometheus
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 

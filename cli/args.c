@@ -77,6 +77,27 @@ cli_parse_args(int argc, char **argv, int allowed, struct cli_args *a)
 				a->date = argv[++i];
 			else
 				a->out = argv[++i];
+		} else if ((allowed & CLI_OPT_JITTER) &&
+		    strcmp(s, "--jitter") == 0) {
+			char *end;
+			long n;
+
+			if (i + 1 == argc || (n = strtol(argv[i + 1], &end,
+			    10)) < 0 || n > 86400 || *end != '\0') {
+				fprintf(stderr, "mtasts: --jitter needs seconds "
+				    "from 0 to 86400\n");
+				return -1;
+			}
+			a->jitter = (int)n;
+			i++;
+		} else if ((allowed & CLI_OPT_OUTPUT) &&
+		    strcmp(s, "--output") == 0) {
+			if (i + 1 == argc || argv[i + 1][0] == '\0') {
+				fprintf(stderr, "mtasts: --output needs a "
+				    "file\n");
+				return -1;
+			}
+			a->output = argv[++i];
 		} else if ((allowed & CLI_OPT_CERT) &&
 		    strcmp(s, "--cert") == 0) {
 			if (i + 1 == argc) {

@@ -29,6 +29,8 @@ struct cli_args {
 	char	 *cert;		/* --cert FILE */
 	char	 *date;		/* --date YYYY-MM-DD */
 	char	 *out;		/* --out DIR */
+	char	 *output;	/* --output FILE */
+	int	  jitter;	/* --jitter SECONDS */
 	char	**pos;		/* positional arguments */
 	int	  npos;
 };
@@ -41,6 +43,8 @@ struct cli_args {
 #define CLI_OPT_JOBS	0x10
 #define CLI_OPT_REPORT	0x20	/* --date D, --out DIR */
 #define CLI_OPT_PORT	0x40	/* --port N */
+#define CLI_OPT_OUTPUT	0x80	/* --output FILE */
+#define CLI_OPT_JITTER	0x100	/* --jitter SECONDS */
 
 struct mtasts_config;
 
@@ -66,6 +70,7 @@ int	 cmd_refresh(const struct cli_global *g, int argc, char **argv);
 int	 cmd_cache(const struct cli_global *g, int argc, char **argv);
 int	 cmd_report(const struct cli_global *g, int argc, char **argv);
 int	 cmd_check(const struct cli_global *g, int argc, char **argv);
+int	 cmd_metrics(const struct cli_global *g, int argc, char **argv);
 
 /* RFC 8460 §4.4 report metadata. */
 struct tlsrpt_meta {

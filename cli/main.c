@@ -16,12 +16,14 @@ static const char usage_main[] =
     "       mtasts match [--json] PATTERN HOST\n"
     "       mtasts match --cert FILE.pem [--json] HOST\n"
     "       mtasts [-c FILE] [-v] query [--json] [--no-cache] DOMAIN\n"
-    "       mtasts [-c FILE] [-v] refresh [--jobs N] --all | DOMAIN...\n"
+    "       mtasts [-c FILE] [-v] refresh [--jobs N] [--jitter S] --all | "
+    "DOMAIN...\n"
     "       mtasts [-c FILE] cache list|show|purge|stats [--json] ...\n"
     "       mtasts [-c FILE] report counts [--json] [DATE]\n"
     "       mtasts [-c FILE] report show|generate|send [--date D] "
     "[--out DIR]\n"
     "       mtasts [-c FILE] [-v] check [--json] [--port N] DOMAIN\n"
+    "       mtasts [-c FILE] metrics [--output FILE]\n"
     "       mtasts --version | --help\n"
     "Exit status: 0 valid or match, 1 invalid or no match, 2 usage error "
     "or\nunreadable input.  See mtasts(1).\n";
@@ -74,7 +76,7 @@ run(struct cli_global *g, int argc, char **argv)
 		return cmd_match(argc - 1, argv + 1);
 	if (strcmp(cmd, "query") == 0 || strcmp(cmd, "refresh") == 0 ||
 	    strcmp(cmd, "cache") == 0 || strcmp(cmd, "report") == 0 ||
-	    strcmp(cmd, "check") == 0) {
+	    strcmp(cmd, "check") == 0 || strcmp(cmd, "metrics") == 0) {
 		if (load_config(g) != 0)
 			return EXIT_USAGE;
 		if (strcmp(cmd, "query") == 0)
@@ -85,6 +87,8 @@ run(struct cli_global *g, int argc, char **argv)
 			return cmd_report(g, argc - 1, argv + 1);
 		if (strcmp(cmd, "check") == 0)
 			return cmd_check(g, argc - 1, argv + 1);
+		if (strcmp(cmd, "metrics") == 0)
+			return cmd_metrics(g, argc - 1, argv + 1);
 		return cmd_cache(g, argc - 1, argv + 1);
 	}
 	return cli_usage_error(usage_main, "unknown command '%s'", cmd);

@@ -141,7 +141,8 @@ report_gzip(const char *path, json_t *rep)
 }
 
 /* RFC 8460 §5.1: submitter!policy-domain!begin!end!unique.json.gz;
- * with keep, a report already there stays as it is (and maybe sent). */
+ * with keep, a report already there stays as it is (and maybe sent):
+ * 1 then, 0 when written, -1 on error. */
 static int
 report_write(const char *dir, const struct tlsrpt_meta *m,
     const char *domain, json_t *rep, int keep)
@@ -163,7 +164,7 @@ report_write(const char *dir, const struct tlsrpt_meta *m,
 	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -1;
 	if (keep && access(path, F_OK) == 0)
-		return 0;
+		return 1;
 	if (report_gzip(tmp, rep) != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, "mtasts: report: cannot write %s\n", path);
 		unlink(tmp);
@@ -260,9 +261,15 @@ report_generate_as(const struct cli_global *g, struct mtasts_ctx *ctx,
 		json_decref(reps);
 		return EXIT_VALID;
 	}
-	json_object_foreach(reps, domain, rep)
-		if (report_write(dir, &m, domain, rep, keep) != 0)
+	json_object_foreach(reps, domain, rep) {
+		int w = report_write(dir, &m, domain, rep, keep);
+
+		if (w < 0)
 			rc = EXIT_INVALID;
+		else if (w == 0)
+			(void)mtasts_metric_add(ctx,
+			    "mtasts_reports_generated_total", NULL, 1);
+	}
 	json_decref(reps);
 	return rc;
 }
@@ -299,8 +306,9 @@ cmd_report(const struct cli_global *g, int argc, char **argv)
 		free(a.pos);
 		return EXIT_VALID;
 	}
-	/* send writes: it forgets results older than report_retention. */
-	if (mtasts_ctx_new(NULL, g->cfg, what == 3 ? 0 : MTASTS_CTX_RDONLY,
+	/* send writes: it forgets results older than report_retention;
+	 * both it and generate count reports (mtasts_reports_*_total). */
+	if (mtasts_ctx_new(NULL, g->cfg, what >= 2 ? 0 : MTASTS_CTX_RDONLY,
 	    &ctx, err, sizeof(err)) != MTASTS_OK) {
 		fprintf(stderr, "mtasts: %s\n", err);
 		free(a.pos);

@@ -379,7 +379,11 @@ send_one(struct send_run *run, const char *name)
 	} else if (r == MTASTS_OK && send_to_rua(run, &rep, rec)) {
 		st.phase = SEND_DELIVERED;
 		st.last = run->now;
+		(void)mtasts_metric_add(run->ctx, "mtasts_reports_sent_total",
+		    NULL, 1);
 	} else {
+		(void)mtasts_metric_add(run->ctx,
+		    "mtasts_reports_failed_total", NULL, 1);
 		if (r != MTASTS_OK)
 			fprintf(stderr, "mtasts: report send: %s: %s\n",
 			    rep.domain, err);

@@ -100,6 +100,12 @@ int	cache_counter_foreach(struct cache *c,
 	    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
 	    void *arg);
 
+/* The same from the first key after start (len bytes): a range walk,
+ * fn stops it when the keys leave the range. */
+int	cache_counter_foreach_from(struct cache *c, const void *start,
+	    size_t len, int (*fn)(const char *key, size_t len, uint64_t n,
+	    void *arg), void *arg);
+
 /* Delete the counters of days before "YYYY-MM-DD" (cache_purge.c). */
 int	cache_counter_purge(struct cache *c, const char *before,
 	    uint64_t *removed);

@@ -155,12 +155,27 @@ cache_counter_foreach(struct cache *c,
     int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
     void *arg)
 {
+	return cache_counter_foreach_from(c, NULL, 0, fn, arg);
+}
+
+int
+cache_counter_foreach_from(struct cache *c, const void *start, size_t len,
+    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
+    void *arg)
+{
 	struct cache_counter_batch *b;
 	size_t i, last;
 	int r, stop = 0;
 
 	if ((b = util_calloc(1, sizeof(*b))) == NULL)
 		return MTASTS_ENOMEM;
+	/* The walk resumes after a key: after `start' itself, which is a
+	 * prefix and no key of its own (metrics.c: "M\t"). */
+	if (start != NULL && (b->after = util_strndup(start, len)) == NULL) {
+		util_free(b);
+		return MTASTS_ENOMEM;
+	}
+	b->afterlen = len;
 	for (;;) {
 		if ((r = cache_run(c, "scan counters", "",
 		    cache_counter_batch, b)) != MTASTS_OK)

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ctx.h"
 #include "log.h"
+#include "metrics.h"
 #include "dns.h"
 #include "fetch.h"
 #include "util.h"
@@ -81,6 +82,7 @@ mtasts_ctx_free(struct mtasts_ctx *ctx)
 	decide_cancel_all(ctx);
 	/* Last: each query's DANE half ends here, and its caller hears. */
 	dns_free(ctx->dane_dns);
+	metrics_free(ctx);		/* its last counts, then its timer */
 	if (ctx->cache != NULL)
 		cache_close(ctx->cache);
 	if (ctx->own_base && ctx->base != NULL)

@@ -19,6 +19,7 @@ struct mtasts_ctx {
 	struct cache		*cache;		/* NULL: MTASTS_CTX_NOCACHE */
 	struct decide_req	*inflight;	/* one per domain and kind */
 	int			 closing;	/* cancellations, not failures */
+	struct metrics		*metrics;	/* counts not yet written */
 };
 
 void	decide_cancel_all(struct mtasts_ctx *ctx);

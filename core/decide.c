@@ -29,6 +29,7 @@
 #include "dns.h"
 #include "fetch.h"
 #include "log.h"
+#include "metrics.h"
 #include "result.h"
 #include "util.h"
 
@@ -123,6 +124,7 @@ decide_finish(struct decide_req *q)
 	decide_strict(q->ctx, q->res);
 	for (w = q->waiters; w != NULL; w = next) {
 		next = w->next;
+		metrics_decision(q->ctx, q->res);
 		/* Each callback runs exactly once, whatever memory is left:
 		 * the last waiter gets the original, the others a copy into
 		 * the result allocated for them in decide_add_waiter (a
@@ -188,6 +190,7 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 	}
 	log_msg(LOG_WARNING, "%s: %s: %s%s", q->domain, type, why,
 	    decide_cached_valid(q) ? " (keeping the cached policy)" : "");
+	metrics_fetch(q->ctx, type);
 	if (decide_can_write(q)) {
 		cache_update(q->ctx->cache, q->domain, decide_on_fail_update,
 		    &f);
@@ -313,6 +316,7 @@ decide_on_policy(struct decide_req *q, const char *body, size_t len)
 	log_msg(LOG_INFO, "%s: policy id %s fetched: mode %s, max_age %u",
 	    q->domain, q->id, mtasts_mode_name(mtasts_policy_mode(pol)),
 	    mtasts_policy_max_age(pol));
+	metrics_fetch(q->ctx, "success");
 	result_set_policy(q->res, &e, MTASTS_SOURCE_NETWORK);
 	cache_entry_clear(&e);
 	mtasts_policy_free(pol);
@@ -669,8 +673,10 @@ decide_cached(struct mtasts_ctx *ctx, const char *domain, int flags,
 		    MTASTS_SOURCE_CACHE)) != MTASTS_OK) {
 			mtasts_result_free(*out);
 			*out = NULL;
-		} else
+		} else {
 			decide_strict(ctx, *out);
+			metrics_decision(ctx, *out);
+		}
 	}
 	cache_entry_clear(&e);
 	return r;

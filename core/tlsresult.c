@@ -15,6 +15,7 @@
 #include "mtasts.h"
 #include "cache.h"
 #include "ctx.h"
+#include "metrics.h"
 #include "util.h"
 
 /* RFC 8460 §4.3 result types, and "success". */
@@ -174,6 +175,7 @@ tlsresult_record(struct mtasts_ctx *ctx, int tlsa, const char *domain,
 		snprintf(id, sizeof(id), "-");
 	} else
 		tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
+	metrics_tls_result(ctx, type);
 	return tlsresult_count(ctx, d, ptype, id, type, mx, ip, sip, hl);
 }
 

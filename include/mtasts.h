@@ -560,6 +560,28 @@ MTASTS_API int mtasts_smtp_probe(const struct mtasts_smtp_probe *in,
 MTASTS_API void mtasts_smtp_helo_name(char *buf, size_t size);
 
 /*
+ * Operational metrics, Prometheus text exposition format 0.0.4
+ * (docs/operations.md, mtasts(1) "metrics")
+ */
+
+/* Add n to a counter of mtasts_metrics_text(): name is one of its
+ * counters with one label (value: the label's value, [a-z0-9_.-], at
+ * most 32 bytes) or none (value NULL), e.g.
+ * ("mtasts_filter_rcpts_total", "defer", 1).  Counters live in the
+ * shared cache, so every process on the host adds to the same ones;
+ * a context on the caller's event loop writes them within a second,
+ * one with a private loop at once, mtasts_ctx_free() what remains.
+ * MTASTS_EINVAL for an unknown name or a bad value; a context without
+ * a writable cache counts nothing (MTASTS_OK). */
+MTASTS_API int mtasts_metric_add(struct mtasts_ctx *ctx, const char *name,
+    const char *value, uint64_t n);
+/* The metrics as text: the shared counters, and gauges computed from
+ * the cache now.  On MTASTS_OK *out (NUL-terminated, *len bytes) is the
+ * caller's to free with free().  MTASTS_EINVAL without a cache. */
+MTASTS_API int mtasts_metrics_text(struct mtasts_ctx *ctx, char **out,
+    size_t *len);
+
+/*
  * The cache, for mtasts cache and mtasts refresh
  */
 

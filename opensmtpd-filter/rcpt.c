@@ -76,6 +76,8 @@ rcpt_on_deadline(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	log_warnx("session %s: %s: no policy decision within %us, "
 	    "proceeding", r->sid, r->lk->domain, env.deadline);
+	(void)mtasts_metric_add(env.mtasts, "mtasts_filter_rcpts_total",
+	    "timeout", 1);
 	rcpt_answer(r, "proceed");
 	rcpt_free(r);
 }
@@ -87,6 +89,8 @@ rcpt_answer_all(struct lookup *lk, const char *verdict)
 	struct req	*r;
 
 	while ((r = TAILQ_FIRST(&lk->reqs)) != NULL) {
+		(void)mtasts_metric_add(env.mtasts, "mtasts_filter_rcpts_total",
+		    strncmp(verdict, "reject", 6) == 0 ? "defer" : "proceed", 1);
 		rcpt_answer(r, verdict);
 		rcpt_free(r);
 	}
@@ -284,6 +288,8 @@ rcpt_start(const char *sid, const char *tok, const char *addr, size_t len)
 	    (lk = rcpt_lookup(domain, &status)) == NULL) {
 		/* Not a domain: proceed.  A lookup that cannot start: the
 		 * domain may be enforce, so try again later (§5.1). */
+		(void)mtasts_metric_add(env.mtasts, "mtasts_filter_rcpts_total",
+		    status == MTASTS_EPARSE ? "proceed" : "defer", 1);
 		io_printf("filter-result|%s|%s|%s", sid, tok,
 		    status == MTASTS_EPARSE ? "proceed" : RCPT_TEMPFAIL);
 		return;

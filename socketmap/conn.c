@@ -61,6 +61,7 @@ struct req {
 	int			 querying;	/* core callback to come */
 	char			*reply;		/* NULL until answered */
 	size_t			 len;
+	int64_t			 t0;		/* arrival, metrics_now() */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
 };
 
@@ -158,6 +159,7 @@ conn_flush(struct conn *c)
 	struct req	*r;
 
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL && r->reply != NULL) {
+		metrics_answer(r->reply, r->len, r->t0);
 		conn_put(c, r->reply, r->len);
 		TAILQ_REMOVE(&c->reqs, r, entry);
 		c->nreqs--;
@@ -276,6 +278,7 @@ conn_req_new(struct conn *c)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatalx("out of memory");
 	r->conn = c;
+	r->t0 = metrics_now();
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
 	c->nreqs++;
 	return r;
@@ -297,15 +300,17 @@ conn_request(struct conn *c, const char *p, size_t len)
 	case REQUEST_SKIP:
 		log_debug("%s: '%.64s': %s: NOTFOUND", c->peer, rq.name,
 		    rq.why);
-		if (TAILQ_EMPTY(&c->reqs))
+		if (TAILQ_EMPTY(&c->reqs)) {
+			metrics_answer("NOTFOUND ", 9, 0);
 			conn_put(c, "NOTFOUND ", 9);
-		else
+		} else
 			conn_set_reply(conn_req_new(c), "NOTFOUND ");
 		break;
 	case REQUEST_DOMAIN:
 		/* The common case: a memo hit with nothing pending. */
 		if (TAILQ_EMPTY(&c->reqs) &&
 		    (memo = answer_memo_get(rq.domain, &mlen)) != NULL) {
+			metrics_answer(memo, mlen, 0);
 			conn_put(c, memo, mlen);
 			break;
 		}

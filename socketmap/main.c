@@ -262,8 +262,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: mtasts-socketmap [-fv] [-c config] "
-	    "[-d seconds] [-l address:port] [-m seconds]\n"
-	    "                        [-n connections] [-s socket]\n");
+	    "[-d seconds] [-l address:port] [-M address:port]\n"
+	    "                        [-m seconds] [-n connections] "
+	    "[-s socket]\n");
 	exit(1);
 }
 
@@ -328,6 +329,7 @@ main(int argc, char *argv[])
 	struct event		*stop, *sweep;
 	struct timeval		 sweep_tv = { 0, 0 };
 	const char		*conf = NULL, *tcp[8], *unixpath[8];
+	const char		*metrics = NULL;
 	size_t			 ntcp = 0, nunix = 0, i;
 	char			 err[MTASTS_ERRLEN];
 	int			 ch;
@@ -335,7 +337,7 @@ main(int argc, char *argv[])
 	env.deadline = 10;
 	env.memo_ttl = 10;
 	env.conns_max = 1000;
-	while ((ch = getopt(argc, argv, "c:d:fl:m:n:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:fl:M:m:n:s:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			conf = optarg;
@@ -350,6 +352,9 @@ main(int argc, char *argv[])
 			if (ntcp == 8)
 				fatalx("-l: at most 8");
 			tcp[ntcp++] = optarg;
+			break;
+		case 'M':
+			metrics = optarg;
 			break;
 		case 'm':
 			env.memo_ttl = main_number(ch, optarg, 0, 3600);
@@ -390,6 +395,8 @@ main(int argc, char *argv[])
 		listen_tcp(tcp[i]);
 	for (i = 0; i < nunix; i++)
 		listen_unix(unixpath[i]);
+	if (metrics != NULL)
+		metrics_http_start(metrics);
 	if (!env.foreground && daemon(0, 0) == -1)
 		fatalx("daemon: %s", strerror(errno));
 	/* After daemon(): the context's resolver and cache live here. */
@@ -414,6 +421,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(env.base);
 
 	listen_free();
+	metrics_http_free();
 	conn_shutdown();
 	mtasts_ctx_free(env.mtasts);	/* runs pending query callbacks */
 	answer_memo_free();

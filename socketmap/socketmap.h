@@ -9,11 +9,13 @@
  * answer.c	a policy decision as a socketmap reply; the answer memo
  * netstring.c	the netstring reader (fuzzed)
  * request.c	"NAME KEY" and the policy domain in KEY (fuzzed)
+ * metrics.c	GET /metrics (-M), answers and latency counted
  */
 #ifndef SOCKETMAP_H
 #define SOCKETMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct event_base;
@@ -118,5 +120,12 @@ void	 answer_memo_put(const char *domain, const struct mtasts_result *,
 	    const char *reply, size_t len);
 void	 answer_memo_sweep(void);
 void	 answer_memo_free(void);
+
+/* metrics.c: count an answer sent to a request that arrived at t0
+ * (metrics_now(), 0: answered at once); serve GET /metrics. */
+int64_t	 metrics_now(void);
+void	 metrics_answer(const char *reply, size_t len, int64_t t0);
+void	 metrics_http_start(const char *spec);
+void	 metrics_http_free(void);
 
 #endif /* SOCKETMAP_H */

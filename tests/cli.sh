@@ -201,6 +201,29 @@ expect_rc "check: unknown option" 2 'unknown option --frob' -- \
     -c "$T/check.conf" check --frob example.com
 expect_rc "help lists check" 0 'check \[--json\] \[--port N\] DOMAIN' -- --help
 
+# --- metrics (tests/integration/metrics.sh has the fixture) ----------
+mkdir -p "$T/cache"
+expect_rc "metrics help" 0 'mtasts .*metrics \[--output FILE\]' -- \
+    -c "$T/check.conf" metrics --help
+expect_rc "metrics: an empty cache" 0 '^mtasts_cache_entries 0$' -- \
+    -c "$T/check.conf" metrics
+expect_rc "metrics: no argument allowed" 2 'usage' -- \
+    -c "$T/check.conf" metrics extra
+expect_rc "metrics: --output needs a file" 2 '--output needs a file' -- \
+    -c "$T/check.conf" metrics --output
+expect_rc "metrics: unknown option" 2 'unknown option --json2' -- \
+    -c "$T/check.conf" metrics --json2
+expect_rc "metrics: unwritable --output" 2 'mtasts: metrics: ' -- \
+    -c "$T/check.conf" metrics --output "$T/none/m.prom"
+expect "metrics --output: written, nothing on stdout" 0 "" -- \
+    -c "$T/check.conf" metrics --output "$T/m.prom"
+grep -q '^# TYPE mtasts_decisions_total counter$' "$T/m.prom" &&
+    ok "metrics --output: the file holds the text" ||
+    nok "metrics --output: the file holds the text"
+expect_rc "refresh: --jitter out of range" 2 '--jitter needs seconds' -- \
+    -c "$T/check.conf" refresh --jitter 86401 --all
+expect_rc "help lists metrics" 0 'metrics \[--output FILE\]' -- --help
+
 # --- help and version ----------------------------------------------
 expect_rc "help" 0 'mtasts lint record' -- --help
 expect_rc "lint help" 0 'mtasts lint policy' -- lint --help

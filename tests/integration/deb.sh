@@ -100,12 +100,16 @@ check "libmtasts-dev: header, .so, .a, pkg-config, libmtasts(3)" \
 check "mtasts: CLI, config, units, man pages" has mtasts /usr/bin/mtasts \
     /etc/mtasts/mtasts.conf /usr/lib/systemd/system/mtasts-refresh.service \
     /usr/lib/systemd/system/mtasts-refresh.timer \
+    /usr/lib/systemd/system/mtasts-metrics.service \
+    /usr/lib/systemd/system/mtasts-metrics.timer \
+    /usr/share/doc/mtasts/mtasts-rules.yml \
     /usr/share/man/man1/mtasts.1.gz /usr/share/man/man5/mtasts.conf.5.gz
 check "mtasts-exim: module where the example config loads it, examples" \
     has mtasts-exim /usr/lib/exim4/mtasts.so \
     /usr/share/man/man8/mtasts-exim.8.gz \
     /usr/share/doc/mtasts-exim/examples/conf.d/main/00_mtasts_macros \
-    /usr/lib/systemd/system/mtasts-refresh.service.d/mtasts-refresh-exim.conf
+    /usr/lib/systemd/system/mtasts-refresh.service.d/mtasts-refresh-exim.conf \
+    /usr/lib/systemd/system/mtasts-metrics.service.d/mtasts-metrics-exim.conf
 grep -q '^MTASTS_SO = /usr/lib/exim4/mtasts.so$' \
     "$here/../docs/exim/conf.d/main/00_mtasts_macros" &&
     ok "example Exim config names the packaged module path" ||
@@ -205,6 +209,9 @@ check "the timers are enabled" sh -c \
     test -L '$R/etc/systemd/system/timers.target.wants/mtasts-report.timer'"
 check "the service is not enabled by itself (the timer starts it)" \
     test -z "$(find "$R/etc/systemd/system" -name mtasts-refresh.service)"
+check "the metrics timer is enabled, not its service" sh -c "test -L \
+    '$R/etc/systemd/system/timers.target.wants/mtasts-metrics.timer' &&
+    test -z \"\$(find '$R/etc/systemd/system' -name mtasts-metrics.service)\""
 check "the host's /etc/passwd and /etc/group are untouched" \
     test "$(grep -c '^_mtasts:' /etc/passwd /etc/group)" = "$host_users"
 
@@ -234,11 +241,12 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	# It exits 0 on unknown keys too: any output is a failure.
 	out=$(systemd-analyze verify --man=no --root="$R" \
 	    mtasts-refresh.timer mtasts-refresh.service \
-	    mtasts-report.timer mtasts-report.service 2>&1)
+	    mtasts-report.timer mtasts-report.service \
+	    mtasts-metrics.timer mtasts-metrics.service 2>&1)
 	rc=$?
 	[ "$rc" = 0 ] && [ -z "$out" ] &&
-	    ok "systemd-analyze verify mtasts-{refresh,report}.{service,timer}" ||
-	    not_ok "systemd-analyze verify mtasts-{refresh,report}.{service,timer}" \
+	    ok "systemd-analyze verify mtasts-{refresh,report,metrics}.{service,timer}" ||
+	    not_ok "systemd-analyze verify mtasts-{refresh,report,metrics}.{service,timer}" \
 	    "exit $rc" "$out"
 	# The exposure scores, for information (docs/operations.md).
 	for u in mtasts-refresh mtasts-report; do

@@ -274,6 +274,12 @@ check "nothing else answered for malformed requests" \
 check "only well-formed answers written" \
     sh -c "! grep -v '^register|\|^filter-result|[0-9a-f]\{16\}|[0-9a-f]*|proceed$\|^filter-result|0*63|aa|reject|451 ' '$F/out'"
 check "the overlong line was reported" grep -q 'longer than' "$F/err"
+"$(pwd)/$B/mtasts" -c "$F/mtasts.conf" metrics >"$F/metrics.txt" 2>&1
+# 11 answers, one of them to session 7's mail-from: 10 recipients.
+check "metrics: 10 recipients answered proceed, none deferred" sh -c \
+    "grep -qx 'mtasts_filter_rcpts_total{decision=\"proceed\"} 10' \
+    '$F/metrics.txt' && grep -qx \
+    'mtasts_filter_rcpts_total{decision=\"defer\"} 0' '$F/metrics.txt'"
 "$AF" -c "$F/mtasts.conf" -t "$F/enforce.db" -d 10 <"$F/in" >"$F/out-file" \
     2>/dev/null
 check "the same input from a regular file (no epoll): the same 12 answers" \

@@ -243,6 +243,18 @@ check "state files say delivered for exgood, exbadcert, exmixed" test \
     "$(cat "$S"/reports/*exgood.test*.state \
     "$S"/reports/*exbadcert.test*.state "$S"/reports/*exmixed.test*.state |
     grep -c '^phase delivered')" = 3
+# mtasts_reports_*_total (docs/operations.md, "Metrics") as the runs
+# went: each report written once, each delivered once, the 500 failed.
+"$M" -c "$RC" metrics >"$S/metrics.txt" 2>/dev/null
+mv_() { awk -v s="$1" '$1 == s { print $2 }' "$S/metrics.txt"; }
+check "metrics: reports generated = report files ($(mv_ mtasts_reports_generated_total))" \
+    test "$(mv_ mtasts_reports_generated_total)" = \
+    "$(ls "$S"/reports/*.json.gz | wc -l)"
+check "metrics: reports sent = delivered states ($(mv_ mtasts_reports_sent_total))" \
+    test "$(mv_ mtasts_reports_sent_total)" = \
+    "$(cat "$S"/reports/*.state | grep -c '^phase delivered')"
+check "metrics: reports failed >= 1 (the 500) ($(mv_ mtasts_reports_failed_total))" \
+    test "$(mv_ mtasts_reports_failed_total)" -ge 1
 
 echo "# robustness"
 sh "$here/tlsrpt/collector" stop "$C" >/dev/null 2>&1

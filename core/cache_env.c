@@ -343,11 +343,40 @@ cache_abandon(struct cache_env *ce)
 		cache_lk(ce->lockfd, F_UNLCK, CACHE_LK_JOINED);
 }
 
+/*
+ * Berkeley DB retries an open(2) that fails with EMFILE or ENFILE three
+ * times, sleeping 2, 4 and 6 s in between (__os_openhandle): 12 s per
+ * file inside an MTA's event loop, for a failure that is this process's.
+ * So before BDB opens anything, the descriptors it needs must be free;
+ * if they are not, the caller hears EMFILE at once (cache_local_err).
+ */
+#define CACHE_FD_NEED	16	/* regions, log, two databases, spare */
+
+static int
+cache_fd_headroom(void)
+{
+	int fds[CACHE_FD_NEED], n, e = 0;
+
+	for (n = 0; n < CACHE_FD_NEED; n++) {
+		fds[n] = n == 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) :
+		    fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+		if (fds[n] == -1) {
+			e = errno;
+			break;
+		}
+	}
+	while (n > 0)
+		close(fds[--n]);
+	return e == 0 ? 0 : (e == EMFILE || e == ENFILE) ? e : 0;
+}
+
 static int
 cache_env_open(struct cache_env *ce, u_int32_t flags)
 {
 	int r;
 
+	if ((r = cache_fd_headroom()) != 0)
+		return r;
 	if ((r = db_env_create(&ce->env, 0)) != 0)
 		return r;
 	ce->env->app_private = ce;
@@ -376,7 +405,8 @@ cache_db_open_one(struct cache_env *ce, DB **db, const char *file)
 {
 	int r;
 
-	if ((r = db_create(db, ce->env, 0)) != 0)
+	if ((r = cache_fd_headroom()) != 0 ||
+	    (r = db_create(db, ce->env, 0)) != 0)
 		return r;
 	(*db)->set_pagesize(*db, CACHE_PAGESIZE);
 	if ((r = (*db)->open(*db, NULL, file, NULL, DB_BTREE,
@@ -600,7 +630,8 @@ cache_direct_one(struct cache_env *ce, DB **db, const char *file)
 
 	if (cache_path(ce, file, path, sizeof(path)) == -1)
 		return ENAMETOOLONG;
-	if ((r = db_create(db, NULL, 0)) != 0)
+	if ((r = cache_fd_headroom()) != 0 ||
+	    (r = db_create(db, NULL, 0)) != 0)
 		return r;
 	if ((r = (*db)->open(*db, NULL, path, NULL, DB_BTREE, DB_RDONLY |
 	    DB_NOMMAP, 0)) == 0)

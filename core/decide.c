@@ -13,6 +13,8 @@
  * One fetch per domain: in one process the queries share a request;
  * across processes a lease in the cache entry says who is fetching.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,6 +176,25 @@ decide_on_fail_update(struct cache_entry *e, int exists, void *arg)
 	return 1;
 }
 
+/*
+ * Was a failed lookup or fetch ours rather than the domain's?  c-ares and
+ * curl report a socket(2) that fails for want of descriptors (EMFILE,
+ * ENFILE) or kernel memory as a failure to reach the server.  If no
+ * socket can be opened now either, the failure was local.
+ */
+static int
+decide_local_failure(void)
+{
+	int s, e;
+
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) != -1) {
+		close(s);
+		return 0;
+	}
+	e = errno;
+	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
 static void
 decide_fail(struct decide_req *q, int kind, const char *type,
     const char *why)
@@ -185,6 +206,21 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 	if (q->ctx->closing) {
 		/* Cut short: not an answer to act on. */
 		result_fail(q->res, MTASTS_ETIMEOUT);
+		decide_fallback(q);
+		return;
+	}
+	if (decide_local_failure()) {
+		/* Out of descriptors here, not a failure of the domain:
+		 * nothing is recorded against it (no retry_interval, no
+		 * TLSRPT count), and without a cached policy the answer is
+		 * incomplete, so the MTA defers (§5.1). */
+		log_msg(LOG_ERR, "%s: %s: %s (no socket can be opened here: "
+		    "a local failure, not the domain's)", q->domain, type,
+		    why);
+		result_add_error(q->res, "internal-error", "no socket can be "
+		    "opened (out of descriptors)");
+		if (!decide_cached_valid(q))
+			result_fail(q->res, MTASTS_EIO);
 		decide_fallback(q);
 		return;
 	}

@@ -629,6 +629,7 @@ test_emfile_decision(void **state)
 	 * (nothing starts) to enough for everything but some reads. */
 	for (k = 0; k <= 16; k++) {
 		if ((pid = fork()) == 0) {
+			alarm(20);	/* bounded: killed is a failure */
 			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 				_exit(10);
 			for (n = 0; n < 32 && (fds[n] = open("/dev/null",
@@ -660,6 +661,64 @@ test_emfile_decision(void **state)
 	}
 	/* Some k made a context that could not read the cache. */
 	assert_true(answered > 0);
+}
+
+/* Issue 20: a local EMFILE was recorded as the domain's fetch failure.
+ * The context and its cache are open; then every descriptor is taken,
+ * and a domain the cache does not hold is looked up: the resolver's
+ * socket(2) fails, which is ours, so the answer is incomplete (never
+ * "no policy") and nothing is written against the domain. */
+static void
+test_emfile_not_the_domain(void **state)
+{
+	struct rlimit rl = { 64, 64 };
+	struct mtasts_config *cfg;
+	struct mtasts_result *res;
+	struct mtasts_ctx *ctx;
+	struct cache_entry e;
+	struct cache *c;
+	char conf[256], err[MTASTS_ERRLEN];
+	int status, r;
+	pid_t pid;
+
+	(void)state;
+	seed("enforce.example");
+	snprintf(conf, sizeof(conf), "resolver = 127.0.0.1:9\n"
+	    "cache_dir = %s\ndns_timeout = 1\nquery_timeout = 5\n", dir);
+	if ((pid = fork()) == 0) {
+		alarm(20);	/* bounded: killed is a failure */
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+		    mtasts_config_parse(conf, strlen(conf), "test", &cfg,
+		    err, sizeof(err)) != MTASTS_OK ||
+		    mtasts_ctx_new(NULL, cfg, 0, &ctx, err, sizeof(err)) !=
+		    MTASTS_OK)
+			_exit(9);
+		/* The cache in use: the enforce domain from it. */
+		if (mtasts_query_wait(ctx, "enforce.example", 0, &res, err,
+		    sizeof(err)) != MTASTS_OK ||
+		    mtasts_result_mode(res) != MTASTS_MODE_ENFORCE)
+			_exit(10);
+		mtasts_result_free(res);
+		while (open("/dev/null", O_RDONLY) != -1)
+			;
+		r = mtasts_query_wait(ctx, "fresh.example", 0, &res, err,
+		    sizeof(err));
+		if (r != MTASTS_OK)
+			_exit(0);	/* no answer: the MTA defers */
+		_exit(mtasts_result_status(res) == MTASTS_OK ? 11 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	/* 11: a complete answer though no socket could be had. */
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(cache_open(dir, 0, &c, err, sizeof(err)), MTASTS_OK);
+	r = cache_get(c, "fresh.example", &e);
+	if (r == MTASTS_OK) {
+		assert_int_equal(e.fail_count, 0);
+		cache_entry_clear(&e);
+	} else
+		assert_int_equal(r, MTASTS_ENORECORD);
+	cache_close(c);
 }
 
 static int
@@ -820,6 +879,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_emfile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_emfile_decision, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_emfile_not_the_domain,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_holder, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup,

@@ -326,8 +326,9 @@ conn_write(struct conn *c)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			event_add(c->wev, &tv);
-			return;
+			if (event_add(c->wev, &tv) == 0)
+				return;
+			errno = ENOMEM;
 		}
 		log_debug("%s: %s", c->peer, strerror(errno));
 		c->dead = 1;
@@ -353,9 +354,14 @@ conn_pump(struct conn *c)
 	}
 	want = !c->closing && c->nreqs < SM_INFLIGHT_MAX &&
 	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX;
-	if (want && !c->reading)
-		event_add(c->rev, &tv);
-	else if (!want && c->reading)
+	if (want && !c->reading && event_add(c->rev, &tv) == -1) {
+		/* Out of memory: close rather than never answer (the
+		 * client sees the connection end and defers). */
+		log_warnx("%s: cannot watch the connection: closed", c->peer);
+		conn_close(c);
+		return;
+	}
+	if (!want && c->reading)
 		event_del(c->rev);
 	c->reading = want;
 }

@@ -96,7 +96,9 @@ main_on_signal(evutil_socket_t sig, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	log_info("signal %d: exiting", (int)sig);
-	event_base_loopexit(env.base, NULL);
+	/* Not loopexit: that allocates, and SIGTERM must work when
+	 * memory has run out. */
+	event_base_loopbreak(env.base);
 }
 
 static void

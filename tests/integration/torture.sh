@@ -138,15 +138,19 @@ EOS
 run_sm() {
 	alloc "$1" sh -c "$(sm_script)"
 	reply=$(cat "$T/reply" 2>/dev/null)
-	if sanitized "$T/err" || [ "$rc" -ge 86 ]; then
+	if sanitized "$T/err" || { [ "$rc" -ge 86 ] && [ "$rc" != 143 ]; }; then
 		res="BAD: crash or sanitizer (rc $rc): $(why "$T/err")"
 	elif grep -q 'SIGTERM not honoured' "$T/err"; then
 		res="BAD: SIGTERM not honoured in 5 s"
 	elif [ ! -s "$T/reply" ]; then
-		# It exited by itself, unanswered: out of memory at start
-		# (fatalx, exit 1, as mtasts-socketmap(8) says); Postfix
-		# finds no server and defers (TEMP).
-		if [ "$rc" = 1 ]; then res=defer; else
+		# Unanswered, the connection closed: out of memory at start
+		# (fatalx, exit 1, as mtasts-socketmap(8) says), a
+		# connection it could not watch (closed at once), or killed
+		# by our SIGTERM before its handler was in place (143).
+		# Postfix's lookup fails and it defers the mail.
+		if [ "$rc" = 1 ] || [ "$rc" = 143 ] || { [ "$rc" = 0 ] &&
+		    grep -q 'cannot watch the connection: closed' "$T/err"; }
+		then res=defer; else
 			res="BAD: no reply, exit $rc"; fi
 	elif [ "$rc" != 0 ]; then
 		res="BAD: exit $rc after SIGTERM"
@@ -174,9 +178,11 @@ run_filter() {
 		res="BAD: crash or sanitizer (rc $rc): $(why "$T/err")"
 	elif [ "$intable" != 1 ]; then
 		res="BAD: $D left the enforce table (rc $rc)"
-	elif [ "$rc" = 1 ] && [ "$answers" = 0 ]; then
-		# fatalx: out of memory (filter-mtasts(8)); smtpd stops
-		# with its filter, nothing is delivered.
+	elif [ "$answers" = 0 ] && { [ "$rc" = 1 ] || { [ "$rc" = 0 ] &&
+	    grep -q '^stdin: ' "$T/err"; }; }; then
+		# fatalx (out of memory, filter-mtasts(8)), or its input
+		# could not be read: it exits and smtpd stops with it,
+		# nothing is delivered.
 		res=defer
 	elif { [ "$rc" != 0 ] && [ "$rc" != 1 ]; } || [ "$answers" != 1 ]; then
 		res="BAD: exit $rc, $answers answers"

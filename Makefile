@@ -149,6 +149,18 @@ $(B)/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
 	    -shared -Wl,--version-script=exim-dlfunc/mtasts.map $(LDFLAGS) \
 	    -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
 
+# The same module with the allocation-failure hook (MTASTS_ALLOC_TEST,
+# core/util.c) for tests/integration/torture.sh; Exim has no ASan.
+$(B)/alloc/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
+    $(CORE_SRCS) include/mtasts.h $(wildcard core/*.h)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(EXIM_CFLAGS) -DMTASTS_ALLOC_TEST -fPIC \
+	    -fvisibility=hidden -shared \
+	    -Wl,--version-script=exim-dlfunc/mtasts.map $(CORE_CFLAGS) \
+	    $(LDFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+test: $(B)/alloc/exim/mtasts.so
+
 # The OpenSMTPD filter (opensmtpd-filter/, filter-mtasts(8)): the core
 # linked in statically; an ASan+UBSan build for the tests too.
 FILTER_SRCS	= $(sort $(wildcard opensmtpd-filter/*.c))

@@ -471,6 +471,17 @@ decide_use_found(struct decide_req *q)
 	decide_finish(q);
 }
 
+/* Wait for the lease holder; a timer that cannot be armed (libevent
+ * out of memory) would leave the query unanswered: incomplete now. */
+static void
+decide_poll_again(struct decide_req *q, const struct timeval *tv)
+{
+	if (evtimer_add(q->timer, tv) == 0)
+		return;
+	result_fail(q->res, MTASTS_ENOMEM);
+	decide_fallback(q);
+}
+
 static void
 decide_on_lease_poll(evutil_socket_t fd, short what, void *arg)
 {
@@ -503,7 +514,7 @@ decide_on_lease_poll(evutil_socket_t fd, short what, void *arg)
 			decide_fallback(q);
 		return;
 	}
-	evtimer_add(q->timer, &tv);
+	decide_poll_again(q, &tv);
 }
 
 static void
@@ -525,7 +536,7 @@ decide_claim_and_fetch(struct decide_req *q)
 	q->lease_deadline = q->now + q->ctx->cfg->dns_timeout +
 	    q->ctx->cfg->fetch_timeout + 1;
 	evtimer_assign(q->timer, q->ctx->base, decide_on_lease_poll, q);
-	evtimer_add(q->timer, &tv);
+	decide_poll_again(q, &tv);
 }
 
 static void
@@ -666,9 +677,14 @@ decide_query(struct mtasts_ctx *ctx, const char *domain, int flags,
 	q->ctx = ctx;
 	q->flags = flags;
 	memcpy(q->domain, name, sizeof(q->domain));
+	/* The answer never comes from inside this call: from the timer,
+	 * which must be armed, or the callback would never run. */
 	if ((q->res = result_new(name)) == NULL ||
 	    decide_add_waiter(q, cb, arg) != MTASTS_OK ||
-	    (q->timer = evtimer_new(ctx->base, decide_on_start, q)) == NULL) {
+	    (q->timer = evtimer_new(ctx->base, decide_on_start, q)) == NULL ||
+	    evtimer_add(q->timer, &tv) == -1) {
+		if (q->timer != NULL)
+			event_free(q->timer);
 		mtasts_result_free(q->res);
 		if (q->waiters != NULL)
 			mtasts_result_free(q->waiters->res);
@@ -678,8 +694,6 @@ decide_query(struct mtasts_ctx *ctx, const char *domain, int flags,
 	}
 	q->next = ctx->inflight;
 	ctx->inflight = q;
-	/* The answer never comes from inside this call. */
-	evtimer_add(q->timer, &tv);
 	return MTASTS_OK;
 }
 

@@ -155,6 +155,9 @@ util_utf8_seq(const unsigned char *p, size_t len)
 }
 
 #ifdef MTASTS_ALLOC_TEST
+#include <ares.h>
+#include <event2/event.h>
+
 static unsigned long alloc_countdown;	/* fail when it reaches 0 */
 static unsigned long alloc_seen;	/* allocations counted */
 static unsigned long alloc_failed;	/* failures injected */
@@ -193,6 +196,18 @@ alloc_report(void)
  * names a file that gets, at exit, how many allocations were made and
  * whether the failure was injected.
  */
+static void *
+alloc_lib_malloc(size_t size)
+{
+	return util_malloc(size);
+}
+
+static void *
+alloc_lib_realloc(void *p, size_t size)
+{
+	return util_reallocarray(p, size, 1);
+}
+
 static void
 alloc_env(void)
 {
@@ -200,11 +215,17 @@ alloc_env(void)
 	char *end;
 
 	alloc_env_done = 1;
-	if ((s = getenv("MTASTS_ALLOC_FAIL_AT")) != NULL) {
-		alloc_countdown = strtoul(s, &end, 10);
-		if (*end != '\0')
-			alloc_countdown = 0;
-	}
+	if ((s = getenv("MTASTS_ALLOC_FAIL_AT")) == NULL)
+		return;
+	alloc_countdown = strtoul(s, &end, 10);
+	if (*end != '\0')
+		alloc_countdown = 0;
+	/* libevent's and c-ares' allocations count too (curl's, Berkeley
+	 * DB's and libc's do not).  Plain malloc underneath, so memory
+	 * they took before this point is freed as usual. */
+	event_set_mem_functions(alloc_lib_malloc, alloc_lib_realloc, free);
+	ares_library_init_mem(ARES_LIB_INIT_ALL, alloc_lib_malloc, free,
+	    alloc_lib_realloc);
 	if (getenv("MTASTS_ALLOC_REPORT") != NULL)
 		atexit(alloc_report);
 }

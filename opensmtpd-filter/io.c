@@ -133,8 +133,10 @@ io_on_event(struct bufferevent *bev, short what, void *arg)
 void
 io_idle(void)
 {
+	/* Not loopexit: that allocates, and the filter must end with
+	 * its input even when memory has run out. */
 	if (io_eof && rcpt_pending() == 0)
-		event_base_loopexit(env.base, NULL);
+		event_base_loopbreak(env.base);
 }
 
 void

@@ -385,8 +385,9 @@ conn_write(struct conn *c)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			event_add(c->wev, NULL);
-			return;
+			if (event_add(c->wev, NULL) == 0)
+				return;
+			errno = ENOMEM;
 		}
 		log_debug("%s: %s", c->peer, strerror(errno));
 		c->dead = 1;
@@ -478,7 +479,15 @@ conn_pump(struct conn *c)
 	want = !c->closing && c->nreqs < SM_INFLIGHT_MAX &&
 	    evbuffer_get_length(c->out) < SM_OUTPUT_MAX;
 	if (want && !c->reading) {
-		event_add(c->rev, NULL);
+		if (event_add(c->rev, NULL) == -1) {
+			/* Out of memory: close rather than never answer
+			 * (the client sees the connection end and
+			 * defers). */
+			log_warnx("%s: cannot watch the connection: closed",
+			    c->peer);
+			conn_close(c);
+			return;
+		}
 		/* We stopped reading, not the client: a fresh clock. */
 		if (c->req_since != 0)
 			c->req_since = conn_now();

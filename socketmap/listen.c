@@ -99,6 +99,10 @@ listen_add(struct sockaddr *sa, socklen_t salen, const char *name)
 		fatalx("%s: cannot listen: %s", name,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_set_error_cb(l, listen_on_error);
+	/* libevent ignores a failure to watch the socket (out of memory):
+	 * we would listen and never accept.  Enabling again says. */
+	if (evconnlistener_enable(l) == -1)
+		fatalx("%s: cannot listen: out of memory", name);
 	listeners[nlisteners++] = l;
 	log_info("listening on %s", name);
 }

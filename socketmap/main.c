@@ -210,7 +210,9 @@ main_on_stop(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	log_info("stop signal: answering what is pending TEMP and exiting");
 	env.stopping = 1;
-	event_base_loopexit(env.base, NULL);
+	/* Not loopexit: that allocates, and SIGTERM must work when
+	 * memory has run out. */
+	event_base_loopbreak(env.base);
 }
 
 static void

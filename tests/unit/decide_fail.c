@@ -332,6 +332,20 @@ test_teardown_half_answered(void **state)
 	mtasts_config_free(c);
 }
 
+/* libevent's allocations fail in turn too (timers that cannot be
+ * armed): through util.c's hook. */
+static void *
+ev_malloc(size_t size)
+{
+	return util_malloc(size);
+}
+
+static void *
+ev_realloc(void *p, size_t size)
+{
+	return util_reallocarray(p, size, 1);
+}
+
 int
 main(void)
 {
@@ -340,5 +354,6 @@ main(void)
 		cmocka_unit_test(test_teardown_half_answered),
 	};
 
+	event_set_mem_functions(ev_malloc, ev_realloc, free);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,56 @@
+/*
+ * shared.h - fleet mode (issue 16, docs/fleet.md): what the decision
+ * and the TLS result counters ask of the fleet's shared store, behind
+ * the local cache.  Every call is bounded (redis.c) and its failure
+ * only ever means "the store has nothing for us": callers then decide
+ * from the local cache and the network, as without a store.
+ */
+#ifndef MTASTS_SHARED_H
+#define MTASTS_SHARED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+
+struct mtasts_config;
+struct shared;
+
+/* From cfg's shared_* keys; *out NULL (and MTASTS_OK) without
+ * shared_cache.  Connects on first use. */
+int	shared_new(const struct mtasts_config *cfg, struct shared **out);
+void	shared_free(struct shared *s);
+
+/* The fleet's copy of domain's policy: MTASTS_OK and *e filled (clear
+ * it with cache_entry_clear), else MTASTS_ENORECORD (none, expired,
+ * unusable, or the store is down). */
+int	shared_policy_get(struct shared *s, const char *domain, int64_t now,
+	    struct cache_entry *e);
+/* Store e's policy (id, fetch time, body) until it expires. */
+void	shared_policy_put(struct shared *s, const struct cache_entry *e,
+	    int64_t now);
+
+/* The fleet-wide fetch lease for domain, for ms milliseconds (SET NX
+ * PX): 1 ours, 0 another host holds it, -1 the store cannot say. */
+int	shared_lease_take(struct shared *s, const char *domain,
+	    unsigned int ms);
+void	shared_lease_drop(struct shared *s, const char *domain);
+
+/* §3.3 for the fleet: policy id failed to fetch; no host fetches it
+ * again for secs.  shared_fail_get: 1 and *until if id is so marked. */
+void	shared_fail_put(struct shared *s, const char *domain, const char *id,
+	    int64_t now, unsigned int secs);
+int	shared_fail_get(struct shared *s, const char *domain, const char *id,
+	    int64_t *until);
+
+/* The stored form of a policy, "mtasts-policy 1\n<id>\n<fetched_at>\n"
+ * then the body as fetched.  shared_policy_decode treats p as hostile:
+ * the body is parsed again (mtasts_policy_parse), so mode, mx and
+ * max_age come from it, never from the store; a fetch time later than
+ * now + 60 s or an expired policy is refused.  Exposed for the fuzzer. */
+int	shared_policy_encode(const struct cache_entry *e, char **out,
+	    size_t *len);
+int	shared_policy_decode(const char *p, size_t len, const char *domain,
+	    int64_t now, struct cache_entry *e, char *err, size_t errlen);
+
+#endif /* MTASTS_SHARED_H */

@@ -244,6 +244,7 @@ enum mtasts_source {
 	MTASTS_SOURCE_NONE = 0,		/* no policy */
 	MTASTS_SOURCE_CACHE,
 	MTASTS_SOURCE_NETWORK,
+	MTASTS_SOURCE_SHARED,		/* the fleet's store (shared_cache) */
 };
 
 /* Log sink for the whole process, as libevent's event_set_log_callback:

@@ -31,6 +31,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +289,33 @@ redis_wait(int fd, short ev, int64_t deadline)
 	}
 }
 
+/*
+ * hiredis writes with write(2): to a store that died, that raises
+ * SIGPIPE, whose default action would end the MTA's process (STYLE.md:
+ * the library never takes its host down).  The host's disposition is
+ * its own, so it is left alone: SIGPIPE is blocked in this thread for
+ * the write, and one that the write raised is taken before unblocking.
+ */
+static int
+redis_write(struct redis *r, int *done)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t pipe, old, pending;
+	int before, rc;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigemptyset(&pending);
+	before = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	rc = redisBufferWrite(r->c, done);
+	if (!before && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE))
+		(void)sigtimedwait(&pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /* One command and its reply within command_ms; NULL and why. */
 static redisReply *
 redis_exchange(struct redis *r, int argc, const char **argv,
@@ -303,7 +332,7 @@ redis_exchange(struct redis *r, int argc, const char **argv,
 		if (redis_wait(r->c->fd, POLLOUT, deadline) != 0)
 			return util_err(why, whylen, "%s: no answer within "
 			    "%u ms", argv[0], r->command_ms), NULL;
-		if (redisBufferWrite(r->c, &done) != REDIS_OK)
+		if (redis_write(r, &done) != REDIS_OK)
 			return util_err(why, whylen, "%s: %s", argv[0],
 			    r->c->errstr), NULL;
 	}

@@ -31,17 +31,12 @@
 #define SHARED_MAGIC		"mtasts-policy 1\n"
 #define SHARED_MAGIC_LEN	(sizeof(SHARED_MAGIC) - 1)
 #define SHARED_SKEW		60	/* s: clocks of the fleet may differ */
-#define SHARED_KEY_MAX		(64 + 16 + MTASTS_DOMAIN_MAX)
-
-struct shared {
-	struct redis	*r;
-	char		 prefix[64];
-};
 
 int
 shared_new(const struct mtasts_config *cfg, struct shared **out)
 {
 	struct shared *s;
+	char host[65];
 	int r;
 
 	*out = NULL;
@@ -55,6 +50,13 @@ shared_new(const struct mtasts_config *cfg, struct shared **out)
 		return r;
 	}
 	snprintf(s->prefix, sizeof(s->prefix), "%s", cfg->shared_prefix);
+	/* The host's name and its cache directory: the local counters a
+	 * count comes from (several "hosts" may share a machine). */
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(s->host, sizeof(s->host), "%s:%s", host, cfg->cache_dir);
+	s->retention = cfg->report_retention;
 	*out = s;
 	return MTASTS_OK;
 }
@@ -68,7 +70,7 @@ shared_free(struct shared *s)
 	util_free(s);
 }
 
-static size_t
+size_t
 shared_key(const struct shared *s, char *key, const char *kind,
     const char *domain)
 {
@@ -274,7 +276,7 @@ shared_policy_put(struct shared *s, const struct cache_entry *e,
 int
 shared_lease_take(struct shared *s, const char *domain, unsigned int ms)
 {
-	char key[SHARED_KEY_MAX], who[80], px[16];
+	char key[SHARED_KEY_MAX], who[1200], px[16];
 	const char *argv[6] = { "SET", key, who, "NX", "PX", px };
 	size_t argvlen[6] = { 3, 0, 0, 2, 2, 0 };
 	redisReply *rp;
@@ -283,12 +285,8 @@ shared_lease_take(struct shared *s, const char *domain, unsigned int ms)
 	if (s == NULL || (argvlen[1] = shared_key(s, key, "lease",
 	    domain)) == 0)
 		return -1;
-	if (gethostname(who, 64) != 0)
-		snprintf(who, sizeof(who), "?");
-	who[63] = '\0';
-	argvlen[2] = strlen(who);
-	argvlen[2] += (size_t)snprintf(who + argvlen[2], sizeof(who) -
-	    argvlen[2], " %ld", (long)getpid());
+	argvlen[2] = (size_t)snprintf(who, sizeof(who), "%s %ld", s->host,
+	    (long)getpid());
 	argvlen[5] = (size_t)snprintf(px, sizeof(px), "%u", ms);
 	if ((rp = redis_cmd(s->r, REDIS_WANT(REDIS_REPLY_STATUS) |
 	    REDIS_WANT(REDIS_REPLY_NIL), 6, argv, argvlen)) == NULL)

@@ -14,7 +14,22 @@
 #include "cache.h"
 
 struct mtasts_config;
-struct shared;
+struct redis;
+
+struct shared {
+	struct redis	*r;
+	char		 prefix[64];	/* shared_prefix */
+	char		 host[1100];	/* "hostname:cache_dir": whose
+					 * counts (shared_tls.c) */
+	unsigned int	 retention;	/* report_retention, s */
+};
+
+#define SHARED_KEY_MAX		(64 + 16 + MTASTS_DOMAIN_MAX + MTASTS_ID_MAX)
+
+/* prefix + kind + ":" + name into key (SHARED_KEY_MAX bytes); its
+ * length, or 0 if it does not fit. */
+size_t	shared_key(const struct shared *s, char *key, const char *kind,
+	    const char *name);
 
 /* From cfg's shared_* keys; *out NULL (and MTASTS_OK) without
  * shared_cache.  Connects on first use. */
@@ -52,5 +67,39 @@ int	shared_policy_encode(const struct cache_entry *e, char **out,
 	    size_t *len);
 int	shared_policy_decode(const char *p, size_t len, const char *domain,
 	    int64_t now, struct cache_entry *e, char *err, size_t errlen);
+
+/*
+ * TLS result counts for the fleet (shared_tls.c).  Each host's local
+ * counters stay the record; the store holds, per day, each host's
+ * current count of each counter ("hostname:cache_dir" names the host),
+ * so that pushing again is idempotent and a push missed while the store
+ * was down is made good by the next one.  The fleet's count is the sum.
+ */
+/* key is a local counter key "day\trest"; total its count now. */
+int	shared_tls_put(struct shared *s, const char *key, size_t len,
+	    uint64_t total);
+/* Push every local counter and policy note (the catch-up). */
+int	shared_tls_push(struct shared *s, struct cache *c);
+/* The fleet's counters, summed over hosts, as "day\trest" keys in
+ * order; MTASTS_EIO if the store cannot be read (then no report: a
+ * partial one would be sent as the fleet's). */
+int	shared_tls_foreach(struct shared *s,
+	    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
+	    void *arg);
+/* The text of a policy results were counted under, from the store. */
+int	shared_tls_policy_text(struct shared *s, const char *domain,
+	    const char *id, char **text, size_t *len);
+/* Forget the days before "YYYY-MM-DD". */
+int	shared_tls_purge(struct shared *s, const char *before);
+
+/* One report per policy domain per day for the fleet (RFC 8460 §4):
+ * MTASTS_OK if this host is to send it (a lease, renewed by its
+ * holder), MTASTS_EMULTIPLE if another host holds it or it is done,
+ * MTASTS_EIO if the store cannot say (send nothing now). */
+int	shared_report_claim(struct shared *s, const char *domain,
+	    const char *date, unsigned int secs, char *who, size_t wholen);
+/* The delivery's end ("delivered", "no-rua", "expired"), for all. */
+int	shared_report_done(struct shared *s, const char *domain,
+	    const char *date, const char *state);
 
 #endif /* MTASTS_SHARED_H */

@@ -342,6 +342,14 @@ redis_exchange(struct redis *r, int argc, const char **argv,
 			return util_err(why, whylen, "%s: %s", argv[0],
 			    r->c->errstr), NULL;
 		}
+		if (rp != NULL && r->c->reader->len > r->c->reader->pos) {
+			/* More than the one reply we asked for: the next
+			 * command would read this one's leftovers. */
+			redis_reply_free(rp);
+			*what = "garbage from the server";
+			return util_err(why, whylen, "%s: unsolicited bytes "
+			    "after the reply", argv[0]), NULL;
+		}
 		if (rp != NULL)
 			return rp;
 		if (r->c->reader->len > REDIS_REPLY_MAX) {

@@ -375,6 +375,8 @@ test_hostile_store(void **state)
 		{ "@garbage\r\n", 0, "garbage from the server" },
 		{ "*2147483647\r\n", 0, "garbage from the server" },
 		{ ":42\r\n", 0, "unusable answer: GET: reply of type 3" },
+		{ "$-1\r\n+OK\r\n", 0, "garbage from the server: GET: "
+		    "unsolicited bytes" },
 		{ "-NOAUTH Authentication required.\r\n", 0,
 		    "unusable answer: GET: error reply: NOAUTH" },
 		{ "", 0, "unreachable: GET: no answer within 200 ms" },

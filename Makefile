@@ -542,6 +542,14 @@ $(B)/tests/smhostile: tests/integration/smhostile.c
 	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
 test: $(B)/tests/smhostile
 
+# TLS results recorded as an adapter would, for tests/integration/fleet.sh.
+$(B)/tests/tlsrec: tests/integration/tlsrec.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(filter-out -Icore,$(ALL_CFLAGS)) $< -o $@ $(LIB_A) \
+	    $(CORE_LIBS)
+test: $(B)/tests/tlsrec
+
 $(B)/smload: bench/smload.c
 	@mkdir -p $(@D)
 	$(CC) $(STD) $(WARNINGS) -O2 $< -o $@

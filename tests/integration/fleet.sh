@@ -37,6 +37,7 @@ trap 'redis_stop; for p in $peers; do kill "$p" 2>/dev/null; done
     sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
 trap 'exit 1' HUP INT TERM
 . "$S/env"
+rm -rf "$S"/host* "$S/redis"		# what an earlier run left
 
 redis_start() {
 	mkdir -p "$S/redis"
@@ -56,6 +57,11 @@ host() {
 cache_dir = $S/host$1/cache
 shared_cache = ${2:-redis://:$PW@127.0.0.1:$RPORT/3}
 shared_prefix = it:
+report_organization = Fleet IT
+report_contact = tlsrpt@fleet.test
+report_submitter = fleet.test
+report_dir = $S/host$1/reports
+report_sendmail = /usr/bin/tee -a $S/host$1/mail
 EOF
 }
 # q N DOMAIN: query --json as host N: $out, $rc, stderr in $S/hostN/err.
@@ -121,15 +127,15 @@ fetches=$(grep -c 'mta-sts\.bulk' "$FIXTURE_NGINX_LOG")
 [ "$fetches" = 200 ] && ok "3 hosts refresh 200 domains: 200 fetches \
 ($((t1 - t0)) s)" || not_ok "3 hosts refresh 200 domains: 200 fetches" \
     "fetches: $fetches" "$(tail -n 3 "$S/host2/refresh")"
-n=0
+good=0
 for h in 1 2 3; do
 	for d in bulk001.test bulk100.test bulk200.test; do
 		q $h $d
-		[ "$(js .mode)" = enforce ] && n=$((n + 1))
+		[ "$(js .mode)" = enforce ] && good=$((good + 1))
 	done
 done
-[ $n = 9 ] && ok "... every host has the policies" ||
-    not_ok "... every host has the policies" "$n of 9"
+[ $good = 9 ] && ok "... every host has the policies" ||
+    not_ok "... every host has the policies" "$good of 9"
 
 # 4. The failure rate limit holds for the fleet (§3.3): a new id whose
 # policy is gone (404) is fetched by one host; the others do not retry.
@@ -159,7 +165,26 @@ grep -q "$PW\|wrong" "$S/host5/err" && not_ok "the password is never logged" \
     || ok "the password is never logged"
 
 # 6. The store dies mid-run: every host still decides as strictly.
+host 10
+# shellcheck disable=SC2086
+"$M" -c "$S/host10/conf" refresh --jobs 4 $doms >"$S/host10/refresh" \
+    2>"$S/host10/err" &
+rp=$!
+sleep 0.3
 redis_stop
+wait $rp
+rrc=$?
+[ $rrc = 0 ] && grep -q '^200 due: .* 0 without policy' "$S/host10/refresh" &&
+    ok "store killed during a refresh of 200: every domain has its policy" ||
+    not_ok "store killed during a refresh" "rc $rrc" \
+    "$(tail -n 2 "$S/host10/refresh")" "$(tail -n 3 "$S/host10/err")"
+good=0
+for d in bulk001.test bulk199.test bulk200.test; do
+	q 10 $d
+	[ "$(js .mode)" = enforce ] && good=$((good + 1))
+done
+[ $good = 3 ] && ok "... and keeps deciding enforce" ||
+    not_ok "... and keeps deciding enforce" "$good of 3"
 host 6
 t0=$(date +%s)
 q 6 enforce.test
@@ -188,7 +213,51 @@ q 8 enforce.test
 [ "$(js .source)" = shared ] && ok "... and the fleet uses it again" ||
     not_ok "... and the fleet uses it again" "$out"
 
-# 7. Hostile stores: garbage, an endless array, silence.  Each is
+# 7. TLS results recorded on three hosts (separate processes, as the
+# adapters do): summed in one report, sent once for the fleet.
+R=$(pwd)/$B/tests/tlsrec
+today=$(date -u +%F)
+"$R" "$S/host1/conf" exgood.test success mx.exgood.test 127.0.3.1 10 &&
+"$R" "$S/host2/conf" exgood.test success mx.exgood.test 127.0.3.1 20 &&
+"$R" "$S/host3/conf" exgood.test success mx.exgood.test 127.0.3.1 30 &&
+"$R" "$S/host2/conf" exgood.test certificate-expired mx.exgood.test \
+    127.0.3.1 4 2>"$S/rec.err"
+check "three hosts record TLS results" test $? = 0
+sums() {
+	"$M" -c "$S/host$1/conf" report show --json --date "$today" |
+	    jq -r '.["exgood.test"].policies | map(.summary |
+	    "\(.["total-successful-session-count"])/\(.["total-failure-session-count"])")
+	    | join(",")'
+}
+for h in 1 3; do
+	s=$(sums $h)
+	[ "$s" = 60/4 ] && ok "host $h's report has the fleet's sums (60/4)" ||
+	    not_ok "host $h's report has the fleet's sums" "$s"
+done
+for h in 1 2 3; do
+	"$M" -c "$S/host$h/conf" report send --date "$today" \
+	    >"$S/host$h/send" 2>&1
+done
+mails=$(cat "$S"/host?/mail 2>/dev/null | grep -c '^To: tlsrpt@exgood.test')
+[ "$mails" = 1 ] && ok "one report sent for the fleet" ||
+    not_ok "one report sent for the fleet" "mails: $mails" \
+    "$(cat "$S"/host?/send)"
+[ "$(grep -l 'left to the fleet' "$S"/host?/send | wc -l)" = 2 ] &&
+    ok "... the other hosts left it to the fleet" ||
+    not_ok "... the other hosts left it to the fleet" "$(cat "$S"/host?/send)"
+rcli get "it:report:$today:exgood.test" | grep -q '^done delivered ' &&
+    ok "... its delivery state is shared" ||
+    not_ok "... its delivery state is shared" \
+    "$(rcli get "it:report:$today:exgood.test")"
+for h in 1 2 3; do
+	"$M" -c "$S/host$h/conf" report send --date "$today" \
+	    >>"$S/host$h/send" 2>&1
+done
+mails=$(cat "$S"/host?/mail 2>/dev/null | grep -c '^To: tlsrpt@exgood.test')
+[ "$mails" = 1 ] && ok "... and never again" || not_ok "... and never again" \
+    "mails: $mails"
+
+# 8. Hostile stores: garbage, an endless array, silence.  Each is
 # logged naming the store; the decision is the network's, in bounded
 # time.
 hostile() {

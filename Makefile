@@ -390,6 +390,7 @@ bench: deps all $(B)/bench $(B)/table-mtasts
 	@sh bench/filter.sh $(B)
 	@sh bench/smtpd.sh $(B)
 	@sh bench/socketmap.sh $(B)
+	@sh bench/fleet.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \

@@ -285,6 +285,50 @@ test_codec(void **state)
 	    MTASTS_EPARSE);
 }
 
+#ifdef MTASTS_ALLOC_TEST
+void	util_alloc_fail_at(unsigned long n);
+
+/* Every allocation of the reply reader and the stored policy codec
+ * failing in turn: an error each time, nothing leaked (ASan). */
+static void
+test_alloc_fail(void **state)
+{
+	static const char rep[] = "*3\r\n$3\r\nabc\r\n*1\r\n:1\r\n$-1\r\n";
+	struct cache_entry e;
+	char buf[512], err[MTASTS_ERRLEN];
+	redisReply *rp;
+	unsigned long i;
+	int n, r, ok = 0;
+
+	(void)state;
+	n = snprintf(buf, sizeof(buf), "mtasts-policy 1\nabc\n1799999000\n%s",
+	    pol);
+	for (i = 1; i < 200 && ok < 2; i++) {
+		ok = 0;
+		util_alloc_fail_at(i);
+		r = redis_reply_parse(rep, sizeof(rep) - 1, &rp);
+		util_alloc_fail_at(0);
+		if (r == 1) {
+			assert_int_equal(rp->elements, 3);
+			ok++;
+		} else
+			assert_null(rp);
+		redis_reply_free(rp);
+		util_alloc_fail_at(i);
+		r = shared_policy_decode(buf, (size_t)n, "x.net", 1800000000,
+		    &e, err, sizeof(err));
+		util_alloc_fail_at(0);
+		if (r == MTASTS_OK) {
+			assert_int_equal(e.nmx, 2);
+			cache_entry_clear(&e);
+			ok++;
+		} else
+			assert_int_equal(r, MTASTS_ENOMEM);
+	}
+	assert_int_equal(ok, 2);	/* both got through in the end */
+}
+#endif
+
 /* A fake store on an ephemeral loopback port: each connection gets
  * what(conn) written, then the socket stays open for hold_ms. */
 struct fake {
@@ -472,6 +516,9 @@ main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_codec),
+#ifdef MTASTS_ALLOC_TEST
+		cmocka_unit_test(test_alloc_fail),
+#endif
 		cmocka_unit_test(test_hostile_store),
 		cmocka_unit_test(test_down_and_back),
 	};

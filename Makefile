@@ -35,7 +35,7 @@ WARNINGS	= -Wall -Wextra $(WERROR) -Wshadow -Wpointer-arith -Wcast-qual \
 		  -Wmissing-declarations -Wsign-compare -Wformat=2
 STD		= -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 
-CORE_PKGS	= openssl libidn2 libcares libevent libcurl
+CORE_PKGS	= openssl libidn2 libcares libevent libcurl hiredis
 CLI_PKGS	= jansson libevent zlib
 CORE_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
 CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -ldb
@@ -87,7 +87,7 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 		  mandoc openssl \
 		  nsd nginx-light bind9-dnsutils netcat-openbsd curl jq \
 		  exim4-dev socat zlib1g-dev unbound ldnsutils \
-		  prometheus
+		  prometheus libhiredis-dev redis-server
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
@@ -277,8 +277,8 @@ $(B)/asan/mtasts: $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a
 $(B)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
     $(B)/asan/libmtasts.a
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< tests/fuzz/replay.c -o $@ \
-	    $(B)/asan/libmtasts.a $(CORE_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< tests/fuzz/replay.c \
+	    -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
 
 # The filter's protocol reader has its own target: proto.c with the rest
 # of the filter replaced by recorders.
@@ -403,6 +403,7 @@ bench: deps all $(B)/bench $(B)/table-mtasts
 	@sh bench/filter.sh $(B)
 	@sh bench/smtpd.sh $(B)
 	@sh bench/socketmap.sh $(B)
+	@sh bench/fleet.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -556,6 +557,14 @@ $(B)/tests/smhostile: tests/integration/smhostile.c
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
 test: $(B)/tests/smhostile
+
+# TLS results recorded as an adapter would, for tests/integration/fleet.sh.
+$(B)/tests/tlsrec: tests/integration/tlsrec.c $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(filter-out -Icore,$(ALL_CFLAGS)) $< -o $@ $(LIB_A) \
+	    $(CORE_LIBS)
+test: $(B)/tests/tlsrec
 
 $(B)/smload: bench/smload.c
 	@mkdir -p $(@D)

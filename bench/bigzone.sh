@@ -11,7 +11,8 @@
 #	certificate listing its 200 mta-sts.dN.big.test names; the same
 #	enforce policy ("mx: *.big.test") for all.
 # Writes DIR/resolv.conf (for the resolver) and DIR/resolver (for
-# mtasts.conf).  Root; exit 0 once DNS and HTTPS answer.
+# mtasts.conf).  BIGZONE_ACCESS_LOG=FILE logs each request there (the
+# fleet bench counts fetches).  Root; exit 0 once DNS and HTTPS answer.
 set -eu
 cmd=$1 D=$2 F=$3 N=${4:-10000}
 IP_DNS=127.0.9.54
@@ -124,7 +125,7 @@ pid $D/nginx.pid;
 error_log $D/error.log warn;
 events { worker_connections 1024; }
 http {
-	access_log off;
+	access_log ${BIGZONE_ACCESS_LOG:-off};
 	client_body_temp_path $D/tmp/body;
 	proxy_temp_path $D/tmp/proxy;
 	fastcgi_temp_path $D/tmp/fastcgi;

@@ -16,7 +16,8 @@ const char usage_query[] =
     "decision in time or none could be completed, 2 usage or\n"
     "configuration error.\n";
 
-static const char *const source_names[] = { "none", "cache", "network" };
+static const char *const source_names[] = { "none", "cache", "network",
+	"shared" };
 
 /* RFC 3339 in UTC, e.g. 2026-11-24T19:00:00Z. */
 void

@@ -352,7 +352,7 @@ send_one(struct send_run *run, const char *name)
 	struct mtasts_tlsrpt *rec = NULL;
 	struct send_report rep;
 	struct send_state st;
-	char err[MTASTS_ERRLEN];
+	char err[MTASTS_ERRLEN], who[320];
 	int r;
 
 	if (send_state_load(run, name, &st) != 0) {
@@ -368,6 +368,21 @@ send_one(struct send_run *run, const char *name)
 		    "report\n", name);
 		free(rep.gz);
 		run->failed++;
+		return;
+	}
+	/* Fleet mode: one host delivers the fleet's report (RFC 8460 §4:
+	 * one report per policy domain per day). */
+	if ((r = mtasts_report_claim(run->ctx, rep.domain, rep.date, who,
+	    sizeof(who))) != MTASTS_OK) {
+		if (r == MTASTS_EMULTIPLE)
+			printf("%s: left to the fleet (%s)\n", name, who);
+		else {
+			fprintf(stderr, "mtasts: report send: %s: the shared "
+			    "cache cannot say who delivers it; next run\n",
+			    name);
+			run->failed++;
+		}
+		free(rep.gz);
 		return;
 	}
 	r = mtasts_tlsrpt_query_wait(run->ctx, rep.domain, &rec, err,
@@ -398,6 +413,10 @@ send_one(struct send_run *run, const char *name)
 		    "state\n", name);
 		run->failed++;
 	}
+	if (st.phase != SEND_PENDING)
+		(void)mtasts_report_done(run->ctx, rep.domain, rep.date,
+		    st.phase == SEND_DELIVERED ? "delivered" :
+		    st.phase == SEND_NORUA ? "no-rua" : "expired");
 	mtasts_tlsrpt_free(rec);
 	free(rep.gz);
 }

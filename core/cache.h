@@ -96,6 +96,10 @@ int	cache_decode(const unsigned char *p, size_t len,
 /* TLS result counters (results.db): add n to key's count; walk them. */
 int	cache_counter_add(struct cache *c, const void *key, size_t len,
 	    uint64_t n);
+/* ... and the count after the addition in *total (fleet mode pushes
+ * it: shared_tls.c). */
+int	cache_counter_add_get(struct cache *c, const void *key, size_t len,
+	    uint64_t n, uint64_t *total);
 int	cache_counter_foreach(struct cache *c,
 	    int (*fn)(const char *key, size_t len, uint64_t n, void *arg),
 	    void *arg);

@@ -21,6 +21,7 @@ struct cache_counter_op {
 	const void	*key;
 	size_t		 len;
 	uint64_t	 add;
+	uint64_t	*total;		/* the new count, if not NULL */
 };
 
 static int
@@ -51,6 +52,8 @@ cache_counter_once(struct cache *c, void *arg)
 		return r;
 	}
 	n += o->add;
+	if (o->total != NULL)
+		*o->total = n;
 	for (i = 0; i < 8; i++)
 		b[i] = (unsigned char)(n >> (8 * i));
 	cache_dbt(&data, b, sizeof(b));
@@ -64,7 +67,14 @@ cache_counter_once(struct cache *c, void *arg)
 int
 cache_counter_add(struct cache *c, const void *key, size_t len, uint64_t n)
 {
-	struct cache_counter_op o = { key, len, n };
+	return cache_counter_add_get(c, key, len, n, NULL);
+}
+
+int
+cache_counter_add_get(struct cache *c, const void *key, size_t len,
+    uint64_t n, uint64_t *total)
+{
+	struct cache_counter_op o = { key, len, n, total };
 
 	if (c->flags & CACHE_RDONLY)
 		return MTASTS_EINVAL;

@@ -14,19 +14,20 @@
 #include <string.h>
 
 #include "config.h"
+#include "redis.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX	(1024 * 1024)
 #define CONFIG_LINE_MAX	4096
 
 enum config_type { T_PATH, T_RESOLVER, T_DURATION, T_BOOL, T_LOGLEVEL,
-	T_TEXT, T_DANELEVEL };
+	T_TEXT, T_DANELEVEL, T_SHARED, T_MSEC };
 
 struct config_key {
 	const char	*name;
 	enum config_type type;
 	const char	*def;		/* default, in file syntax */
-	unsigned int	 min, max;	/* T_DURATION bounds, seconds */
+	unsigned int	 min, max;	/* T_DURATION bounds, s; T_MSEC, ms */
 	size_t		 off;		/* offset in struct mtasts_config */
 	size_t		 size;		/* for strings */
 };
@@ -79,6 +80,17 @@ static const struct config_key config_keys[] = {
 	/* How long TLS results and report files are kept (bounded). */
 	{ "report_retention", T_DURATION, "30d", 86400, 3650 * 86400,
 	    OFF(report_retention), 0 },
+	/* Fleet mode (docs/fleet.md): a Redis or Valkey store behind the
+	 * local cache.  Its timeouts are short because a decision waits
+	 * on them; a dead store is then skipped for a backoff (redis.c). */
+	{ "shared_cache", T_SHARED, "", 0, 0, OFF(shared_cache),
+	    SZ(shared_cache) },
+	{ "shared_prefix", T_TEXT, "mtasts:", 0, 0, OFF(shared_prefix),
+	    SZ(shared_prefix) },
+	{ "shared_connect_timeout", T_MSEC, "500ms", 10, 10000,
+	    OFF(shared_connect_timeout), 0 },
+	{ "shared_command_timeout", T_MSEC, "250ms", 10, 10000,
+	    OFF(shared_command_timeout), 0 },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -112,6 +124,25 @@ config_duration(const char *v, size_t len, unsigned int *out)
 	if (n * mul > 0xffffffffULL)
 		return -1;
 	*out = (unsigned int)(n * mul);
+	return 0;
+}
+
+/* "250ms", "2s", or a number of milliseconds. */
+static int
+config_msec(const char *v, size_t len, unsigned int *out)
+{
+	unsigned int mul = 1;
+
+	if (len > 2 && v[len - 2] == 'm' && v[len - 1] == 's')
+		len -= 2;
+	else if (len > 1 && v[len - 1] == 's') {
+		len--;
+		mul = 1000;
+	}
+	if (len == 0 || !UTIL_IS_DIGIT(v[len - 1]) ||
+	    config_duration(v, len, out) != 0 || *out > 0xffffffffU / mul)
+		return -1;
+	*out *= mul;
 	return 0;
 }
 
@@ -274,6 +305,28 @@ config_set(struct mtasts_config *cfg, const struct config_key *k,
 			    "dane"), -1;
 		memcpy(base, v, len);
 		base[len] = '\0';
+		return 0;
+	case T_SHARED: {
+		struct redis_url u;
+
+		if (len >= k->size)
+			return util_err(why, whylen, "longer than %zu bytes",
+			    k->size - 1), -1;
+		if (len > 0 && redis_url_parse(v, len, &u, why, whylen) != 0)
+			return -1;
+		explicit_bzero(&u, sizeof(u));
+		memcpy(base, v, len);
+		base[len] = '\0';
+		return 0;
+	}
+	case T_MSEC:
+		if (config_msec(v, len, &d) != 0)
+			return util_err(why, whylen, "expected a time such as "
+			    "250ms or 2s"), -1;
+		if (d < k->min || d > k->max)
+			return util_err(why, whylen, "must be between %ums and "
+			    "%ums", k->min, k->max), -1;
+		*(unsigned int *)(void *)base = d;
 		return 0;
 	case T_LOGLEVEL:
 		for (i = 0; i < 5; i++)
@@ -449,6 +502,24 @@ mtasts_config_free(struct mtasts_config *cfg)
 	util_free(cfg);
 }
 
+/* The store as a dump shows it: the password is a secret, and "config
+ * dump" output ends up in bug reports. */
+static void
+config_shared_dump(const char *url, char *val, size_t size)
+{
+	struct redis_url u;
+	char why[160];
+
+	if (*url == '\0' || redis_url_parse(url, strlen(url), &u, why,
+	    sizeof(why)) != 0)
+		snprintf(val, size, "%s", url);
+	else if (u.pass[0] != '\0')
+		snprintf(val, size, "redis://%s:****@%s", u.user, u.name + 8);
+	else
+		snprintf(val, size, "%s", u.name);
+	explicit_bzero(&u, sizeof(u));
+}
+
 MTASTS_API int
 mtasts_config_item(const struct mtasts_config *cfg, size_t i,
     const char **key, char *val, size_t size)
@@ -474,6 +545,13 @@ mtasts_config_item(const struct mtasts_config *cfg, size_t i,
 	case T_DURATION:
 		d = *(const unsigned int *)(const void *)base;
 		snprintf(val, size, "%us", d);
+		break;
+	case T_MSEC:
+		d = *(const unsigned int *)(const void *)base;
+		snprintf(val, size, "%ums", d);
+		break;
+	case T_SHARED:
+		config_shared_dump(base, val, size);
 		break;
 	case T_BOOL:
 		snprintf(val, size, "%s",

@@ -38,6 +38,10 @@ struct mtasts_config {
 	char		report_sendmail[256];	/* argv, split on blanks */
 	unsigned int	report_retry;		/* first retry delay, s */
 	unsigned int	report_retention;	/* results, reports kept, s */
+	char		shared_cache[512];	/* fleet store URL, "" none */
+	char		shared_prefix[64];	/* of every key we use */
+	unsigned int	shared_connect_timeout;	/* ms, per attempt */
+	unsigned int	shared_command_timeout;	/* ms, per command */
 };
 
 #endif /* MTASTS_CONFIG_H */

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "dns.h"
 #include "fetch.h"
+#include "shared.h"
 #include "util.h"
 
 MTASTS_API int
@@ -61,6 +62,12 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 	    (r = cache_open(cfg->cache_dir, (flags & MTASTS_CTX_RDONLY) ?
 	    CACHE_RDONLY : 0, &ctx->cache, err, errlen)) != MTASTS_OK)
 		goto fail;
+	/* Fleet mode is a second level behind the local cache. */
+	if (!(flags & MTASTS_CTX_NOCACHE) &&
+	    (r = shared_new(cfg, &ctx->shared)) != MTASTS_OK) {
+		util_err(err, errlen, "shared_cache: %s", mtasts_strerror(r));
+		goto fail;
+	}
 	util_fds_cloexec_new(&fds);
 	*out = ctx;
 	return MTASTS_OK;
@@ -85,6 +92,7 @@ mtasts_ctx_free(struct mtasts_ctx *ctx)
 	metrics_free(ctx);		/* its last counts, then its timer */
 	if (ctx->cache != NULL)
 		cache_close(ctx->cache);
+	shared_free(ctx->shared);
 	if (ctx->own_base && ctx->base != NULL)
 		event_base_free(ctx->base);
 	util_free(ctx);

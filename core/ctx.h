@@ -17,6 +17,7 @@ struct mtasts_ctx {
 	struct dns		*dane_dns;	/* dane_resolver, or NULL */
 	struct fetch		*fetch;
 	struct cache		*cache;		/* NULL: MTASTS_CTX_NOCACHE */
+	struct shared		*shared;	/* fleet store, NULL: none */
 	struct decide_req	*inflight;	/* one per domain and kind */
 	int			 closing;	/* cancellations, not failures */
 	struct metrics		*metrics;	/* counts not yet written */

@@ -12,6 +12,13 @@
  *
  * One fetch per domain: in one process the queries share a request;
  * across processes a lease in the cache entry says who is fetching.
+ *
+ * Fleet mode (shared_cache, docs/fleet.md): the fleet's store is a
+ * second cache level.  A fresh policy there is a cached policy (§5.1
+ * step 1); a fetch takes the fleet's lease too, so one host fetches
+ * and the others wait for its result (bounded); failures are rate
+ * limited for the fleet (§3.3).  Whatever the store does, the decision
+ * is the one made without it: every shared call that fails is a miss.
  */
 #include <sys/socket.h>
 
@@ -33,6 +40,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "result.h"
+#include "shared.h"
 #include "util.h"
 
 /* A refresh does not refetch an unchanged id fetched this recently. */
@@ -66,9 +74,13 @@ struct decide_req {
 						 * it may hold a policy */
 	int			 found;		/* another process fetched it:
 						 * the answer is in cached */
+	int			 shared_leased;	/* we hold the fleet's lease */
+	int64_t			 retry_at;	/* id failed: no fetch before */
 };
 
 static void decide_fetch(struct decide_req *);
+static void decide_fetch_fleet(struct decide_req *);
+static void decide_fetch_leased(struct decide_req *);
 static void decide_fallback(struct decide_req *);
 
 static int
@@ -142,6 +154,8 @@ decide_finish(struct decide_req *q)
 		w->cb(r, w->arg);
 		util_free(w);
 	}
+	if (q->shared_leased)
+		shared_lease_drop(q->ctx->shared, q->domain);
 	if (q->timer != NULL)
 		event_free(q->timer);
 	mtasts_result_free(q->res);
@@ -231,6 +245,9 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 		cache_update(q->ctx->cache, q->domain, decide_on_fail_update,
 		    &f);
 		tlsresult_fetch_failed(q->ctx, q->domain, q->id, type);
+		if (kind != CACHE_FAIL_DNS && q->id[0] != '\0')
+			shared_fail_put(q->ctx->shared, q->domain, q->id,
+			    q->now, q->ctx->cfg->retry_interval);
 	}
 	decide_fallback(q);
 }
@@ -346,9 +363,11 @@ decide_on_policy(struct decide_req *q, const char *body, size_t len)
 		decide_fallback(q);
 		return;
 	}
-	if (decide_can_write(q))
+	if (decide_can_write(q)) {
 		cache_update(q->ctx->cache, q->domain, decide_on_new_update,
 		    &n);
+		shared_policy_put(q->ctx->shared, &e, q->now);
+	}
 	log_msg(LOG_INFO, "%s: policy id %s fetched: mode %s, max_age %u",
 	    q->domain, q->id, mtasts_mode_name(mtasts_policy_mode(pol)),
 	    mtasts_policy_max_age(pol));
@@ -509,7 +528,7 @@ decide_on_lease_poll(evutil_socket_t fd, short what, void *arg)
 		if (q->found)
 			decide_use_found(q);
 		else if (q->leased)
-			decide_fetch(q);
+			decide_fetch_fleet(q);
 		else
 			decide_fallback(q);
 		return;
@@ -524,7 +543,7 @@ decide_claim_and_fetch(struct decide_req *q)
 
 	if (!decide_can_write(q) || cache_update(q->ctx->cache, q->domain,
 	    decide_on_lease_update, q) != MTASTS_OK || q->leased) {
-		decide_fetch(q);
+		decide_fetch_fleet(q);
 		return;
 	}
 	if (q->found) {
@@ -537,6 +556,172 @@ decide_claim_and_fetch(struct decide_req *q)
 	    q->ctx->cfg->fetch_timeout + 1;
 	evtimer_assign(q->timer, q->ctx->base, decide_on_lease_poll, q);
 	decide_poll_again(q, &tv);
+}
+
+/*
+ * Fleet mode.  The store's copy replaces the local entry's policy (the
+ * fleet fetched it: a local failure of that id is moot) and keeps our
+ * own lease bookkeeping, as a fetch of ours would.
+ */
+static int
+decide_on_shared_update(struct cache_entry *e, int exists, void *arg)
+{
+	const struct cache_entry *src = arg;
+	struct cache_entry fresh;
+
+	(void)exists;
+	if (cache_entry_copy(&fresh, src) != MTASTS_OK)
+		return -MTASTS_ENOMEM;
+	if (e->lease_pid != (uint32_t)getpid()) {
+		fresh.lease_pid = e->lease_pid;
+		fresh.lease_until = e->lease_until;
+	}
+	cache_entry_clear(e);
+	*e = fresh;
+	return 1;
+}
+
+/* Would this copy from the store do for the query?  Fresh, and for a
+ * fetch of id (need_id) that very id; for a refresh, also fetched
+ * moments ago or good beyond the refresh horizon, which is what a
+ * refresh would have fetched it for. */
+static int
+decide_shared_will_do(const struct decide_req *q, const struct cache_entry *e,
+    int need_id)
+{
+	if (!decide_entry_fresh(e, q->now))
+		return 0;
+	if (!need_id)
+		return 1;
+	return strcmp(e->id, q->id) == 0 && (!(q->flags & MTASTS_Q_REFRESH) ||
+	    q->now - e->fetched_at < DECIDE_REFETCH_MIN ||
+	    e->expires_at - q->now > (int64_t)q->ctx->cfg->refresh_horizon);
+}
+
+/* Answer from the fleet's store if it has what the query needs: 1 and
+ * the request is finished, or 0 and nothing changed. */
+static int
+decide_from_shared(struct decide_req *q, int need_id)
+{
+	struct cache_entry e;
+
+	if (q->ctx->shared == NULL || !decide_use_cache(q) ||
+	    shared_policy_get(q->ctx->shared, q->domain, q->now, &e) !=
+	    MTASTS_OK)
+		return 0;
+	if (!decide_shared_will_do(q, &e, need_id)) {
+		cache_entry_clear(&e);
+		return 0;
+	}
+	/* Out of memory here leaves the answer incomplete (it defers):
+	 * never weaker than the policy the fleet has. */
+	if (result_set_policy(q->res, &e, MTASTS_SOURCE_SHARED) == MTASTS_OK &&
+	    decide_can_write(q))
+		cache_update(q->ctx->cache, q->domain, decide_on_shared_update,
+		    &e);
+	log_msg(LOG_DEBUG, "%s: policy id %s from the shared cache",
+	    q->domain, e.id);
+	cache_entry_clear(&e);
+	decide_finish(q);
+	return 1;
+}
+
+/* Another host's fetch of this id failed within retry_interval. */
+static int
+decide_shared_failed(struct decide_req *q)
+{
+	int64_t until;
+
+	if (q->ctx->shared == NULL || !decide_use_cache(q) ||
+	    !shared_fail_get(q->ctx->shared, q->domain, q->id, &until) ||
+	    q->now >= until)
+		return 0;
+	q->retry_at = until;
+	return 1;
+}
+
+static void
+decide_rate_limited(struct decide_req *q)
+{
+	result_add_error(q->res, "rate-limited", "fetch of policy id %s "
+	    "failed; next attempt in %llds", q->id,
+	    (long long)(q->retry_at - q->now));
+	decide_fallback(q);
+}
+
+static void
+decide_on_shared_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct decide_req *q = arg;
+	struct timeval tv = { 0, DECIDE_LEASE_POLL_MS * 1000 };
+	int l;
+
+	(void)fd;
+	(void)what;
+	q->now = (int64_t)time(NULL);
+	if (decide_from_shared(q, 1))
+		return;			/* the other host fetched it */
+	if (decide_shared_failed(q)) {
+		decide_rate_limited(q);	/* ... and failed */
+		return;
+	}
+	if (q->now >= q->lease_deadline) {
+		/* Bounded: what we have, else our own fetch. */
+		if (decide_cached_valid(q))
+			decide_fallback(q);
+		else
+			decide_fetch(q);
+		return;
+	}
+	if ((l = shared_lease_take(q->ctx->shared, q->domain,
+	    (q->ctx->cfg->dns_timeout + q->ctx->cfg->fetch_timeout) * 1000)) !=
+	    0) {
+		/* The lease ended without an answer, or the store went
+		 * away: fetch, as without a store. */
+		q->shared_leased = l == 1;
+		decide_fetch_leased(q);
+		return;
+	}
+	evtimer_add(q->timer, &tv);
+}
+
+/* The lease is ours: look once more, for the holder before us may
+ * have stored the policy and dropped its lease between our first look
+ * and our claim (bench/fleet.sh saw 10 such fetches in 10 000). */
+static void
+decide_fetch_leased(struct decide_req *q)
+{
+	if (q->shared_leased && decide_from_shared(q, 1))
+		return;			/* decide_finish drops the lease */
+	decide_fetch(q);
+}
+
+/* This host fetches for the fleet, unless the store has the policy or
+ * another host is fetching it; a store that cannot say is no store. */
+static void
+decide_fetch_fleet(struct decide_req *q)
+{
+	struct timeval tv = { 0, DECIDE_LEASE_POLL_MS * 1000 };
+	int l;
+
+	if (q->ctx->shared == NULL || !decide_can_write(q)) {
+		decide_fetch(q);
+		return;
+	}
+	if (decide_from_shared(q, 1))
+		return;
+	if ((l = shared_lease_take(q->ctx->shared, q->domain,
+	    (q->ctx->cfg->dns_timeout + q->ctx->cfg->fetch_timeout) * 1000)) !=
+	    0) {
+		q->shared_leased = l == 1;
+		decide_fetch_leased(q);
+		return;
+	}
+	q->wait_start = q->now;
+	q->lease_deadline = q->now + q->ctx->cfg->dns_timeout +
+	    q->ctx->cfg->fetch_timeout + 1;
+	evtimer_assign(q->timer, q->ctx->base, decide_on_shared_poll, q);
+	evtimer_add(q->timer, &tv);
 }
 
 static void
@@ -569,12 +754,11 @@ decide_on_txt(int status, const struct mtasts_rr *rrs, size_t n,
 		return;
 	}
 	if (q->have_cached && strcmp(q->cached.failed_id, q->id) == 0 &&
-	    q->now < q->cached.next_fetch_at) {
+	    q->now < q->cached.next_fetch_at)
+		q->retry_at = q->cached.next_fetch_at;
+	if (q->retry_at > q->now || decide_shared_failed(q)) {
 		/* §3.3: wait at least retry_interval per failed id. */
-		result_add_error(q->res, "rate-limited", "fetch of policy id "
-		    "%s failed; next attempt in %llds", q->id,
-		    (long long)(q->cached.next_fetch_at - q->now));
-		decide_fallback(q);
+		decide_rate_limited(q);
 		return;
 	}
 	if (decide_cached_valid(q) && strcmp(q->cached.id, q->id) == 0 &&
@@ -618,6 +802,9 @@ decide_on_start(evutil_socket_t fd, short what, void *arg)
 		decide_finish(q);
 		return;
 	}
+	if (!(q->flags & MTASTS_Q_REFRESH) && decide_from_shared(q, 0))
+		return;
+
 	snprintf(name, sizeof(name), "_mta-sts.%s", q->domain);
 	if (dns_txt(q->ctx->dns, name, decide_on_txt, q) != MTASTS_OK)
 		decide_no_lookup(q, name);

@@ -15,7 +15,9 @@
 #include "mtasts.h"
 #include "cache.h"
 #include "ctx.h"
+#include "log.h"
 #include "metrics.h"
+#include "shared.h"
 #include "util.h"
 
 /* RFC 8460 §4.3 result types, and "success". */
@@ -85,6 +87,38 @@ tlsresult_policy(struct mtasts_ctx *ctx, const char *d, const char **type,
 	cache_entry_clear(&e);
 }
 
+/*
+ * Fleet mode: this host's count to the store.  When it does not get
+ * there the local counters are the spool: a note says so, and the
+ * first push that works afterwards, in whatever process of this host,
+ * pushes them all (idempotent: each is this host's count, shared_tls.c).
+ */
+#define TLSRESULT_UNPUSHED	"S\tunpushed"
+
+static void
+tlsresult_push(struct mtasts_ctx *ctx, const char *key, size_t len,
+    uint64_t total)
+{
+	const size_t klen = sizeof(TLSRESULT_UNPUSHED) - 1;
+	char *v = NULL;
+	size_t vlen;
+
+	if (shared_tls_put(ctx->shared, key, len, total) != MTASTS_OK) {
+		(void)cache_note_set(ctx->cache, TLSRESULT_UNPUSHED, klen, "1",
+		    1);
+		return;
+	}
+	if (cache_note_get(ctx->cache, TLSRESULT_UNPUSHED, klen, &v, &vlen) ==
+	    MTASTS_OK && vlen == 1 && v[0] == '1' &&
+	    shared_tls_push(ctx->shared, ctx->cache) == MTASTS_OK) {
+		(void)cache_note_set(ctx->cache, TLSRESULT_UNPUSHED, klen, "0",
+		    1);
+		log_msg(LOG_NOTICE, "TLS results: counts spooled while the "
+		    "shared cache was away are merged");
+	}
+	util_free(v);
+}
+
 /* Add one to the counter of (today, d, ptype, id, type, mx, ip[, sip,
  * helo]): the last two only when one is known, so that counters from
  * before they existed stay the same keys. */
@@ -96,7 +130,8 @@ tlsresult_count(struct mtasts_ctx *ctx, const char *d, const char *ptype,
 	char key[3 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 224], day[16];
 	time_t now = time(NULL);
 	struct tm tm;
-	int n;
+	uint64_t total;
+	int n, r;
 
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
@@ -108,7 +143,10 @@ tlsresult_count(struct mtasts_ctx *ctx, const char *d, const char *ptype,
 		    "\t%s\t%s", day, d, ptype, id, type, mx, ip, sip, helo);
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return MTASTS_EINVAL;
-	return cache_counter_add(ctx->cache, key, (size_t)n, 1);
+	if ((r = cache_counter_add_get(ctx->cache, key, (size_t)n, 1,
+	    &total)) == MTASTS_OK && ctx->shared != NULL)
+		tlsresult_push(ctx, key, (size_t)n, total);
+	return r;
 }
 
 /* A host name as the MTA gave it ("-" if none), normalised. */
@@ -268,6 +306,30 @@ tlsresult_on_counter(const char *key, size_t len, uint64_t n, void *arg)
 	return w->cfn(&c, w->arg);
 }
 
+/* The host's counters, or in fleet mode the fleet's: this host's
+ * pushed first (what the store missed while down), then the sums.  A
+ * store that cannot be read fails the walk: a report built from one
+ * host's counts would be sent as the fleet's. */
+static int
+tlsresult_walk(struct mtasts_ctx *ctx, struct tlsresult_walk *w)
+{
+	int r;
+
+	if (ctx->shared == NULL)
+		return cache_counter_foreach(ctx->cache, tlsresult_on_counter,
+		    w);
+	if ((r = shared_tls_push(ctx->shared, ctx->cache)) != MTASTS_OK) {
+		log_msg(LOG_ERR, "TLS results: the shared cache cannot be "
+		    "written: %s", mtasts_strerror(r));
+		return r;
+	}
+	if ((r = shared_tls_foreach(ctx->shared, tlsresult_on_counter, w)) !=
+	    MTASTS_OK)
+		log_msg(LOG_ERR, "TLS results: the shared cache cannot be "
+		    "read: %s", mtasts_strerror(r));
+	return r;
+}
+
 MTASTS_API int
 mtasts_tls_result_foreach(struct mtasts_ctx *ctx, mtasts_tls_result_fn fn,
     void *arg)
@@ -276,7 +338,7 @@ mtasts_tls_result_foreach(struct mtasts_ctx *ctx, mtasts_tls_result_fn fn,
 
 	if (ctx == NULL || ctx->cache == NULL || fn == NULL)
 		return MTASTS_EINVAL;
-	return cache_counter_foreach(ctx->cache, tlsresult_on_counter, &w);
+	return tlsresult_walk(ctx, &w);
 }
 
 MTASTS_API int
@@ -287,7 +349,7 @@ mtasts_tls_count_foreach(struct mtasts_ctx *ctx, mtasts_tls_count_fn fn,
 
 	if (ctx == NULL || ctx->cache == NULL || fn == NULL)
 		return MTASTS_EINVAL;
-	return cache_counter_foreach(ctx->cache, tlsresult_on_counter, &w);
+	return tlsresult_walk(ctx, &w);
 }
 
 MTASTS_API int
@@ -295,7 +357,7 @@ mtasts_tls_policy_text(struct mtasts_ctx *ctx, const char *domain,
     const char *id, char **text, size_t *len)
 {
 	char key[MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
-	int n;
+	int n, r;
 
 	*text = NULL;
 	*len = 0;
@@ -304,7 +366,10 @@ mtasts_tls_policy_text(struct mtasts_ctx *ctx, const char *domain,
 	n = snprintf(key, sizeof(key), "P\t%s\t%s", domain, id);
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return MTASTS_EINVAL;
-	return cache_note_get(ctx->cache, key, (size_t)n, text, len);
+	if ((r = cache_note_get(ctx->cache, key, (size_t)n, text, len)) ==
+	    MTASTS_ENORECORD && ctx->shared != NULL)
+		r = shared_tls_policy_text(ctx->shared, domain, id, text, len);
+	return r;
 }
 
 MTASTS_API int
@@ -324,5 +389,37 @@ mtasts_tls_result_purge(struct mtasts_ctx *ctx, const char *before,
 			return MTASTS_EPARSE;
 	if (before[10] != '\0')
 		return MTASTS_EPARSE;
+	if (ctx->shared != NULL)
+		(void)shared_tls_purge(ctx->shared, before);
 	return cache_counter_purge(ctx->cache, before, removed);
+}
+
+/* A fleet report is held for an hour at a time: a host that died while
+ * delivering is replaced within the hour; its successor's claim fails
+ * until then, so two hosts never deliver at once. */
+#define TLSRESULT_REPORT_LEASE	3600
+
+MTASTS_API int
+mtasts_report_claim(struct mtasts_ctx *ctx, const char *domain,
+    const char *date, char *who, size_t wholen)
+{
+	if (who != NULL && wholen > 0)
+		who[0] = '\0';
+	if (ctx == NULL || domain == NULL || date == NULL || who == NULL)
+		return MTASTS_EINVAL;
+	if (ctx->shared == NULL)
+		return MTASTS_OK;
+	return shared_report_claim(ctx->shared, domain, date,
+	    TLSRESULT_REPORT_LEASE, who, wholen);
+}
+
+MTASTS_API int
+mtasts_report_done(struct mtasts_ctx *ctx, const char *domain,
+    const char *date, const char *state)
+{
+	if (ctx == NULL || domain == NULL || date == NULL || state == NULL)
+		return MTASTS_EINVAL;
+	if (ctx->shared == NULL)
+		return MTASTS_OK;
+	return shared_report_done(ctx->shared, domain, date, state);
 }

@@ -244,6 +244,7 @@ enum mtasts_source {
 	MTASTS_SOURCE_NONE = 0,		/* no policy */
 	MTASTS_SOURCE_CACHE,
 	MTASTS_SOURCE_NETWORK,
+	MTASTS_SOURCE_SHARED,		/* the fleet's store (shared_cache) */
 };
 
 /* Log sink for the whole process, as libevent's event_set_log_callback:
@@ -484,6 +485,20 @@ MTASTS_API int mtasts_tls_policy_text(struct mtasts_ctx *ctx,
  * results store stays bounded); *removed counts the counters deleted. */
 MTASTS_API int mtasts_tls_result_purge(struct mtasts_ctx *ctx,
     const char *before, uint64_t *removed);
+
+/* Fleet mode (shared_cache; docs/fleet.md): the TLS result walks above
+ * give the whole fleet's counts, and one host delivers each policy
+ * domain's report for a day.  mtasts_report_claim: MTASTS_OK if this
+ * host is to deliver it now (always, without a shared cache), holding
+ * the fleet's lease for an hour (renewed at each claim);
+ * MTASTS_EMULTIPLE if another host holds it or the delivery is done
+ * (who, wholen bytes, says which); MTASTS_EIO if the store cannot say:
+ * deliver nothing now.  mtasts_report_done records the end of this
+ * host's delivery ("delivered", "no-rua", "expired") for the fleet. */
+MTASTS_API int mtasts_report_claim(struct mtasts_ctx *ctx,
+    const char *domain, const char *date, char *who, size_t wholen);
+MTASTS_API int mtasts_report_done(struct mtasts_ctx *ctx,
+    const char *domain, const char *date, const char *state);
 
 /* For MTAs that report a failed outgoing session by address only
  * (OpenSMTPD): remember that MX host serves policy domain -- the core

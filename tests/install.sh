@@ -85,7 +85,7 @@ check "link against installed libmtasts.so" \
 check "run against installed libmtasts.so" env LD_LIBRARY_PATH="$R/lib" "$T/use"
 check "link statically against installed libmtasts.a" \
     cc -std=c11 -Wall -Werror "$T/use.c" -o "$T/use-static" -I"$R/include" \
-    "$R/lib/libmtasts.a" $(pkg-config --libs openssl libidn2 libcares \
+    "$R/lib/libmtasts.a" $(pkg-config --libs openssl libidn2 libcares hiredis \
     libevent libcurl) -ldb
 check "run the statically linked program" "$T/use-static"
 nm -g --defined-only "$R/lib/libmtasts.a" | grep -q ' cache_get$' &&

@@ -1,0 +1,294 @@
+#!/bin/sh
+# tests/integration/fleet.sh BUILDDIR
+#
+# Fleet mode (issue 16, docs/fleet.md) with a real redis-server from
+# Debian on loopback, started and stopped here (its own port, directory
+# and password), and the fixture's nsd and nginx.  Three "hosts": three
+# configurations, three cache directories, separate processes.
+# Asserts: each policy is fetched once for the fleet (counted at nginx);
+# the others answer "source": "shared"; AUTH is required; a dead,
+# silent or garbage-speaking store never stops or weakens a decision and
+# is logged once; once back, it is used again.  TAP.
+set -u
+B=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+S=$(pwd)/$B/fixture-fleet-it
+M=$(pwd)/$B/mtasts
+. "$here/tap.sh"
+
+RPORT=16379			# our redis-server
+GPORT=16378			# the hostile fake server
+PW=fleet-it-secret
+
+command -v redis-server >/dev/null 2>&1 || {
+	echo "1..0 # SKIP redis-server not installed (make deps)"; exit 0; }
+if ! sh "$here/fixture/start" "$S" >"$S.start.log" 2>&1; then
+	echo "Bail out! fixture did not start: $(tail -n 2 "$S.start.log")"
+	exit 1
+fi
+peers=""
+redis_stop() {
+	[ -f "$S/redis/pid" ] && kill "$(cat "$S/redis/pid")" 2>/dev/null
+	waitfor 50 sh -c "! redis-cli -p $RPORT -a $PW --no-auth-warning \
+	    ping >/dev/null 2>&1" || true
+	rm -f "$S/redis/pid"
+}
+trap 'redis_stop; for p in $peers; do kill "$p" 2>/dev/null; done
+    sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
+trap 'exit 1' HUP INT TERM
+. "$S/env"
+rm -rf "$S"/host* "$S/redis"		# what an earlier run left
+
+redis_start() {
+	mkdir -p "$S/redis"
+	redis-server --port $RPORT --bind 127.0.0.1 --dir "$S/redis" \
+	    --requirepass $PW --save '' --appendonly no --daemonize yes \
+	    --pidfile "$S/redis/pid" --logfile "$S/redis/log" >/dev/null &&
+	    waitfor 50 sh -c "redis-cli -p $RPORT -a $PW --no-auth-warning \
+	    ping 2>/dev/null | grep -q PONG"
+}
+rcli() { redis-cli -p $RPORT -a $PW --no-auth-warning -n 3 "$@"; }
+
+# host N [URL]: a configuration of its own, cache directory and all.
+host() {
+	mkdir -p "$S/host$1/cache"
+	sed '/^cache_dir/d' "$FIXTURE_CONF" >"$S/host$1/conf"
+	cat >>"$S/host$1/conf" <<EOF
+cache_dir = $S/host$1/cache
+shared_cache = ${2:-redis://:$PW@127.0.0.1:$RPORT/3}
+shared_prefix = it:
+report_organization = Fleet IT
+report_contact = tlsrpt@fleet.test
+report_submitter = fleet.test
+report_dir = $S/host$1/reports
+report_sendmail = /usr/bin/tee -a $S/host$1/mail
+EOF
+}
+# q N DOMAIN: query --json as host N: $out, $rc, stderr in $S/hostN/err.
+q() {
+	out=$("$M" -c "$S/host$1/conf" -v query --json "$2" \
+	    2>"$S/host$1/err")
+	rc=$?
+}
+js() { printf '%s\n' "$out" | jq -r "$1"; }
+count() { sh "$here/fixture/count" "$S" "mta-sts.$1"; }
+
+check "redis-server starts (requirepass)" redis_start
+for h in 1 2 3; do host $h; done
+
+# 1. One fetch for the fleet, three hosts at once.
+: >"$FIXTURE_NGINX_LOG"
+for h in 1 2 3; do
+	"$M" -c "$S/host$h/conf" query --json enforce.test \
+	    >"$S/host$h/out" 2>"$S/host$h/err" &
+done
+wait
+modes=$(for h in 1 2 3; do jq -r .mode "$S/host$h/out"; done | sort -u)
+srcs=$(for h in 1 2 3; do jq -r .source "$S/host$h/out"; done | sort |
+    tr '\n' ' ')
+[ "$modes" = enforce ] && ok "three hosts at once: all enforce" ||
+    not_ok "three hosts at once: all enforce" "modes: $modes"
+[ "$(count enforce.test)" = 1 ] && ok "... fetched once for the fleet" ||
+    not_ok "... fetched once for the fleet" \
+    "fetches: $(count enforce.test), sources: $srcs"
+[ "$srcs" = "network shared shared " ] && ok "... one from the network, \
+two \"source\": \"shared\"" || not_ok "... sources" "$srcs"
+rcli get it:policy:enforce.test | head -n 2 | tr '\n' ' ' |
+    grep -q '^mtasts-policy 1 enforcev1 $' && ok "stored with its id" ||
+    not_ok "stored with its id" "$(rcli get it:policy:enforce.test | head -3)"
+ttl=$(rcli ttl it:policy:enforce.test)
+[ "$ttl" -gt 600000 ] && [ "$ttl" -le 604800 ] &&
+    ok "... expiring with the policy (TTL $ttl s)" ||
+    not_ok "... expiring with the policy" "TTL $ttl"
+
+# 2. A host that comes later takes it from the store, no fetch.
+host 4
+q 4 enforce.test
+[ "$(js .source)" = shared ] && [ "$(js .mode)" = enforce ] &&
+    [ "$(count enforce.test)" = 1 ] && ok "a fourth host: shared, no fetch" ||
+    not_ok "a fourth host: shared, no fetch" "$out" "$(cat "$S/host4/err")"
+q 4 enforce.test
+[ "$(js .source)" = cache ] && ok "... then from its own cache" ||
+    not_ok "... then from its own cache" "$out"
+
+# 3. Warming 200 domains on three hosts at once: 200 fetches, not 600.
+: >"$FIXTURE_NGINX_LOG"
+doms=$(i=1; while [ $i -le 200 ]; do printf 'bulk%03d.test ' $i;
+    i=$((i + 1)); done)
+t0=$(date +%s)
+for h in 1 2 3; do
+	# shellcheck disable=SC2086
+	"$M" -c "$S/host$h/conf" refresh --jobs 20 $doms \
+	    >"$S/host$h/refresh" 2>&1 &
+done
+wait
+t1=$(date +%s)
+fetches=$(grep -c 'mta-sts\.bulk' "$FIXTURE_NGINX_LOG")
+[ "$fetches" = 200 ] && ok "3 hosts refresh 200 domains: 200 fetches \
+($((t1 - t0)) s)" || not_ok "3 hosts refresh 200 domains: 200 fetches" \
+    "fetches: $fetches" "$(tail -n 3 "$S/host2/refresh")"
+good=0
+for h in 1 2 3; do
+	for d in bulk001.test bulk100.test bulk200.test; do
+		q $h $d
+		[ "$(js .mode)" = enforce ] && good=$((good + 1))
+	done
+done
+[ $good = 9 ] && ok "... every host has the policies" ||
+    not_ok "... every host has the policies" "$good of 9"
+
+# 4. The failure rate limit holds for the fleet (§3.3): a new id whose
+# policy is gone (404) is fetched by one host; the others do not retry.
+sh "$here/fixture/set" "$S" dynamic.test fleetfail1 - >/dev/null 2>&1
+: >"$FIXTURE_NGINX_LOG"
+q 1 dynamic.test
+f1=$(count dynamic.test)
+q 2 dynamic.test
+e2=$(js '[.errors[].type] | join(",")')
+q 3 dynamic.test
+e3=$(js '[.errors[].type] | join(",")')
+f3=$(count dynamic.test)
+[ "$f1" -ge 1 ] && [ "$f3" = "$f1" ] && [ "$e2" = rate-limited ] &&
+    [ "$e3" = rate-limited ] &&
+    ok "a failed fetch is not retried by the other hosts" ||
+    not_ok "a failed fetch is not retried by the other hosts" \
+    "fetches after host 1: $f1, after 3: $f3; errors: $e2 / $e3"
+
+# 5. AUTH is required: a wrong password is refused, the decision stands.
+host 5 "redis://:wrong@127.0.0.1:$RPORT/3"
+q 5 enforce.test
+[ "$(js .mode)" = enforce ] && [ "$(js .source)" = network ] &&
+    grep -q "shared cache redis://127.0.0.1:$RPORT/3: unreachable: AUTH" \
+    "$S/host5/err" && ok "wrong password: refused, logged, decided anyway" ||
+    not_ok "wrong password" "$out" "$(cat "$S/host5/err")"
+grep -q "$PW\|wrong" "$S/host5/err" && not_ok "the password is never logged" \
+    || ok "the password is never logged"
+
+# 6. The store dies mid-run: every host still decides as strictly.
+host 10
+# shellcheck disable=SC2086
+"$M" -c "$S/host10/conf" refresh --jobs 4 $doms >"$S/host10/refresh" \
+    2>"$S/host10/err" &
+rp=$!
+sleep 0.3
+redis_stop
+wait $rp
+rrc=$?
+[ $rrc = 0 ] && grep -q '^200 due: .* 0 without policy' "$S/host10/refresh" &&
+    ok "store killed during a refresh of 200: every domain has its policy" ||
+    not_ok "store killed during a refresh" "rc $rrc" \
+    "$(tail -n 2 "$S/host10/refresh")" "$(tail -n 3 "$S/host10/err")"
+good=0
+for d in bulk001.test bulk199.test bulk200.test; do
+	q 10 $d
+	[ "$(js .mode)" = enforce ] && good=$((good + 1))
+done
+[ $good = 3 ] && ok "... and keeps deciding enforce" ||
+    not_ok "... and keeps deciding enforce" "$good of 3"
+host 6
+t0=$(date +%s)
+q 6 enforce.test
+t1=$(date +%s)
+[ "$(js .mode)" = enforce ] && [ "$(js .source)" = network ] &&
+    [ $((t1 - t0)) -le 3 ] &&
+    ok "store down: a new host fetches itself, enforce ($((t1 - t0)) s)" ||
+    not_ok "store down: new host" "$out" "$(cat "$S/host6/err")"
+[ "$(grep -c 'unreachable' "$S/host6/err")" = 1 ] &&
+    ok "... 'unreachable' logged once" ||
+    not_ok "... 'unreachable' logged once" "$(cat "$S/host6/err")"
+q 1 enforce.test
+[ "$(js .mode)" = enforce ] && [ "$(js .source)" = cache ] &&
+    ok "... a host with the policy keeps it" || not_ok "... keeps it" "$out"
+q 2 bulk050.test
+[ "$(js .mode)" = enforce ] && ok "... and bulk050 too" ||
+    not_ok "... and bulk050 too" "$out"
+check "redis-server restarted" redis_start
+host 7
+q 7 enforce.test
+[ "$(js .source)" = network ] && rcli exists it:policy:enforce.test |
+    grep -q 1 && ok "store back (empty): the next fetch fills it" ||
+    not_ok "store back" "$out" "$(cat "$S/host7/err")"
+host 8
+q 8 enforce.test
+[ "$(js .source)" = shared ] && ok "... and the fleet uses it again" ||
+    not_ok "... and the fleet uses it again" "$out"
+
+# 7. TLS results recorded on three hosts (separate processes, as the
+# adapters do): summed in one report, sent once for the fleet.
+R=$(pwd)/$B/tests/tlsrec
+today=$(date -u +%F)
+"$R" "$S/host1/conf" exgood.test success mx.exgood.test 127.0.3.1 10 &&
+"$R" "$S/host2/conf" exgood.test success mx.exgood.test 127.0.3.1 20 &&
+"$R" "$S/host3/conf" exgood.test success mx.exgood.test 127.0.3.1 30 &&
+"$R" "$S/host2/conf" exgood.test certificate-expired mx.exgood.test \
+    127.0.3.1 4 2>"$S/rec.err"
+check "three hosts record TLS results" test $? = 0
+sums() {
+	"$M" -c "$S/host$1/conf" report show --json --date "$today" |
+	    jq -r '.["exgood.test"].policies | map(.summary |
+	    "\(.["total-successful-session-count"])/\(.["total-failure-session-count"])")
+	    | join(",")'
+}
+for h in 1 3; do
+	s=$(sums $h)
+	[ "$s" = 60/4 ] && ok "host $h's report has the fleet's sums (60/4)" ||
+	    not_ok "host $h's report has the fleet's sums" "$s"
+done
+for h in 1 2 3; do
+	"$M" -c "$S/host$h/conf" report send --date "$today" \
+	    >"$S/host$h/send" 2>&1
+done
+mails=$(cat "$S"/host?/mail 2>/dev/null | grep -c '^To: tlsrpt@exgood.test')
+[ "$mails" = 1 ] && ok "one report sent for the fleet" ||
+    not_ok "one report sent for the fleet" "mails: $mails" \
+    "$(cat "$S"/host?/send)"
+[ "$(grep -l 'left to the fleet' "$S"/host?/send | wc -l)" = 2 ] &&
+    ok "... the other hosts left it to the fleet" ||
+    not_ok "... the other hosts left it to the fleet" "$(cat "$S"/host?/send)"
+rcli get "it:report:$today:exgood.test" | grep -q '^done delivered ' &&
+    ok "... its delivery state is shared" ||
+    not_ok "... its delivery state is shared" \
+    "$(rcli get "it:report:$today:exgood.test")"
+for h in 1 2 3; do
+	"$M" -c "$S/host$h/conf" report send --date "$today" \
+	    >>"$S/host$h/send" 2>&1
+done
+mails=$(cat "$S"/host?/mail 2>/dev/null | grep -c '^To: tlsrpt@exgood.test')
+[ "$mails" = 1 ] && ok "... and never again" || not_ok "... and never again" \
+    "mails: $mails"
+
+# 8. Hostile stores: garbage, an endless array, silence.  Each is
+# logged naming the store; the decision is the network's, in bounded
+# time.
+hostile() {
+	desc=$1
+	shift
+	socat TCP-LISTEN:$GPORT,bind=127.0.0.1,reuseaddr,fork "$@" \
+	    2>/dev/null &
+	gp=$!
+	peers="$peers $gp"
+	waitfor 30 sh -c "nc -z 127.0.0.1 $GPORT" || true
+	host 9 "redis://127.0.0.1:$GPORT/0"
+	rm -rf "$S/host9/cache"/*
+	t0=$(date +%s)
+	q 9 enforce.test
+	t1=$(date +%s)
+	kill $gp 2>/dev/null
+	wait $gp 2>/dev/null
+	if [ "$(js .mode)" = enforce ] && [ "$(js .source)" = network ] &&
+	    [ $((t1 - t0)) -le 4 ] &&
+	    grep -q "shared cache redis://127.0.0.1:$GPORT/0: " "$S/host9/err"
+	then
+		ok "hostile store ($desc): enforce from the network, logged"
+	else
+		not_ok "hostile store ($desc)" "$out" "$(cat "$S/host9/err")"
+	fi
+}
+hostile "garbage" SYSTEM:'printf "@@garbage\r\n"; sleep 1'
+hostile "2^31 elements" SYSTEM:'printf "*2147483647\r\n"; sleep 1'
+hostile "endless bulk" SYSTEM:'printf "\$100000000\r\n";
+    head -c 8000000 /dev/zero; sleep 1'
+hostile "silence" SYSTEM:'sleep 3'
+hostile "wrong type" SYSTEM:'printf ":42\r\n"; sleep 1'
+
+tap_end

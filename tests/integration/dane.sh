@@ -159,7 +159,11 @@ if ! sm "$FIXTURE_DANE_CONF"; then
 	echo "Bail out! mtasts-socketmap did not start: $(tail -n 2 "$S/socketmap.log")"
 	exit 1
 fi
-if ! POSTFIX_DANE=1 sh "$here/postfix/start" "$B" "$S" >"$S.postfix.log" 2>&1; then
+# The socketmap listens on TCP here (the "answers" checks ask it with
+# nc); Postfix is pointed there instead of its default unix socket.
+if ! POSTFIX_DANE=1 \
+    POSTFIX_TLS_POLICY_MAPS=socketmap:inet:127.0.0.1:8461:postfix \
+    sh "$here/postfix/start" "$B" "$S" >"$S.postfix.log" 2>&1; then
 	echo "Bail out! postfix harness did not start: $(tail -n 3 "$S.postfix.log")"
 	exit 1
 fi

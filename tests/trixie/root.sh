@@ -30,7 +30,14 @@ RUN_SECS=2400		# the build and the tests inside it
 # brings GCC, db5.3-util the db5.3_verify test_cache runs.
 PKGS="build-essential pkg-config libssl-dev libidn2-dev libc-ares-dev
 libcurl4-openssl-dev libevent-dev libdb5.3-dev db5.3-util libjansson-dev
-libcmocka-dev zlib1g-dev exim4-dev debhelper dpkg-dev fakeroot lintian"
+libcmocka-dev zlib1g-dev exim4-dev debhelper dpkg-dev fakeroot lintian
+mount procps iproute2 openssl nsd nginx-light bind9-dnsutils
+netcat-openbsd curl jq socat swaks ca-certificates"
+# The MTAs themselves conflict with each other (one mail-transport-agent
+# per system): the harnesses (tests/exim, tests/smtpd, tests/postfix)
+# run them from "dpkg -x" trees, and the root gets the libraries they
+# link.  Their .deb files are kept under $CACHE/debs.
+MTAS="opensmtpd exim4-daemon-heavy postfix"
 
 if [ -z "${MTASTS_TRIXIE_NS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "Bail out! needs root"; exit 1; }
@@ -60,11 +67,22 @@ mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' \
 deps=$(make -s -C "$here" -pn 2>/dev/null |
     sed -n 's/^DEB_PKGS[[:space:]]*:*=[[:space:]]*//p' | tail -n 1)
 
-key=$(printf '%s\n' 1 "$SUITE" "$mirror" $PKGS -- $deps | sha256sum |
+key=$(printf '%s\n' 2 "$SUITE" "$mirror" $PKGS -- $MTAS -- $deps | sha256sum |
     cut -c1-16)
 R0=$CACHE/root-$key
 T=$(mktemp -d /tmp/mtasts-trixie.XXXXXX)
+# Processes left in the root (a harness killed mid-way): ours, ended
+# before their mounts go.
+root_procs() {
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$T/root" ] &&
+		    echo "${p#/proc/}"
+	done
+}
 cleanup() {
+	pids=$(root_procs)
+	[ -z "$pids" ] || { kill $pids; sleep 1; kill -9 $(root_procs) \
+	    2>/dev/null; }
 	umount -R "$T" 2>/dev/null
 	rmdir "$T" 2>/dev/null
 	[ -n "${new:-}" ] && rm -rf "$new"
@@ -77,19 +95,41 @@ t0=$(now)
 if [ -f "$R0/.mtasts-complete" ]; then
 	ok "trixie root from the cache ($R0)"
 else
+	# Without the archive there is no root: say so, loudly, and skip.
+	if ! curl -fsS --max-time 30 -o /dev/null \
+	    "$mirror/dists/$SUITE/InRelease" 2>"$T.curl"; then
+		skip "Debian 13 suites NOT RUN: no cached root and the archive \
+$mirror is unreachable ($(head -n 1 "$T.curl"))"
+		rm -f "$T.curl"
+		tap_end
+		exit 0
+	fi
+	rm -f "$T.curl"
 	mkdir -p "$CACHE"
 	new=$CACHE/new-$key.$$
 	rm -rf "$new"
-	# The hook runs before mmdebstrap drops the package lists.
+	# Run in the new root before mmdebstrap's cleanup.  The package
+	# lists stay: the harnesses "apt-get download" the MTAs (once, see
+	# $CACHE/debs).  The root gets the libraries the MTAs link: what
+	# their Depends name lib*.
+	cat >"$T.hook" <<-EOF
+	chroot "\$1" apt-get install --simulate $deps >"\$1/var/tmp/deps.log" 2>&1
+	echo \$? >"\$1/var/tmp/deps.rc"
+	libs=\$(chroot "\$1" apt-cache depends --no-recommends --no-suggests \\
+	    --no-conflicts --no-breaks --no-replaces --no-enhances $MTAS |
+	    sed -n 's/^ *Depends: \\(lib[^<>]*\\)\$/\\1/p' | sort -u)
+	chroot "\$1" apt-get install -y --no-install-recommends \$libs
+	EOF
 	if timeout "$ROOT_SECS" mmdebstrap --variant=minbase \
+	    --skip=cleanup/apt/lists \
 	    --include="$(echo $PKGS | tr ' ' ,)" \
-	    --customize-hook='chroot "$1" apt-get install --simulate '"$deps"' \
-	        >"$1/var/tmp/deps.log" 2>&1; echo $? >"$1/var/tmp/deps.rc"' \
+	    --customize-hook="sh $T.hook \"\$1\"" \
 	    "$SUITE" "$new" "deb $mirror $SUITE main" \
 	    "deb $mirror $SUITE-updates main" >"$T.mmdebstrap.log" 2>&1; then
 		touch "$new/.mtasts-complete"
-		for o in "$CACHE"/root-*; do
-			[ "$o" != "$R0" ] && [ -d "$o" ] && rm -rf "$o"
+		for o in "$CACHE"/root-* "$CACHE"/debs-*; do
+			[ "$o" != "$R0" ] && [ "$o" != "$CACHE/debs-$key" ] &&
+			    [ -d "$o" ] && rm -rf "$o"
 		done
 		rm -rf "$R0"
 		mv "$new" "$R0"
@@ -99,11 +139,11 @@ else
 	else
 		not_ok "trixie root made with mmdebstrap from $mirror" \
 		    "$(tail -n 15 "$T.mmdebstrap.log")"
-		rm -f "$T.mmdebstrap.log"
+		rm -f "$T.mmdebstrap.log" "$T.hook"
 		tap_end
 		exit 1
 	fi
-	rm -f "$T.mmdebstrap.log"
+	rm -f "$T.mmdebstrap.log" "$T.hook"
 fi
 echo "# root: $(($(now) - t0)) s"
 if [ "$(cat "$R0/var/tmp/deps.rc" 2>/dev/null)" = 0 ]; then
@@ -120,9 +160,12 @@ mount -t tmpfs -o mode=755 tmpfs "$T" &&
     mount -t overlay overlay \
     -o "lowerdir=$R0,upperdir=$T/upper,workdir=$T/work" "$R" &&
     mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" &&
+    mount -t sysfs sysfs "$R/sys" &&
     mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" ||
     { echo "Bail out! cannot mount the scratch root"; exit 1; }
 mkdir -p "$R/src"
+# apt-get download (the MTA harnesses) resolves the archive's name.
+cp /etc/resolv.conf /etc/hosts "$R/etc/" 2>/dev/null
 tar -C "$here" -c --exclude-vcs --exclude=./build --exclude='./build-*' \
     --exclude="./$B" --exclude=./debian/build . | tar -C "$R/src" -x
 in_root() { chroot "$R" env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin \
@@ -135,7 +178,10 @@ echo "# c-ares $(in_root pkg-config --modversion libcares)," \
 # --- build -------------------------------------------------------------
 units=$(cd "$here" && ls tests/unit/test_*.c | sed 's|.*/\(.*\)\.c$|\1|')
 fuzz=$(cd "$here" && ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_\(.*\)\.c$|\1|')
-targets="all build/asan/tests/test_alloc_fail"
+targets="all build/asan/tests/test_alloc_fail build/asan/mtasts"
+# The ASan+UBSan programs the MTA suites run.
+targets="$targets build/asan/filter-mtasts build/asan/table-mtasts"
+targets="$targets build/asan/mtasts-socketmap"
 for u in $units; do
 	targets="$targets build/tests/$u build/asan/tests/$u"
 done
@@ -194,4 +240,46 @@ else
 	not_ok "make deb-build on Debian 13" "$(tail -n 15 "$T/deb.log")"
 fi
 echo "# packages: $(($(now) - t0)) s"
+
+# --- the real MTAs of Debian 13 ------------------------------------------
+# The harnesses and suites of Debian 12 (tests/exim, tests/smtpd,
+# tests/postfix, tests/integration) run unchanged inside the root, on
+# this machine's loopback, against trixie's MTAs unpacked with dpkg -x:
+# Exim 4.98, OpenSMTPD 7.6, Postfix 3.10.  The .deb files they download
+# are kept in $CACHE/debs-KEY, with the root they belong to.
+# They bind fixed loopback addresses: MTASTS_IT_LOCK=FILE serialises
+# each with other users of them (flock FILE).
+MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim postfix"}
+for m in exim smtpd postfix; do
+	mkdir -p "$CACHE/debs-$key/$m" "$R/src/build/$m/debs" &&
+	    mount --bind "$CACHE/debs-$key/$m" "$R/src/build/$m/debs" ||
+	    { echo "Bail out! cannot mount $CACHE/debs-$key/$m"; exit 1; }
+done
+# suite NAME: tests/integration/NAME.sh in the root; its results are
+# ours, named "13 NAME: ...".
+suite() {
+	t0=$(now)
+	${MTASTS_IT_LOCK:+flock "$MTASTS_IT_LOCK"} \
+	    timeout 900 chroot "$R" env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin \
+	    HOME=/root LANG=C.UTF-8 sh -c "cd /src && sh \
+	    tests/integration/$1.sh build" >"$T/suite.log" 2>&1
+	rc=$?
+	f0=$failed
+	while IFS= read -r l; do
+		case $l in
+		"ok "*"# SKIP"*) skip "13 $1: ${l#*# SKIP }" ;;
+		"ok "*) ok "13 $1: ${l#ok * - }" ;;
+		"not ok "*) not_ok "13 $1: ${l#not ok * - }" ;;
+		"Bail out!"*) not_ok "13 $1: $l" ;;
+		"1.."*) ;;
+		"#"*) echo "$l" ;;
+		esac
+	done <"$T/suite.log"
+	[ "$rc" -eq 0 ] || [ "$failed" -gt "$f0" ] ||
+	    not_ok "13 $1: exited with status $rc" "$(tail -n 5 "$T/suite.log")"
+	echo "# $1 on Debian 13: $(($(now) - t0)) s"
+}
+for m in $MTA_SUITES; do
+	suite "$m"
+done
 tap_end

@@ -1,13 +1,19 @@
 #!/bin/sh
 # tests/trixie/root.sh [BUILDDIR]
 #
-# Debian 13 ("trixie") for the build and the unit tests (issue 18).  The
+# Debian 13 ("trixie") for the build and every test (issue 18).  The
 # machines run Debian 12, so a minimal trixie root is made with
 # mmdebstrap from the Debian archive this machine already uses (the
 # first URIs of /etc/apt/sources.list*), and cached under
 # /var/cache/mtasts-trixie/root-HASH, HASH naming the mirror and the
 # package list: a root is made again only when missing or when that list
-# changed, and older ones are removed.  Then a copy of the tree (not its
+# changed, and older ones are removed.  The cache is not under BUILDDIR
+# on purpose: the root is 0.8 GB and a minute or more of downloading,
+# the same for every clone and worktree on the machine, and "make
+# clean" or a fresh clone would throw it away; /var/cache is where
+# Debian keeps such data (FHS: removable, rebuilt on demand), and the
+# hash keeps it from going stale.  MTASTS_TRIXIE_CACHE=DIR (e.g.
+# build/trixie) puts it elsewhere.  Then a copy of the tree (not its
 # build directories) is built there with trixie's GCC and libraries
 # (-Werror: warning-free), its unit tests (plain and ASan+UBSan) and
 # fuzz-corpus replays run, and its Debian packages are built and checked
@@ -15,10 +21,12 @@
 # cached root lies under an overlay whose writes land in a tmpfs, so the
 # cache stays pristine and every mount vanishes with the namespace,
 # whatever way this script ends.  Also checked while the root is made:
-# every package "make deps" asks for exists on Debian 13.
+# every package "make deps" asks for exists on Debian 13.  Last, the
+# real-MTA suites of tests/integration run inside the root (below).
 #
 # TAP on stdout, with the time each step took.  Needs root and
-# mmdebstrap (make deps installs it).  Not part of make check yet.
+# mmdebstrap (make deps installs it).  tests/run.sh (make check) runs
+# it after the Debian 12 suites.
 set -u
 B=${1:-build}
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -249,7 +257,9 @@ echo "# packages: $(($(now) - t0)) s"
 # are kept in $CACHE/debs-KEY, with the root they belong to.
 # They bind fixed loopback addresses: MTASTS_IT_LOCK=FILE serialises
 # each with other users of them (flock FILE).
-MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim postfix"}
+# deb.sh and packaged.sh install, use and purge the packages built
+# for 13 in 13, as they do for 12 on 12.
+MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim postfix deb packaged"}
 for m in exim smtpd postfix; do
 	mkdir -p "$CACHE/debs-$key/$m" "$R/src/build/$m/debs" &&
 	    mount --bind "$CACHE/debs-$key/$m" "$R/src/build/$m/debs" ||

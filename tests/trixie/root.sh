@@ -251,26 +251,37 @@ echo "# packages: $(($(now) - t0)) s"
 
 # --- the real MTAs of Debian 13 ------------------------------------------
 # The harnesses and suites of Debian 12 (tests/exim, tests/smtpd,
-# tests/postfix, tests/integration) run unchanged inside the root, on
-# this machine's loopback, against trixie's MTAs unpacked with dpkg -x:
-# Exim 4.98, OpenSMTPD 7.6, Postfix 3.10.  The .deb files they download
-# are kept in $CACHE/debs-KEY, with the root they belong to.
-# They bind fixed loopback addresses: MTASTS_IT_LOCK=FILE serialises
-# each with other users of them (flock FILE).
-# deb.sh and packaged.sh install, use and purge the packages built
-# for 13 in 13, as they do for 12 on 12.
+# tests/postfix, tests/integration) run unchanged inside the root
+# against trixie's MTAs unpacked with dpkg -x: Exim 4.98, OpenSMTPD 7.6,
+# Postfix 3.10.  The .deb files the harnesses download are kept in
+# $CACHE/debs-KEY, with the root they belong to; they are fetched first,
+# while the archive can be reached.  Each suite then runs in a network
+# namespace of its own, so its fixed loopback addresses never meet
+# anything else on this machine (the Debian 12 suites included).  There
+# lo gets a second address: with 127.0.0.1 alone, getaddrinfo's
+# AI_ADDRCONFIG sees no IPv4 and smtpd cannot resolve its relay hosts.
+# deb.sh and packaged.sh install, use and purge the packages built for
+# 13 in 13, as they do for 12 on 12.
 MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim postfix deb packaged"}
 for m in exim smtpd postfix; do
 	mkdir -p "$CACHE/debs-$key/$m" "$R/src/build/$m/debs" &&
 	    mount --bind "$CACHE/debs-$key/$m" "$R/src/build/$m/debs" ||
 	    { echo "Bail out! cannot mount $CACHE/debs-$key/$m"; exit 1; }
+	if timeout 600 chroot "$R" sh -c "cd /src && sh tests/$m/setup build" \
+	    >"$T/setup.log" 2>&1; then
+		ok "$m harness set up: $(tail -n 1 "$T/setup.log" |
+		    sed 's/ in \/.*//')"
+	else
+		not_ok "$m harness set up" "$(tail -n 5 "$T/setup.log")"
+	fi
 done
 # suite NAME: tests/integration/NAME.sh in the root; its results are
 # ours, named "13 NAME: ...".
 suite() {
 	t0=$(now)
-	${MTASTS_IT_LOCK:+flock "$MTASTS_IT_LOCK"} \
-	    timeout 900 chroot "$R" env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin \
+	timeout 900 unshare --net sh -c 'ip link set lo up &&
+	    ip addr add 127.0.0.2/8 dev lo && exec "$@"' suite \
+	    chroot "$R" env -i PATH=/usr/bin:/usr/sbin:/bin:/sbin \
 	    HOME=/root LANG=C.UTF-8 sh -c "cd /src && sh \
 	    tests/integration/$1.sh build" >"$T/suite.log" 2>&1
 	rc=$?

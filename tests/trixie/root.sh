@@ -236,7 +236,8 @@ echo "# tests: $(($(now) - t0)) s"
 # packaged.sh install, use and purge the packages built for 13 in 13,
 # as they do for 12 on 12; deb.sh builds them and runs lintian, so the
 # packages are built here only when it does not run.
-MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim postfix deb packaged"}
+MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim exim-cache tlsrpt
+postfix deb packaged"}
 case " $MTA_SUITES " in
 *" deb "*) ;;
 *)

@@ -4,12 +4,21 @@
  * undocumented in smtpd.conf(5) 6.8), counted for TLSRPT (RFC 8460 §4.3)
  * with mtasts_tls_result().
  *
- * smtpd 6.8 reports no verification result.  On an action with "relay
- * tls" (verification mandatory) it is inferred: link-tls followed by a
- * second link-identify means the certificate was accepted; link-tls then
- * link-disconnect means it was refused; an EHLO answer without STARTTLS
- * then link-disconnect means starttls-not-supported.  A TCP failure
- * gives link-disconnect without link-connect: not a TLS result.
+ * smtpd reports no verification result, and 6.8 and 7.6 report the
+ * TLS events in different orders: 6.8 (OpenSSL) sends link-tls when
+ * the handshake ends, before it checks the certificate, then the second
+ * EHLO (link-identify) once the check passed; 7.6 (libtls) checks
+ * during the handshake, sends the second EHLO from mta_tls_started()
+ * and only then link-tls, and a refused certificate ends the session
+ * with no link-tls at all.  What both share, on an action with
+ * "relay tls" (verification mandatory): the EHLO after STARTTLS is
+ * sent only over a verified connection.  So a session is verified when
+ * it saw link-tls and two link-identify, in any order; the server's 220
+ * answer to STARTTLS (a 220 after the EHLO answer) followed by
+ * link-disconnect without that is a validation-failure; an EHLO answer
+ * without STARTTLS then link-disconnect is starttls-not-supported.  A
+ * TCP failure gives link-disconnect without link-connect: not a TLS
+ * result.
  *
  * The policy domain is known from tx-rcpt, which comes after TLS, so a
  * failed session has none: the receiving address then names it, through
@@ -42,9 +51,10 @@ struct osess {
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
 	int			 connected;	/* link-connect seen */
 	int			 tls;		/* link-tls seen */
-	int			 verified;	/* identify after tls */
+	int			 identify;	/* link-identify count */
 	int			 ehlo;		/* an EHLO answer seen */
 	int			 starttls;	/* ... offering STARTTLS */
+	int			 tlsgo;		/* 220 to STARTTLS seen */
 };
 
 static LIST_HEAD(, osess)	sessions = LIST_HEAD_INITIALIZER(sessions);
@@ -147,8 +157,15 @@ report_server(struct osess *s, const char *line)
 {
 	size_t	 len;
 
-	if (line == NULL || strncmp(line, "250", 3) != 0 ||
-	    (line[3] != '-' && line[3] != ' '))
+	if (line == NULL)
+		return;
+	/* After the EHLO answer, only STARTTLS is answered 220. */
+	if (s->ehlo && s->starttls && strncmp(line, "220", 3) == 0 &&
+	    (line[3] == ' ' || line[3] == '-' || line[3] == '\0')) {
+		s->tlsgo = 1;
+		return;
+	}
+	if (strncmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' '))
 		return;
 	/* The first line of the EHLO answer names the MX (RFC 5321
 	 * §4.1.1.1): receiving-mx-helo.  Checked by the core. */
@@ -211,8 +228,9 @@ report_done(struct osess *s)
 
 	if (!s->connected)
 		return;		/* TCP connection failed: no TLS result */
-	if (s->tls)
-		type = s->verified ? "success" : "validation-failure";
+	if (s->tls || s->tlsgo)
+		type = s->tls && s->identify >= 2 ? "success" :
+		    "validation-failure";
 	else if (s->ehlo && !s->starttls)
 		type = "starttls-not-supported";
 	else
@@ -272,8 +290,8 @@ report_event(const char *dir, const char *event, const char *sid,
 		report_connect(s, params);
 	else if (strcmp(event, "link-tls") == 0)
 		s->tls = 1;
-	else if (strcmp(event, "link-identify") == 0 && s->tls)
-		s->verified = 1;
+	else if (strcmp(event, "link-identify") == 0 && s->identify < 2)
+		s->identify++;
 	else if (strcmp(event, "protocol-server") == 0)
 		report_server(s, params);
 	else if (strcmp(event, "tx-rcpt") == 0)

@@ -77,5 +77,9 @@ for t in tests/integration/*.sh; do
 	    "cd '$it' && sh '$t' '$B'"
 done
 
+# Debian 13 (issue 18): the build, the unit tests, the packages and the
+# real-MTA suites again, inside a cached trixie root (tests/trixie).
+run "debian 13: build, units, packages, MTAs" sh tests/trixie/root.sh "$B"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

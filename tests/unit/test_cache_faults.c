@@ -800,7 +800,7 @@ full_disk_child(void)
 	struct cache *c;
 	char err[MTASTS_ERRLEN], path[300], name[64];
 	int64_t t0;
-	int i;
+	int i, failed;
 
 	if (small_fs() != 0)
 		_exit(9);
@@ -808,16 +808,19 @@ full_disk_child(void)
 	if (cache_open(dir, 0, &c, err, sizeof(err)) != MTASTS_OK)
 		_exit(10);
 	fill(path, sizeof(path));
-	/* Writes fail (not a crash), reads still answer. */
-	for (i = 0; i < 300; i++) {
+	/* Writes fail (not a crash), reads still answer.  Whether a write
+	 * fails at all depends on Berkeley DB's buffer cache: Debian 12's
+	 * libdb runs out of it here, Debian 13's does not (issue 18). */
+	for (i = 0, failed = 0; i < 300; i++) {
 		snprintf(name, sizeof(name), "f%d.example", i);
 		entry_make(&e, name);
-		cache_put(c, &e);
+		if (cache_put(c, &e) != MTASTS_OK)
+			failed++;
 		cache_entry_clear(&e);
 		if (!has_enforce(c, "enforce.example"))
 			_exit(11);
 	}
-	if (!logged("nearly full"))
+	if (failed > 0 && !logged("nearly full"))
 		_exit(12);
 	/* A new process (a delivery, the socketmap starting) too. */
 	if (opener_answers("enforce.example") < 0)

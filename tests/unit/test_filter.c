@@ -14,7 +14,10 @@
  *  - smtp-out sessions counted as RFC 8460 results: verified TLS is
  *    success, TLS then disconnect validation-failure, an EHLO without
  *    STARTTLS starttls-not-supported, a TCP failure nothing; a failed
- *    session with no recipient named by its address's MX note.
+ *    session with no recipient named by its address's MX note; the
+ *    same counts from 6.8's event order (link-tls, then the second
+ *    link-identify) and 7.6's (the second link-identify, then link-tls;
+ *    no link-tls at all when the certificate is refused).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -241,23 +244,31 @@ counted(const char *domain, const char *result, const char *mx)
 	return c.n;
 }
 
-/* One smtp-out session: "E|params" events, then link-disconnect. */
+/* One smtp-out session of protocol version v: "E|params" events, then
+ * link-disconnect. */
 static void
-session(const char *sid, const char *const *ev)
+session_v(const char *v, const char *sid, const char *const *ev)
 {
 	char	line[512];
 
 	/* "event|params" -> "report|...|event|sid|params" */
 	for (; *ev != NULL; ev++) {
 		snprintf(line, sizeof(line),
-		    "report|0.6|1.0|smtp-out|%.*s|%s|%s",
+		    "report|%s|1.0|smtp-out|%.*s|%s|%s", v,
 		    (int)(strchr(*ev, '|') - *ev), *ev, sid,
 		    strchr(*ev, '|') + 1);
 		feed(line);
 	}
 	snprintf(line, sizeof(line),
-	    "report|0.6|1.0|smtp-out|link-disconnect|%s", sid);
+	    "report|%s|1.0|smtp-out|link-disconnect|%s", v, sid);
 	feed(line);
+}
+
+/* smtpd 6.8 (protocol 0.6). */
+static void
+session(const char *sid, const char *const *ev)
+{
+	session_v("0.6", sid, ev);
 }
 
 static void
@@ -284,6 +295,48 @@ test_report_sessions(void **state)
 		"link-tls|TLSv1.3:X:256", NULL,
 	};
 	static const char *const tcpfail[] = { NULL };
+	/* smtpd 7.6 as seen on Debian 13 (issue 18): the EHLO after
+	 * STARTTLS is reported before link-tls; a refused certificate ends
+	 * the handshake, so no link-tls follows the 220. */
+	static const char *const ok76[] = {
+		"link-connect|p|pass|127.0.0.1:5010|192.0.2.10:25",
+		"link-greeting|mx.a.test", "link-identify|EHLO|me",
+		"protocol-server|250-mx.a.test Hello",
+		"protocol-server|250-STARTTLS", "protocol-server|250 HELP",
+		"protocol-server|220 2.0.0 Ready to start TLS",
+		"link-identify|EHLO|me", "link-tls|TLSv1.3:X:256",
+		"protocol-server|250-mx.a.test Hello",
+		"protocol-server|250 HELP", "tx-rcpt|m1|ok|u@a.test", NULL,
+	};
+	static const char *const badcert76[] = {
+		"link-connect|p|pass|127.0.0.1:5011|192.0.2.10:25",
+		"link-greeting|mx.a.test", "link-identify|EHLO|me",
+		"protocol-server|250-mx.a.test Hello",
+		"protocol-server|250-STARTTLS", "protocol-server|250 HELP",
+		"protocol-server|220 2.0.0 Ready to start TLS", NULL,
+	};
+	static const char *const notls76[] = {
+		"link-connect|p|pass|127.0.0.1:5012|[2001:db8::5]:25",
+		"link-greeting|mx.b.test", "link-identify|EHLO|me",
+		"protocol-server|250-mx.b.test Hello",
+		"protocol-server|250 HELP", NULL,
+	};
+	/* STARTTLS offered, then refused (454): no TLS result, as on 6.8. */
+	static const char *const refused76[] = {
+		"link-connect|p|pass|127.0.0.1:5013|192.0.2.10:25",
+		"link-identify|EHLO|me", "protocol-server|250-STARTTLS",
+		"protocol-server|250 HELP",
+		"protocol-server|454 4.7.0 TLS not available", NULL,
+	};
+	/* 6.8 with its protocol-server lines: identify, tls, identify. */
+	static const char *const ok68[] = {
+		"link-connect|p|pass|127.0.0.1:5014|192.0.2.10:25",
+		"link-greeting|mx.a.test", "link-identify|EHLO|me",
+		"protocol-server|250-STARTTLS", "protocol-server|250 HELP",
+		"protocol-server|220 2.0.0 Ready to start TLS",
+		"link-tls|TLSv1.3:X:256", "link-identify|EHLO|me",
+		"tx-rcpt|m1|ok|u@a.test", NULL,
+	};
 	struct mtasts_config *cfg;
 	char conf[256], err[MTASTS_ERRLEN], val[128], cmd[128];
 
@@ -318,6 +371,17 @@ test_report_sessions(void **state)
 	    1);
 	assert_int_equal(counted("b.test", "starttls-not-supported",
 	    "mx.b.test"), 1);
+	session_v("0.7", "d1", ok76);
+	session_v("0.7", "d2", badcert76);
+	session_v("0.7", "d3", badcert76);
+	session_v("0.7", "d4", notls76);
+	session_v("0.7", "d5", refused76);
+	session("d6", ok68);
+	assert_int_equal(counted("a.test", "success", "mx.a.test"), 3);
+	assert_int_equal(counted("a.test", "validation-failure", "mx.a.test"),
+	    3);
+	assert_int_equal(counted("b.test", "starttls-not-supported",
+	    "mx.b.test"), 2);
 	report_shutdown();
 	mtasts_ctx_free(env.mtasts);
 	mtasts_config_free(cfg);

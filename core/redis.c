@@ -66,10 +66,46 @@ static void	*redis_on_integer(const redisReadTask *, long long);
 static void	*redis_on_nil(const redisReadTask *);
 static void	 redis_on_free(void *);
 
+#if HIREDIS_MAJOR >= 1
+/* hiredis 1.x (Debian 13): counts are size_t, and RESP3 brings doubles
+ * and booleans, which a RESP2 connection (ours) never receives: one is
+ * refused, and hiredis reports the reply as an error. */
+static void *
+redis_on_array_n(const redisReadTask *task, size_t elements)
+{
+	if (elements > REDIS_ELEMENTS_MAX)
+		return NULL;
+	return redis_on_array(task, (int)elements);
+}
+
+static void *
+redis_on_double(const redisReadTask *task, double d, char *s, size_t len)
+{
+	(void)task;
+	(void)d;
+	(void)s;
+	(void)len;
+	return NULL;
+}
+
+static void *
+redis_on_bool(const redisReadTask *task, int b)
+{
+	(void)task;
+	(void)b;
+	return NULL;
+}
+
+static redisReplyObjectFunctions redis_fns = {
+	redis_on_string, redis_on_array_n, redis_on_integer, redis_on_double,
+	redis_on_nil, redis_on_bool, redis_on_free
+};
+#else
 static redisReplyObjectFunctions redis_fns = {
 	redis_on_string, redis_on_array, redis_on_integer, redis_on_nil,
 	redis_on_free
 };
+#endif
 
 static int64_t
 redis_now_ms(void)

@@ -46,6 +46,7 @@
 #include "redis.h"
 #include "util.h"
 
+#define REDIS_DEPTH_MAX		6	/* nested arrays in one reply */
 #define REDIS_BACKOFF_MIN_MS	1000
 #define REDIS_BACKOFF_MAX_MS	30000
 
@@ -120,8 +121,15 @@ redis_now_ms(void)
 static redisReply *
 redis_obj(const redisReadTask *task, int type)
 {
+	const redisReadTask *t;
 	redisReply *rp, *parent;
+	int depth = 0;
 
+	/* Our replies nest two deep; hiredis 0.14 stops at 7, 1.x grows
+	 * without a bound that matters here, and the free is recursive. */
+	for (t = task->parent; t != NULL; t = t->parent)
+		if (++depth > REDIS_DEPTH_MAX)
+			return NULL;
 	if ((rp = util_calloc(1, sizeof(*rp))) == NULL)
 		return NULL;
 	rp->type = type;

@@ -40,7 +40,8 @@ PKGS="build-essential pkg-config libssl-dev libidn2-dev libc-ares-dev
 libcurl4-openssl-dev libevent-dev libdb5.3-dev db5.3-util libjansson-dev
 libcmocka-dev zlib1g-dev exim4-dev debhelper dpkg-dev fakeroot lintian
 mount procps iproute2 openssl nsd nginx-light bind9-dnsutils
-netcat-openbsd curl jq socat swaks ca-certificates libhiredis-dev redis-server"
+netcat-openbsd curl jq socat swaks ca-certificates libhiredis-dev redis-server
+unbound ldnsutils"
 # The MTAs themselves conflict with each other (one mail-transport-agent
 # per system): the harnesses (tests/exim, tests/smtpd, tests/postfix)
 # run them from "dpkg -x" trees, and the root gets the libraries they

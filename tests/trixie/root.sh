@@ -24,6 +24,10 @@
 # every package "make deps" asks for exists on Debian 13.  Last, the
 # real-MTA suites of tests/integration run inside the root (below).
 #
+# MTASTS_TRIXIE_SUITES="postfix dane" runs only those suites;
+# MTASTS_TRIXIE_QUICK=1 also skips the unit tests, corpus replays and
+# package build (the edit loop on one suite; make check never sets it).
+#
 # TAP on stdout, with the time each step took.  Needs root and
 # mmdebstrap (make deps installs it).  tests/run.sh (make check) runs
 # it after the Debian 12 suites.
@@ -187,7 +191,15 @@ echo "# c-ares $(in_root pkg-config --modversion libcares)," \
 # --- build -------------------------------------------------------------
 units=$(cd "$here" && ls tests/unit/test_*.c | sed 's|.*/\(.*\)\.c$|\1|')
 fuzz=$(cd "$here" && ls tests/fuzz/fuzz_*.c | sed 's|.*/fuzz_\(.*\)\.c$|\1|')
-targets="all build/asan/tests/test_alloc_fail build/asan/mtasts"
+# MTASTS_TRIXIE_QUICK=1, for the edit loop on one suite: no unit tests,
+# no corpus replays, only what the MTA suites run.
+if [ -n "${MTASTS_TRIXIE_QUICK:-}" ]; then
+	units=""
+	fuzz=""
+fi
+targets="all build/asan/mtasts"
+[ -n "${MTASTS_TRIXIE_QUICK:-}" ] ||
+    targets="$targets build/asan/tests/test_alloc_fail"
 # The ASan+UBSan programs the MTA suites run.
 targets="$targets build/asan/filter-mtasts build/asan/table-mtasts"
 targets="$targets build/asan/mtasts-socketmap"
@@ -226,7 +238,8 @@ for u in $units; do
 	run "unit (asan+ubsan): $u" \
 	    "ASAN_OPTIONS=detect_leaks=1 build/asan/tests/$u"
 done
-run "unit (asan+ubsan): test_alloc_fail" build/asan/tests/test_alloc_fail
+[ -n "${MTASTS_TRIXIE_QUICK:-}" ] ||
+    run "unit (asan+ubsan): test_alloc_fail" build/asan/tests/test_alloc_fail
 for f in $fuzz; do
 	run "fuzz replay: $f" "build/asan/replay_$f tests/fuzz/corpus/$f"
 done
@@ -239,8 +252,8 @@ echo "# tests: $(($(now) - t0)) s"
 # packages are built here only when it does not run.
 MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim exim-cache tlsrpt
 postfix deb packaged"}
-case " $MTA_SUITES " in
-*" deb "*) ;;
+case " $MTA_SUITES ${MTASTS_TRIXIE_QUICK:+quick} " in
+*" deb "*|*" quick "*) ;;
 *)
 	t0=$(now)
 	if timeout "$RUN_SECS" chroot "$R" sh -c "cd /src && make deb-build \

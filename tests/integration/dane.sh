@@ -7,15 +7,16 @@
 #  1. mtasts query with dane_resolver: the DANE state and what a sender
 #     applies, per scenario; AD from a resolver that does not validate
 #     (nsd itself) is never taken for DANE.
-#  2. Debian 12's Postfix 3.7 (tests/postfix, POSTFIX_DANE=1: unbound,
-#     smtp_dns_support_level = dnssec) with mtasts-socketmap (ASan):
+#  2. Postfix (3.7 on Debian 12, 3.10 on 13; tests/postfix,
+#     POSTFIX_DANE=1: unbound, smtp_dns_support_level = dnssec) with
+#     mtasts-socketmap (ASan):
 #     a DANE-usable domain is answered "dane-only" and Postfix does DANE
 #     -- a TLSA mismatch is deferred although the MTA-STS policy would
 #     pass; a bogus zone is deferred; an unsigned enforce domain goes
 #     the MTA-STS way.
 #  3. socketmap_dane = dane: the answer is "OK dane".
-#  4. Debian 12's Exim 4.96 (tests/exim) on unbound, the module with
-#     dane_resolver: TLSA + enforce delivered with CV=dane (the module
+#  4. Exim (4.96 on Debian 12, 4.98 on 13; tests/exim) on unbound,
+#     the module with dane_resolver: TLSA + enforce delivered with CV=dane (the module
 #     declines, Exim's DANE does it); a TLSA mismatch deferred although
 #     the certificate is MTA-STS-valid; bogus deferred; unsigned
 #     enforce and signed enforce without TLSA go the MTA-STS way.
@@ -134,7 +135,6 @@ done
 check "check dane-sts: the apply item names RFC 8461 section 2" \
     grep -q 'MTA-STS must not replace or weaken it' "$S/check-dane-sts.json"
 
-echo "# 2. Postfix 3.7, DANE on, socketmap with dane_resolver"
 if ! sh "$here/exim/start" "$B" "$S" >"$S.exim.log" 2>&1; then
 	echo "Bail out! exim harness did not start: $(tail -n 2 "$S.exim.log")"
 	exit 1
@@ -168,6 +168,7 @@ if ! POSTFIX_DANE=1 \
 	exit 1
 fi
 . "$S/postfix/env"
+echo "# 2. Postfix $POSTFIX_VERSION, DANE on, socketmap with dane_resolver"
 LOG=$POSTFIX_LOG
 run=$$
 # answers DOMAIN ERE: the socketmap's answer to "postfix DOMAIN",
@@ -212,6 +213,9 @@ check "dane-bad: the receiver stored nothing" eval "! got '$mark'"
 check "dane-bad: not sent" sh -c "! grep -q 'to=<u@dane-bad.test>.*status=sent' '$LOG'"
 check "dane-bad: Postfix says the TLSA did not match" \
     grep -q 'mx.dane-bad.test.*\(TLSA\|certificate verification failed\|not verified\)' "$LOG"
+# What this Postfix says, for the guides.
+grep 'to=<u@dane-bad.test>.*status=deferred' "$LOG" | head -n 1 |
+    sed 's/.*status=/# postfix dane-bad: status=/'
 
 echo "# bogus signatures: deferred, never MTA-STS alone"
 send dane-bogus.test
@@ -268,6 +272,7 @@ xsend dane-bad.test
 check "exim dane-bad: TLSA mismatch deferred, MTA-STS-valid certificate notwithstanding" \
     xlogged "== u@dane-bad.test .*defer"
 check "exim dane-bad: not delivered" sh -c "! grep -q '=> u@dane-bad.test' '$XLOG'"
+grep '== u@dane-bad.test' "$XLOG" | head -n 1 | sed 's/.*== /# exim dane-bad: == /'
 check "exim dane-bad: the receiver stored nothing" eval "! got '$mark'"
 check "exim dane-bad: validation-failure counted under tlsa (dane:fail)" \
     test "$(tcounted dane-bad.test validation-failure)" -ge 1

@@ -69,8 +69,11 @@ tlsrpt_on_count(const struct mtasts_tls_count *c, void *arg)
 	return 0;
 }
 
-/* The policy as RFC 8460 §4.5 quotes it: its lines, and its mx
- * patterns as an array (D18). */
+/* The policy as RFC 8460 §4.4 and §4.5 quote it: an MTA-STS policy's
+ * lines and its mx patterns as an array (D18); a tlsa policy's TLSA
+ * records, "usage selector mtype HEX" each, as the core noted them
+ * (without a note, as for results counted before DANE was checked, no
+ * policy-string). */
 static json_t *
 tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
     const char *pid)
@@ -82,7 +85,7 @@ tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
 
 	p = json_pack("{s:s,s:s}", "policy-type", ptype, "policy-domain",
 	    domain);
-	if (strcmp(ptype, "sts") != 0 ||
+	if ((strcmp(ptype, "sts") != 0 && strcmp(ptype, "tlsa") != 0) ||
 	    mtasts_tls_policy_text(ctx, domain, pid, &text, &len) != MTASTS_OK)
 		return p;
 	lines = json_array();
@@ -93,7 +96,7 @@ tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
 		    (e > s && e[-1] == '\r'))));
 	}
 	json_object_set_new(p, "policy-string", lines);
-	if (mtasts_policy_parse(text, len, &pol, NULL, 0) == MTASTS_OK) {
+	if (strcmp(ptype, "sts") == 0 && mtasts_policy_parse(text, len, &pol, NULL, 0) == MTASTS_OK) {
 		mx = json_array();
 		for (i = 0; i < mtasts_policy_mx_count(pol); i++)
 			json_array_append_new(mx,

@@ -28,6 +28,11 @@ void	decide_cancel_all(struct mtasts_ctx *ctx);
  * sts-policy-invalid, sts-webpki-invalid) for TLSRPT. */
 void	tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,
 	    const char *id, const char *type);
+/* tlsresult.c: the DNSSEC-authenticated TLSA RRset v[0..n-1] of MX
+ * host of domain, as dane.c found it usable: DANE results later
+ * counted for that host are counted under it (RFC 8460 §4.4). */
+void	tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
+	    const char *host, char *const *v, size_t n);
 /* decide.c: mtasts_query() without DANE; dane.c adds it. */
 int	decide_query(struct mtasts_ctx *ctx, const char *domain, int flags,
 	    mtasts_result_cb cb, void *arg, char *err, size_t errlen);

@@ -89,15 +89,15 @@ dane_on_result(struct mtasts_result *res, void *arg)
 		dane_deliver(j);
 }
 
-/* "usage selector mtype": DANE-TA(2) or DANE-EE(3), a known selector
- * and matching type (RFC 7672 §3.1: PKIX-TA and PKIX-EE are unusable
- * in SMTP, RFC 6698 §7.2-7.4). */
+/* "usage selector mtype HEX": DANE-TA(2) or DANE-EE(3), a known
+ * selector and matching type (RFC 7672 §3.1: PKIX-TA and PKIX-EE are
+ * unusable in SMTP, RFC 6698 §7.2-7.4). */
 static int
 dane_usable(const char *rr)
 {
-	return strlen(rr) == 5 && (rr[0] == '2' || rr[0] == '3') &&
+	return strlen(rr) > 6 && (rr[0] == '2' || rr[0] == '3') &&
 	    rr[1] == ' ' && (rr[2] == '0' || rr[2] == '1') && rr[3] == ' ' &&
-	    (rr[4] == '0' || rr[4] == '1' || rr[4] == '2');
+	    (rr[4] == '0' || rr[4] == '1' || rr[4] == '2') && rr[5] == ' ';
 }
 
 struct dane_host {
@@ -144,7 +144,11 @@ dane_on_tlsa(int status, int ad, char *const *v, size_t n, const char *why,
 			;
 		if (i < n && j->nusable++ == 0 && j->ntemp == 0)
 			util_err(j->why, sizeof(j->why), "%s: "
-			    "DNSSEC-authenticated TLSA %s", host, v[i]);
+			    "DNSSEC-authenticated TLSA %.5s", host, v[i]);
+		/* What a TLSRPT report quotes for this host's DANE
+		 * sessions (RFC 8460 §4.4 policy-string). */
+		if (i < n)
+			tlsresult_tlsa_note(j->ctx, j->domain, host, v, n);
 	}
 	dane_host_done(j);
 }

@@ -37,6 +37,8 @@ struct dns_sock {
 enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA,
 	DNS_K_MX_SEC, DNS_K_TLSA_SEC };
 
+#define DNS_SEC(k)	((k) == DNS_K_MX_SEC || (k) == DNS_K_TLSA_SEC)
+
 /* A start that could not allocate its request, answered next turn. */
 struct dns_fail {
 	enum dns_kind	 kind;
@@ -289,7 +291,7 @@ dns_deliver(struct dns_req *q)
 	q->delivered = 1;
 	if (q->kind == DNS_K_TXT)
 		((dns_txt_cb)q->cb)(q->status, q->rrs, n, q->why, q->arg);
-	else if (q->kind == DNS_K_MX_SEC || q->kind == DNS_K_TLSA_SEC)
+	else if (DNS_SEC(q->kind))
 		((dns_sec_cb)q->cb)(q->status, q->status == DNS_TEMP ? 0 :
 		    q->ad, q->items, n, q->why, q->arg);
 	else
@@ -507,6 +509,39 @@ dns_tlsa_collect(struct dns_req *q, const unsigned char *msg, size_t len)
 }
 
 /*
+ * TLSA for DANE: each record in presentation form, "usage selector
+ * mtype HEX" (RFC 6698 §2.2), which dane.c checks and RFC 8460 §4.4
+ * reports quote as the tlsa policy-string.  At least one octet of data
+ * (§2.1); the whole RDATA is at most 65535 octets, so at most 131 kB.
+ */
+static int
+dns_tlsa_sec_add(const unsigned char *msg, size_t len, unsigned int type,
+    size_t rdoff, size_t rdlen, void *arg)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct dns_req *q = arg;
+	char *buf;
+	size_t i, n;
+	int r;
+
+	(void)len;
+	if (type != DNSMSG_T_TLSA || rdlen < 4)
+		return 0;
+	if ((q->size == 0 && dns_items_alloc(q, TLSA_MAX) != 0) ||
+	    (buf = util_malloc(16 + 2 * rdlen)) == NULL)
+		return DNS_ENOMEM;
+	n = (size_t)snprintf(buf, 16, "%u %u %u ", msg[rdoff], msg[rdoff + 1],
+	    msg[rdoff + 2]);
+	for (i = 3; i < rdlen; i++) {
+		buf[n++] = hex[msg[rdoff + i] >> 4];
+		buf[n++] = hex[msg[rdoff + i] & 0x0f];
+	}
+	r = dns_add_item(q, buf, n) != 0 ? DNS_ENOMEM : 0;
+	util_free(buf);
+	return r;
+}
+
+/*
  * A validator's verdict is in the header (RFC 4035 §3.2.3, RFC 6840
  * §5.7): AD set when the answer was authenticated; SERVFAIL when the
  * data are bogus.  c-ares hands a raw send an NXDOMAIN answer as a
@@ -550,14 +585,15 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 	int r = 0;
 
 	q->status = dns_classify(status, q->why, sizeof(q->why));
-	if (q->status == DNS_OK && (q->kind == DNS_K_MX_SEC ||
-	    q->kind == DNS_K_TLSA_SEC))
+	if (q->status == DNS_OK && DNS_SEC(q->kind))
 		dns_sec_flags(q, msg, len);
 	if (q->status == DNS_OK) {
 		if (q->kind == DNS_K_TXT)
 			r = dns_txt_collect(q, msg, len);
 		else if (q->kind == DNS_K_MX || q->kind == DNS_K_MX_SEC)
 			r = dns_mx_collect(q, msg, len);
+		else if (q->kind == DNS_K_TLSA_SEC)
+			r = dnsmsg_answers(msg, len, dns_tlsa_sec_add, q);
 		else
 			r = dns_tlsa_collect(q, msg, len);
 		if (r != 0) {
@@ -743,8 +779,7 @@ dns_fail_deliver(struct dns *d, size_t n)
 		if (f[i].kind == DNS_K_TXT)
 			((dns_txt_cb)f[i].cb)(DNS_TEMP, NULL, 0,
 			    "out of memory", f[i].arg);
-		else if (f[i].kind == DNS_K_MX_SEC ||
-		    f[i].kind == DNS_K_TLSA_SEC)
+		else if (DNS_SEC(f[i].kind))
 			((dns_sec_cb)f[i].cb)(DNS_TEMP, 0, NULL, 0,
 			    "out of memory", f[i].arg);
 		else

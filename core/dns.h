@@ -53,11 +53,12 @@ int	dns_tlsa(struct dns *d, const char *name, dns_list_cb cb, void *arg);
  * and are trusted to: the query sets AD (RFC 6840 §5.7) and ad is the
  * answer's AD bit, 1 only if the resolver authenticated the answer (a
  * NODATA too).  SERVFAIL, a validator's answer to bogus data, is
- * DNS_TEMP, never DNS_NODATA.  Items as dns_mx and dns_tlsa give them.
+ * DNS_TEMP, never DNS_NODATA.  MX items as dns_mx gives them.
  */
 typedef void (*dns_sec_cb)(int status, int ad, char *const *v, size_t n,
     const char *why, void *arg);
 int	dns_mx_sec(struct dns *d, const char *name, dns_sec_cb cb, void *arg);
+/* Here TLSA RRs are "usage selector mtype HEX" (RFC 6698 §2.2). */
 int	dns_tlsa_sec(struct dns *d, const char *name, dns_sec_cb cb,
 	    void *arg);
 

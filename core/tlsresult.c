@@ -9,8 +9,11 @@
 #include <arpa/inet.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "mtasts.h"
 #include "cache.h"
@@ -85,6 +88,90 @@ tlsresult_policy(struct mtasts_ctx *ctx, const char *d, const char **type,
 			    e.text_len);
 	}
 	cache_entry_clear(&e);
+}
+
+/*
+ * DANE sessions (RFC 8460 §4.4: for tlsa, policy-string is the TLSA
+ * records).  dane.c notes each host's authenticated RRset as it finds
+ * it: its text (the records sorted, one a line) once under
+ * "P\tdomain\tID" like an MTA-STS policy, ID being "tlsa-" and 16 hex
+ * digits of its SHA-256 (never an MTA-STS id: those are alphanumeric,
+ * RFC 8461 §3.1), and "T\tdomain\thost" says which ID the host has now.
+ * A result counted for the host goes under that ID; a key rollover
+ * makes a new ID, and the report a policy entry for each RRset.
+ */
+static int
+tlsresult_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
+    const char *host, char *const *v, size_t n)
+{
+	char key[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
+	char id[MTASTS_ID_MAX + 1], *text = NULL, *have = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	const char **s = NULL;
+	size_t i, len = 0, hlen;
+	int k;
+
+	if (ctx->cache == NULL || n == 0 || (s = util_calloc(n,
+	    sizeof(*s))) == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		s[i] = v[i];
+		len += strlen(v[i]) + 1;
+	}
+	if (len > MTASTS_POLICY_MAX || (text = util_malloc(len)) == NULL)
+		goto done;
+	qsort(s, n, sizeof(*s), tlsresult_cmp);	/* any RRset order */
+	for (i = 0, len = 0; i < n; i++) {
+		memcpy(text + len, s[i], strlen(s[i]));
+		len += strlen(s[i]);
+		text[len++] = '\n';
+	}
+	len--;				/* no newline after the last */
+	if (EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL) != 1)
+		goto done;
+	snprintf(id, sizeof(id), "tlsa-");
+	for (i = 0; i < 8; i++)
+		snprintf(id + 5 + 2 * i, 3, "%02x", md[i]);
+	k = snprintf(key, sizeof(key), "P\t%s\t%s", domain, id);
+	if (k > 0 && (size_t)k < sizeof(key))
+		(void)cache_note_put(ctx->cache, key, (size_t)k, text, len);
+	k = snprintf(key, sizeof(key), "T\t%s\t%s", domain, host);
+	if (k > 0 && (size_t)k < sizeof(key) && (cache_note_get(ctx->cache,
+	    key, (size_t)k, &have, &hlen) != MTASTS_OK ||
+	    strcmp(have, id) != 0))
+		(void)cache_note_set(ctx->cache, key, (size_t)k, id,
+		    strlen(id));
+done:
+	util_free(have);
+	util_free(text);
+	util_free(s);
+}
+
+/* The ID of the TLSA RRset noted for mx of d, or "-" if none. */
+static void
+tlsresult_tlsa_id(struct mtasts_ctx *ctx, const char *d, const char *mx,
+    char *id, size_t idsize)
+{
+	char key[2 * MTASTS_DOMAIN_MAX + 8], *v = NULL;
+	size_t vlen;
+	int k;
+
+	snprintf(id, idsize, "-");
+	k = snprintf(key, sizeof(key), "T\t%s\t%s", d, mx);
+	if (strcmp(mx, "-") == 0 || k <= 0 || (size_t)k >= sizeof(key) ||
+	    cache_note_get(ctx->cache, key, (size_t)k, &v, &vlen) !=
+	    MTASTS_OK)
+		return;
+	if (vlen < idsize && strncmp(v, "tlsa-", 5) == 0 &&
+	    strcspn(v, "\t\n") == vlen)
+		snprintf(id, idsize, "%s", v);
+	util_free(v);
 }
 
 /*
@@ -210,7 +297,7 @@ tlsresult_record(struct mtasts_ctx *ctx, int tlsa, const char *domain,
 		    d, type), MTASTS_EPARSE;
 	if (tlsa || tlsresult_dane_only(type)) {
 		ptype = "tlsa";
-		snprintf(id, sizeof(id), "-");
+		tlsresult_tlsa_id(ctx, d, mx, id, sizeof(id));
 	} else
 		tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
 	metrics_tls_result(ctx, type);

@@ -19,7 +19,9 @@
 #     the module with dane_resolver: TLSA + enforce delivered with CV=dane (the module
 #     declines, Exim's DANE does it); a TLSA mismatch deferred although
 #     the certificate is MTA-STS-valid; bogus deferred; unsigned
-#     enforce and signed enforce without TLSA go the MTA-STS way.
+#     enforce and signed enforce without TLSA go the MTA-STS way; the
+#     TLSRPT report's tlsa policies
+#     quote the TLSA records (RFC 8460 §4.4).
 # TAP.
 set -u
 B=${1:-build}
@@ -281,13 +283,25 @@ check "exim dane-bad: validation-failure counted under tlsa (dane:fail)" \
 day=$("$M" -c "$XC" report counts --json 2>/dev/null | jq -r '[.[] |
     select(.domain == "dane-bad.test")][0].date')
 "$M" -c "$XC" report show --json --date "$day" >"$S/report.json" 2>&1
+# tlsa_policy DOMAIN RECORD: DOMAIN's report has a tlsa policy whose
+# policy-string is exactly [RECORD] (RFC 8460 §4.4: the TLSA records).
 tlsa_policy() {
-	jq -e '[.. | objects | select(."policy-type"? == "tlsa" and
-	    ."policy-domain"? == "dane-bad.test")] | length > 0' \
-	    "$S/report.json" >/dev/null
+	jq -e --arg d "$1" --arg r "$2" '[.. | objects | select(
+	    ."policy-type"? == "tlsa" and ."policy-domain"? == $d and
+	    ."policy-string"? == [$r])] | length == 1' \
+	    "$S/report.json" >/dev/null ||
+	    { echo "#   $(jq -c --arg d "$1" '.[$d].policies' "$S/report.json")"
+	    return 1; }
 }
-check "exim: the report has a policy-type tlsa entry for dane-bad.test" \
-    tlsa_policy
+wrong=$(printf 'no such key' | openssl dgst -sha256 -r | cut -d' ' -f1 |
+    tr a-f A-F)
+ee=$(openssl x509 -in "$FIXTURE_DIR/ca/mx-good.pem" -noout -pubkey |
+    openssl pkey -pubin -outform DER | openssl dgst -sha256 -r |
+    cut -d' ' -f1 | tr a-f A-F)
+check "exim: the report's tlsa policy for dane-bad.test quotes its TLSA" \
+    tlsa_policy dane-bad.test "3 1 1 $wrong"
+check "exim: the report's tlsa policy for dane-sts.test quotes its TLSA" \
+    tlsa_policy dane-sts.test "3 1 1 $ee"
 xsend dane-bogus.test
 check "exim dane-bogus: deferred" xlogged "== u@dane-bogus.test .*defer"
 check "exim dane-bogus: not delivered" sh -c "! grep -q '=> u@dane-bogus.test' '$XLOG'"

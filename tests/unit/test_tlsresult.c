@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "mtasts.h"
+#include "ctx.h"
 
 #include "tmpctx.h"
 
@@ -270,6 +271,86 @@ test_tlsa(void **state)
 	    "mx.dane.example 1");
 }
 
+static int
+dane2collect(const struct mtasts_tls_count *c, void *arg)
+{
+	struct exseen *s = arg;
+
+	if (strcmp(c->domain, "dane2.example") == 0 && s->n < 8)
+		snprintf(s->line[s->n++], sizeof(s->line[0]), "%s %s %s %s",
+		    c->policy_type, c->policy_id, c->result, c->mx);
+	return 0;
+}
+
+/* RFC 8460 §4.4: a tlsa policy's policy-string is its TLSA records.
+ * dane.c notes the RRset of each host it found usable; DANE results
+ * for that host are counted under an id naming that RRset, whose text
+ * the report quotes; a host with no note stays under "-". */
+static void
+test_tlsa_policy(void **state)
+{
+	char *v1[] = { "3 1 1 BB", "2 0 1 AA" }, *v2[] = { "2 0 1 AA",
+	    "3 1 1 BB" }, *v3[] = { "3 1 1 CC" };
+	char err[MTASTS_ERRLEN], id[64], *text;
+	struct exseen s;
+	size_t len, i;
+
+	(void)state;
+	tlsresult_tlsa_note(ctx, "dane2.example", "mx.dane2.example", v1, 2);
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "dane2.example",
+	    "success", "mx.dane2.example", "192.0.2.9", NULL, NULL, err,
+	    sizeof(err)), MTASTS_OK);
+	/* The same RRset in another order: the same policy. */
+	tlsresult_tlsa_note(ctx, "dane2.example", "mx.dane2.example", v2, 2);
+	assert_int_equal(mtasts_tls_result_ex(ctx, "dane2.example",
+	    "tlsa-invalid", "mx.dane2.example", "192.0.2.9", NULL, NULL, err,
+	    sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "dane2.example",
+	    "success", "mx2.dane2.example", "192.0.2.10", NULL, NULL, err,
+	    sizeof(err)), MTASTS_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_count_foreach(ctx, dane2collect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 3);
+	/* SHA-256("2 0 1 AA\n3 1 1 BB"), first 8 octets. */
+	assert_string_equal(s.line[0], "tlsa - success mx2.dane2.example");
+	assert_string_equal(s.line[1], "tlsa tlsa-b33b5e1abeeeb9d5 success "
+	    "mx.dane2.example");
+	assert_string_equal(s.line[2], "tlsa tlsa-b33b5e1abeeeb9d5 "
+	    "tlsa-invalid mx.dane2.example");
+	assert_int_equal(mtasts_tls_policy_text(ctx, "dane2.example",
+	    "tlsa-b33b5e1abeeeb9d5", &text, &len), MTASTS_OK);
+	assert_int_equal(len, 17);
+	assert_memory_equal(text, "2 0 1 AA\n3 1 1 BB", 17);
+	free(text);
+	/* A key rollover: a new RRset, a new policy; the old text stays
+	 * for the results already counted under it. */
+	tlsresult_tlsa_note(ctx, "dane2.example", "mx.dane2.example", v3, 1);
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "dane2.example",
+	    "success", "mx.dane2.example", "192.0.2.9", NULL, NULL, err,
+	    sizeof(err)), MTASTS_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(mtasts_tls_count_foreach(ctx, dane2collect, &s),
+	    MTASTS_OK);
+	assert_int_equal(s.n, 4);
+	for (i = 0; i < s.n; i++)
+		if (strncmp(s.line[i], "tlsa tlsa-", 10) == 0 &&
+		    strncmp(s.line[i] + 5, "tlsa-b33b5e1abeeeb9d5", 21) != 0)
+			break;
+	assert_true(i < s.n);
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(s.line[i] + 5, " "),
+	    s.line[i] + 5);
+	assert_int_equal(strlen(id), 21);
+	assert_string_equal(s.line[i] + 27, "success mx.dane2.example");
+	assert_int_equal(mtasts_tls_policy_text(ctx, "dane2.example", id,
+	    &text, &len), MTASTS_OK);
+	assert_memory_equal(text, "3 1 1 CC", len);
+	free(text);
+	assert_int_equal(mtasts_tls_policy_text(ctx, "dane2.example",
+	    "tlsa-b33b5e1abeeeb9d5", &text, &len), MTASTS_OK);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -279,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_ex),
 		cmocka_unit_test(test_tlsa),
+		cmocka_unit_test(test_tlsa_policy),
 	};
 
 	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);

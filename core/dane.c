@@ -12,8 +12,12 @@
  *                               not authenticated    -> none
  *                               NODATA, authenticated -> the domain
  *                                 itself is the host (RFC 7672 §2.2.1)
- *   _25._tcp.<host> TLSA, for each of the DANE_HOSTS best hosts:
+ *   for each of the DANE_HOSTS best hosts, its A RRset (with AD):
  *                               SERVFAIL, timeout    -> temporary
+ *                               not authenticated    -> none for it
+ *                                 (§2.2: TLSA records of a host whose
+ *                                 addresses are insecure are not used)
+ *   then _25._tcp.<host> TLSA:  SERVFAIL, timeout    -> temporary
  *                               authenticated, with a DANE-TA(2) or
  *                               DANE-EE(3) record (§3.1) -> usable
  *                               anything else        -> none for it
@@ -50,6 +54,8 @@ struct dane_join {
 	size_t			 nhosts;
 	size_t			 pending;	/* TLSA lookups out */
 	size_t			 nusable, ntemp;
+	char			 insecure[MTASTS_DOMAIN_MAX + 1]; /* first
+					 * host with insecure addresses */
 };
 
 static void
@@ -114,7 +120,13 @@ dane_host_done(struct dane_join *j)
 		j->dane = MTASTS_DANE_TEMPORARY;
 	else if (j->nusable > 0)
 		j->dane = MTASTS_DANE_USABLE;
-	else {
+	else if (j->insecure[0] != '\0') {
+		j->dane = MTASTS_DANE_NONE;
+		util_err(j->why, sizeof(j->why), "no DNSSEC-authenticated "
+		    "usable TLSA record for %zu MX host%s (%s: address "
+		    "records not DNSSEC-authenticated)", j->nhosts,
+		    j->nhosts == 1 ? "" : "s", j->insecure);
+	} else {
 		j->dane = MTASTS_DANE_NONE;
 		util_err(j->why, sizeof(j->why), "no DNSSEC-authenticated "
 		    "usable TLSA record for %zu MX host%s", j->nhosts,
@@ -153,27 +165,68 @@ dane_on_tlsa(int status, int ad, char *const *v, size_t n, const char *why,
 	dane_host_done(j);
 }
 
+/* Not even started (memory, or the context closing): we are in a
+ * callback, so host i fails here. */
 static void
-dane_tlsa_start(struct dane_join *j, size_t i)
+dane_not_started(struct dane_join *j, size_t i, const char *what)
 {
-	char name[MTASTS_DOMAIN_MAX + 16];
-	struct dane_host *h;
+	if (j->ntemp++ == 0)
+		util_err(j->why, sizeof(j->why), "%s: %s lookup not "
+		    "started", j->host[i], what);
+	dane_host_done(j);
+}
 
-	snprintf(name, sizeof(name), "_25._tcp.%s", j->host[i]);
-	if ((h = util_calloc(1, sizeof(*h))) != NULL) {
-		h->j = j;
-		h->i = i;
+static void
+dane_on_addr(int status, int ad, char *const *v, size_t n,
+    const char *why, void *arg)
+{
+	struct dane_host *h = arg;
+	struct dane_join *j = h->j;
+	char name[MTASTS_DOMAIN_MAX + 16];
+
+	(void)v;
+	(void)n;
+	if (status == DNS_TEMP) {
+		if (j->ntemp++ == 0)
+			util_err(j->why, sizeof(j->why), "%s: address lookup "
+			    "failed: %s", j->host[h->i], why);
+	} else if (!ad) {
+		/* RFC 7672 §2.2: TLSA records are used only for a host
+		 * whose address records are secure; neither Postfix nor
+		 * Exim do DANE with this host, so it must not take the
+		 * domain off MTA-STS.  One authenticated A answer (or
+		 * denial) says it for AAAA too: same owner, same zone,
+		 * same CNAME chain. */
+		if (j->insecure[0] == '\0')
+			snprintf(j->insecure, sizeof(j->insecure), "%s",
+			    j->host[h->i]);
+	} else {
+		snprintf(name, sizeof(name), "_25._tcp.%s", j->host[h->i]);
 		if (dns_tlsa_sec(j->ctx->dane_dns, name, dane_on_tlsa, h) ==
 		    MTASTS_OK)
 			return;
+		dane_not_started(j, h->i, "TLSA");
+		util_free(h);
+		return;
+	}
+	util_free(h);
+	dane_host_done(j);
+}
+
+static void
+dane_host_start(struct dane_join *j, size_t i)
+{
+	struct dane_host *h;
+
+	if ((h = util_calloc(1, sizeof(*h))) != NULL) {
+		h->j = j;
+		h->i = i;
+		if (dns_addr_sec(j->ctx->dane_dns, j->host[i], dane_on_addr,
+		    h) == MTASTS_OK)
+			return;
 		util_free(h);
 	}
-	/* Not even started (memory, or the context closing): we are in
-	 * a callback, so this host fails here. */
-	if (j->ntemp++ == 0)
-		util_err(j->why, sizeof(j->why), "%s: TLSA lookup not "
-		    "started", j->host[i]);
-	dane_host_done(j);
+	dane_not_started(j, i, "address");
 }
 
 static void
@@ -214,7 +267,7 @@ dane_on_mx(int status, int ad, char *const *v, size_t n, const char *why,
 	/* Counted first: an answer may come within the loop below. */
 	j->pending = j->nhosts;
 	for (i = 0, n = j->nhosts; i < n; i++)
-		dane_tlsa_start(j, i);
+		dane_host_start(j, i);
 }
 
 /*

@@ -35,9 +35,10 @@ struct dns_sock {
 };
 
 enum dns_kind { DNS_K_TXT, DNS_K_MX, DNS_K_ADDR, DNS_K_TLSA,
-	DNS_K_MX_SEC, DNS_K_TLSA_SEC };
+	DNS_K_MX_SEC, DNS_K_TLSA_SEC, DNS_K_ADDR_SEC };
 
-#define DNS_SEC(k)	((k) == DNS_K_MX_SEC || (k) == DNS_K_TLSA_SEC)
+#define DNS_SEC(k)	((k) == DNS_K_MX_SEC || (k) == DNS_K_TLSA_SEC || \
+			    (k) == DNS_K_ADDR_SEC)
 
 /* A start that could not allocate its request, answered next turn. */
 struct dns_fail {
@@ -541,6 +542,23 @@ dns_tlsa_sec_add(const unsigned char *msg, size_t len, unsigned int type,
 	return r;
 }
 
+/* Addresses for DANE: only whether there are any, and the AD bit. */
+static int
+dns_a_add(const unsigned char *msg, size_t len, unsigned int type,
+    size_t rdoff, size_t rdlen, void *arg)
+{
+	struct dns_req *q = arg;
+	char buf[INET_ADDRSTRLEN];
+
+	(void)len;
+	if (type != DNSMSG_T_A || rdlen != 4 ||
+	    inet_ntop(AF_INET, msg + rdoff, buf, sizeof(buf)) == NULL)
+		return 0;
+	if (q->size == 0 && dns_items_alloc(q, DNS_ADDR_MAX) != 0)
+		return DNS_ENOMEM;
+	return dns_add_item(q, buf, strlen(buf)) != 0 ? DNS_ENOMEM : 0;
+}
+
 /*
  * A validator's verdict is in the header (RFC 4035 §3.2.3, RFC 6840
  * §5.7): AD set when the answer was authenticated; SERVFAIL when the
@@ -581,6 +599,7 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 		[DNS_K_TLSA] = "no TLSA record",
 		[DNS_K_MX_SEC] = "null MX (RFC 7505)",
 		[DNS_K_TLSA_SEC] = "no TLSA record",
+		[DNS_K_ADDR_SEC] = "no IPv4 address",
 	};
 	int r = 0;
 
@@ -594,6 +613,8 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 			r = dns_mx_collect(q, msg, len);
 		else if (q->kind == DNS_K_TLSA_SEC)
 			r = dnsmsg_answers(msg, len, dns_tlsa_sec_add, q);
+		else if (q->kind == DNS_K_ADDR_SEC)
+			r = dnsmsg_answers(msg, len, dns_a_add, q);
 		else
 			r = dns_tlsa_collect(q, msg, len);
 		if (r != 0) {
@@ -844,6 +865,9 @@ dns_start(struct dns *d, enum dns_kind kind, const char *name, void *cb,
 	case DNS_K_TLSA_SEC:
 		dns_query_ad(d, name, DNSMSG_T_TLSA, q);
 		break;
+	case DNS_K_ADDR_SEC:
+		dns_query_ad(d, name, DNSMSG_T_A, q);
+		break;
 	case DNS_K_ADDR:
 		memset(&h, 0, sizeof(h));
 		h.ai_family = AF_UNSPEC;
@@ -896,4 +920,10 @@ int
 dns_tlsa_sec(struct dns *d, const char *name, dns_sec_cb cb, void *arg)
 {
 	return dns_start(d, DNS_K_TLSA_SEC, name, (void *)cb, arg);
+}
+
+int
+dns_addr_sec(struct dns *d, const char *host, dns_sec_cb cb, void *arg)
+{
+	return dns_start(d, DNS_K_ADDR_SEC, host, (void *)cb, arg);
 }

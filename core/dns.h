@@ -61,5 +61,8 @@ int	dns_mx_sec(struct dns *d, const char *name, dns_sec_cb cb, void *arg);
 /* Here TLSA RRs are "usage selector mtype HEX" (RFC 6698 §2.2). */
 int	dns_tlsa_sec(struct dns *d, const char *name, dns_sec_cb cb,
 	    void *arg);
+/* A host's A RRset (its IPv4 addresses as text), for its AD bit. */
+int	dns_addr_sec(struct dns *d, const char *host, dns_sec_cb cb,
+	    void *arg);
 
 #endif /* MTASTS_DNS_H */

@@ -12,7 +12,8 @@
 #include <stddef.h>
 
 #define DNSMSG_C_IN	1	/* RFC 1035 §3.2.4 */
-#define DNSMSG_T_MX	15	/* RFC 1035 §3.2.2 */
+#define DNSMSG_T_A	1	/* RFC 1035 §3.2.2 */
+#define DNSMSG_T_MX	15
 #define DNSMSG_T_TXT	16
 #define DNSMSG_T_TLSA	52	/* RFC 6698 §7.1 */
 

@@ -6,7 +6,8 @@
 #
 #  1. mtasts query with dane_resolver: the DANE state and what a sender
 #     applies, per scenario; AD from a resolver that does not validate
-#     (nsd itself) is never taken for DANE.
+#     (nsd itself) is never taken for DANE; TLSA records of an MX host
+#     whose addresses are insecure are not (RFC 7672 §2.2).
 #  2. Postfix (3.7 on Debian 12, 3.10 on 13; tests/postfix,
 #     POSTFIX_DANE=1: unbound, smtp_dns_support_level = dnssec) with
 #     mtasts-socketmap (ASan):
@@ -19,8 +20,8 @@
 #     the module with dane_resolver: TLSA + enforce delivered with CV=dane (the module
 #     declines, Exim's DANE does it); a TLSA mismatch deferred although
 #     the certificate is MTA-STS-valid; bogus deferred; unsigned
-#     enforce and signed enforce without TLSA go the MTA-STS way; the
-#     TLSRPT report's tlsa policies
+#     enforce, signed enforce without TLSA and an MX host with insecure
+#     addresses go the MTA-STS way; the TLSRPT report's tlsa policies
 #     quote the TLSA records (RFC 8460 §4.4).
 # TAP.
 set -u
@@ -82,6 +83,7 @@ for row in \
     "dane-bogus temporary defer enforce" \
     "dane-notlsa none mta-sts enforce" \
     "dane-mxbogus temporary defer enforce" \
+    "dane-insa none mta-sts enforce" \
     "exgood none mta-sts enforce"; do
 	set -- $row
 	q "$1.test"
@@ -93,10 +95,13 @@ check "dane-ta: DANE-TA 2 0 1" \
     is dane-ta.test .dane_why "mx.dane-ta.test: DNSSEC-authenticated TLSA 2 0 1"
 check "dane-bogus: why says SERVFAIL" \
     grep -q 'SERVFAIL\|temporary DNS failure' "$S/q-dane-bogus.test.json"
-check "dane-mxbogus: the TLSA lookup failed, MX authenticated" \
-    is dane-mxbogus.test '.dane_why | startswith("mx.dane-bogus.test: TLSA lookup failed: ")' true
+check "dane-mxbogus: MX authenticated, its host's lookup failed" \
+    is dane-mxbogus.test '.dane_why | startswith("mx.dane-bogus.test: address lookup failed: ")' true
 check "dane-unsigned: its TLSA is not authenticated" \
     grep -q 'not DNSSEC-authenticated' "$S/q-dane-unsigned.test.json"
+check "dane-insa: its MX host's addresses are insecure (RFC 7672 2.2)" \
+    grep -q 'mx.dane-insa.test: address records not DNSSEC-authenticated' \
+    "$S/q-dane-insa.test.json"
 # Without dane_resolver nothing is said about DANE.
 "$M" -c "$FIXTURE_CONF" query --json dane-sts.test >"$S/q-plain.json" 2>&1
 check "no dane_resolver: no dane member" \
@@ -198,8 +203,10 @@ check "socketmap: dane-unsigned answered secure" \
     answers dane-unsigned.test ':OK secure match=mx.dane-unsigned.test '
 check "socketmap: dane-bogus answered TEMP" \
     answers dane-bogus.test ':TEMP dane-bogus.test: DANE lookup failed,$'
-check "socketmap: dane-mxbogus (TLSA SERVFAIL) answered TEMP" \
+check "socketmap: dane-mxbogus (host SERVFAIL) answered TEMP" \
     answers dane-mxbogus.test ':TEMP dane-mxbogus.test: DANE lookup failed,$'
+check "socketmap: dane-insa (MX host addresses insecure) answered secure" \
+    answers dane-insa.test ':OK secure match=mx.dane-insa.test '
 
 echo "# TLSA + enforce: delivered by DANE"
 send dane-sts.test
@@ -230,6 +237,13 @@ check "dane-unsigned: sent to mx.dane-unsigned.test" \
     waitfor 150 sent dane-unsigned.test mx.dane-unsigned.test
 check "dane-unsigned: over verified TLS (PKIX, MTA-STS)" \
     grep -q 'Verified TLS connection established to mx.dane-unsigned.test' "$LOG"
+
+echo "# signed TLSA, MX host addresses insecure (CNAME to an unsigned zone)"
+send dane-insa.test
+check "dane-insa: sent, the MTA-STS way" \
+    waitfor 150 sent dane-insa.test 'mx\.dane-\(insa\|unsigned\)\.test'
+check "dane-insa: over verified TLS (PKIX, MTA-STS)" \
+    grep -q 'Verified TLS connection established to mx.dane-\(insa\|unsigned\).test' "$LOG"
 
 echo "# signed, no TLSA, enforce: the MTA-STS way"
 send dane-notlsa.test
@@ -306,13 +320,16 @@ xsend dane-bogus.test
 check "exim dane-bogus: deferred" xlogged "== u@dane-bogus.test .*defer"
 check "exim dane-bogus: not delivered" sh -c "! grep -q '=> u@dane-bogus.test' '$XLOG'"
 xsend dane-mxbogus.test
-check "exim dane-mxbogus: MX secure, TLSA SERVFAIL: the module defers" \
+check "exim dane-mxbogus: MX secure, host SERVFAIL: the module defers" \
     xlogged "== u@dane-mxbogus.test R=mtasts_enforce defer .*DANE lookup failed"
 check "exim dane-mxbogus: not delivered" \
     sh -c "! grep -q '=> u@dane-mxbogus.test' '$XLOG'"
 xsend dane-unsigned.test
 check "exim dane-unsigned: the MTA-STS way (mtasts_enforce, CV=yes)" \
     xlogged "=> u@dane-unsigned.test .*R=mtasts_enforce T=mtasts_smtp .*CV=yes"
+xsend dane-insa.test
+check "exim dane-insa: MX host addresses insecure: the MTA-STS way (CV=yes)" \
+    xlogged "=> u@dane-insa.test .*R=mtasts_enforce T=mtasts_smtp .*CV=yes"
 xsend dane-notlsa.test
 check "exim dane-notlsa: the MTA-STS way (mtasts_enforce, CV=yes)" \
     xlogged "=> u@dane-notlsa.test .*R=mtasts_enforce T=mtasts_smtp .*CV=yes"

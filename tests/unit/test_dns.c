@@ -135,6 +135,10 @@ put_mx(struct wbuf *w, unsigned int pref, unsigned int i)
  *	dane-noad.t	MX mx0 without AD, TLSA 3 1 1 (AD): none
  *	dane-fail.t	MX mx0 (AD), TLSA SERVFAIL: temporary
  *	dane-nomx.t	no MX (NXDOMAIN, AD), TLSA 3 1 1 at the domain
+ *	dane-insa.t	MX mx0 (AD), its A without AD, TLSA 3 1 1 (AD):
+ *			none (RFC 7672 §2.2)
+ *	dane-afail.t	MX mx0 (AD), its A SERVFAIL: temporary
+ * Every other host's A is 192.0.2.1 (AD).
  */
 static int
 srv_dane(const char *name, unsigned int qtype, const unsigned char *q,
@@ -144,9 +148,19 @@ srv_dane(const char *name, unsigned int qtype, const unsigned char *q,
 	static const unsigned char pkix[] = { 1, 1, 1, 0xab, 0xcd };
 	unsigned char ad = q[3] & 0x20;
 
-	if (strncmp(name, "dane-", 5) != 0 && strncmp(name, "_25._tcp.", 9))
+	static const unsigned char a[] = { 192, 0, 2, 1 };
+
+	if (strncmp(name, "dane-", 5) != 0 && strncmp(name, "_25._tcp.", 9) &&
+	    strncmp(name, "mx0.dane-", 9) != 0)
 		return 0;
-	if (qtype == 15 && strcmp(name, "dane-nomx.t") != 0) {
+	if (qtype == 1 && strcmp(name, "mx0.dane-afail.t") == 0)
+		w->p[3] = (unsigned char)((w->p[3] & 0xf0) | 2);
+	else if (qtype == 1) {
+		put_rr(w, 1, a, sizeof(a));
+		*an = 1;
+		if (strcmp(name, "mx0.dane-insa.t") != 0)
+			w->p[3] |= ad;
+	} else if (qtype == 15 && strcmp(name, "dane-nomx.t") != 0) {
 		put_mx(w, 10, 0);
 		*an = 1;
 		if (strcmp(name, "dane-noad.t") != 0)
@@ -741,6 +755,12 @@ test_query_dane(void **state)
 		    "mx0.dane-fail.t: TLSA lookup failed: " },
 		{ "dane-nomx.t", MTASTS_DANE_USABLE, MTASTS_APPLY_DANE,
 		    "dane-nomx.t: DNSSEC-authenticated TLSA 3 1 1" },
+		{ "dane-insa.t", MTASTS_DANE_NONE, MTASTS_APPLY_NONE,
+		    "no DNSSEC-authenticated usable TLSA record for 1 MX "
+		    "host (mx0.dane-insa.t: address records not "
+		    "DNSSEC-authenticated)" },
+		{ "dane-afail.t", MTASTS_DANE_TEMPORARY, MTASTS_APPLY_DEFER,
+		    "mx0.dane-afail.t: address lookup failed: " },
 	};
 	struct mtasts_config *cfg;
 	struct mtasts_ctx *ctx;

@@ -18,8 +18,11 @@
 #include <mtasts.h>
 
 #include "config.h"
+#include "ctx.h"
 #include "fetch.h"
 #include "util.h"
+
+#include "tmpctx.h"
 
 static const char policy[] =
     "version: STSv1\nmode: enforce\nmode: testing\nMODE: x\n"
@@ -128,16 +131,16 @@ on_fetch(int status, const char *body, size_t len, const char *why,
 static void
 test_fetch_enomem(void **state)
 {
-	struct mtasts_config cfg;
+	struct mtasts_config fcfg;
 	struct event_base *base;
 	struct fetch *f;
 	char err[128];
 	int calls = 0, post;
 
 	(void)state;
-	memset(&cfg, 0, sizeof(cfg));
+	memset(&fcfg, 0, sizeof(fcfg));
 	assert_non_null(base = event_base_new());
-	assert_int_equal(fetch_new(base, &cfg, &f, err, sizeof(err)),
+	assert_int_equal(fetch_new(base, &fcfg, &f, err, sizeof(err)),
 	    MTASTS_OK);
 	for (post = 0; post < 2; post++) {
 		/* No address: the request fails on the next loop turn. */
@@ -163,6 +166,35 @@ test_fetch_enomem(void **state)
 	event_base_free(base);
 }
 
+/* The TLSA RRset noted for TLSRPT (tlsresult.c): a failed allocation
+ * anywhere leaves no note and no leak, never a half one. */
+static void
+test_tlsa_note_enomem(void **state)
+{
+	char *v[] = { "3 1 1 AB", "2 0 1 CD" }, *text, err[128];
+	const char *id = "tlsa-2f0860a60e434abf";	/* the SHA-256 */
+	unsigned long n;
+	size_t len;
+
+	(void)state;
+	for (n = 1; n < 1000; n++) {
+		util_alloc_fail_at(n);
+		tlsresult_tlsa_note(ctx, "enomem.example", "mx.enomem.example",
+		    v, 2);
+		util_alloc_fail_at(0);
+		if (mtasts_tls_policy_text(ctx, "enomem.example", id, &text,
+		    &len) == MTASTS_OK)
+			break;
+	}
+	assert_true(n > 1 && n < 1000);
+	assert_int_equal(len, 17);
+	assert_memory_equal(text, "2 0 1 CD\n3 1 1 AB", 17);
+	free(text);
+	assert_int_equal(mtasts_tls_result_tlsa(ctx, "enomem.example",
+	    "success", "mx.enomem.example", NULL, NULL, NULL, err,
+	    sizeof(err)), MTASTS_OK);
+}
+
 int
 main(void)
 {
@@ -171,6 +203,8 @@ main(void)
 		cmocka_unit_test(test_tlsrpt_enomem),
 		cmocka_unit_test(test_normalize_enomem),
 		cmocka_unit_test(test_fetch_enomem),
+		cmocka_unit_test_setup_teardown(test_tlsa_note_enomem,
+		    tmpctx_setup, tmpctx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

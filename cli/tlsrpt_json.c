@@ -96,7 +96,8 @@ tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
 		    (e > s && e[-1] == '\r'))));
 	}
 	json_object_set_new(p, "policy-string", lines);
-	if (strcmp(ptype, "sts") == 0 && mtasts_policy_parse(text, len, &pol, NULL, 0) == MTASTS_OK) {
+	if (strcmp(ptype, "sts") == 0 &&
+	    mtasts_policy_parse(text, len, &pol, NULL, 0) == MTASTS_OK) {
 		mx = json_array();
 		for (i = 0; i < mtasts_policy_mx_count(pol); i++)
 			json_array_append_new(mx,

@@ -91,14 +91,15 @@ tlsresult_policy(struct mtasts_ctx *ctx, const char *d, const char **type,
 }
 
 /*
- * DANE sessions (RFC 8460 §4.4: for tlsa, policy-string is the TLSA
- * records).  dane.c notes each host's authenticated RRset as it finds
- * it: its text (the records sorted, one a line) once under
+ * DANE sessions (RFC 8460 §4.4, B2.15: for tlsa, policy-string is
+ * the TLSA records).  dane.c notes each host's authenticated RRset as
+ * it finds it: its text (the records sorted, one a line) once under
  * "P\tdomain\tID" like an MTA-STS policy, ID being "tlsa-" and 16 hex
  * digits of its SHA-256 (never an MTA-STS id: those are alphanumeric,
- * RFC 8461 §3.1), and "T\tdomain\thost" says which ID the host has now.
- * A result counted for the host goes under that ID; a key rollover
- * makes a new ID, and the report a policy entry for each RRset.
+ * RFC 8461 §3.1), and "T\tdomain\thost" says which ID the host has
+ * now.  A result counted for the host goes under that ID; a key
+ * rollover makes a new ID, and the report a policy entry for each
+ * RRset.
  */
 static int
 tlsresult_cmp(const void *a, const void *b)
@@ -110,12 +111,13 @@ void
 tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
     const char *host, char *const *v, size_t n)
 {
-	char key[2 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
-	char id[MTASTS_ID_MAX + 1], *text = NULL, *have = NULL;
+	char key[MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
+	char tkey[2 * MTASTS_DOMAIN_MAX + 8], id[MTASTS_ID_MAX + 1];
+	char *text = NULL, *have = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	const char **s = NULL;
 	size_t i, len = 0, hlen;
-	int k;
+	int k, t;
 
 	if (ctx->cache == NULL || n == 0 || (s = util_calloc(n,
 	    sizeof(*s))) == NULL)
@@ -138,14 +140,18 @@ tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
 	snprintf(id, sizeof(id), "tlsa-");
 	for (i = 0; i < 8; i++)
 		snprintf(id + 5 + 2 * i, 3, "%02x", md[i]);
-	k = snprintf(key, sizeof(key), "P\t%s\t%s", domain, id);
-	if (k > 0 && (size_t)k < sizeof(key))
-		(void)cache_note_put(ctx->cache, key, (size_t)k, text, len);
-	k = snprintf(key, sizeof(key), "T\t%s\t%s", domain, host);
-	if (k > 0 && (size_t)k < sizeof(key) && (cache_note_get(ctx->cache,
-	    key, (size_t)k, &have, &hlen) != MTASTS_OK ||
-	    strcmp(have, id) != 0))
-		(void)cache_note_set(ctx->cache, key, (size_t)k, id,
+	/* Each query with DANE comes here: the usual case, nothing
+	 * changed, costs one read and no write. */
+	k = snprintf(tkey, sizeof(tkey), "T\t%s\t%s", domain, host);
+	if (k <= 0 || (size_t)k >= sizeof(tkey) || (cache_note_get(ctx->cache,
+	    tkey, (size_t)k, &have, &hlen) == MTASTS_OK &&
+	    strcmp(have, id) == 0))
+		goto done;
+	/* The text first: a host's id never names a missing text. */
+	t = snprintf(key, sizeof(key), "P\t%s\t%s", domain, id);
+	if (t > 0 && (size_t)t < sizeof(key) && cache_note_put(ctx->cache,
+	    key, (size_t)t, text, len) == MTASTS_OK)
+		(void)cache_note_set(ctx->cache, tkey, (size_t)k, id,
 		    strlen(id));
 done:
 	util_free(have);

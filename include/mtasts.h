@@ -443,8 +443,10 @@ MTASTS_API int mtasts_tls_result_ex(struct mtasts_ctx *ctx,
     const char *mx_ip, const char *sending_ip, const char *helo, char *err,
     size_t errlen);
 /* The same for a DANE session (RFC 7672), which RFC 8461 §2 puts before
- * MTA-STS: counted under policy type "tlsa" (RFC 8460 §4.3.1), id "-",
- * whatever policy the cache holds.  "tlsa-invalid", "dnssec-invalid"
+ * MTA-STS: counted under policy type "tlsa" (RFC 8460 §4.3.1) whatever
+ * policy the cache holds, with as id the TLSA RRset mtasts_query() last
+ * found usable for mx_host ("tlsa-" and 16 hex digits; its records are
+ * what mtasts_tls_policy_text() returns for it), or "-" if none.  "tlsa-invalid", "dnssec-invalid"
  * and "dane-required" go there through mtasts_tls_result_ex() too;
  * "sts-*" types are MTASTS_EPARSE here. */
 MTASTS_API int mtasts_tls_result_tlsa(struct mtasts_ctx *ctx,

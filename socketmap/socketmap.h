@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <event2/listener.h>
+
 struct event_base;
 struct evconnlistener;
 struct mtasts_ctx;
@@ -103,6 +105,8 @@ void	log_rate(enum lograte, const char *, ...)
 void	log_rate_flush(int force);
 
 /* listen.c: "ADDR:PORT", "[ADDR6]:PORT" or a unix socket path. */
+struct evconnlistener *listen_bind_tcp(const char *spec, int backlog,
+	    evconnlistener_cb cb, const char *opt);
 void	listen_tcp(const char *spec);
 void	listen_unix(const char *path);
 void	listen_free(void);

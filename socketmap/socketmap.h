@@ -20,6 +20,8 @@
 
 #include <event2/listener.h>
 
+#include "../adapter/log.h"
+
 struct event_base;
 struct evconnlistener;
 struct mtasts_ctx;
@@ -82,25 +84,18 @@ struct sm_env {
 
 extern struct sm_env	env;
 
-/* main.c */
-void	log_warnx(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	log_info(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+/* log_warnx(), log_info(), log_debug(), fatalx(): adapter/log.c.
+ * main.c: */
 /* Lines about clients, which a hostile one can make by the thousand:
  * the first few per minute of each kind, then one count. */
-enum lograte {
+enum lograte_kind {
 	LR_CONN = 0,		/* refused, evicted, timed out */
 	LR_REQUEST,		/* malformed requests and netstrings */
 	LR_TEMP,		/* TEMP for a deadline or overload */
 	LR_ACCEPT,		/* accept(2) errors */
 	LR_COUNT
 };
-void	log_rate(enum lograte, const char *, ...)
+void	log_rate(enum lograte_kind, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_rate_flush(int force);
 

@@ -25,8 +25,6 @@
 #include "table.h"
 #include "../loglimit.h"
 
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-
 #define TEXT_FIELDS	8
 
 /* Split line on '|' into at most n fields, the last one keeping the

@@ -94,7 +94,8 @@ mtasts_LIBS	= $(CLI_LIBS)
 filter-mtasts_SRCS = $(sort $(wildcard opensmtpd-filter/*.c)) \
 		  $(ADAPTER_SRCS)
 table-mtasts_SRCS = $(sort $(wildcard opensmtpd-filter/table/*.c)) \
-		  opensmtpd-filter/loglimit.c $(ADAPTER_SRCS)
+		  opensmtpd-filter/fields.c opensmtpd-filter/loglimit.c \
+		  $(ADAPTER_SRCS)
 mtasts-socketmap_SRCS = $(sort $(wildcard socketmap/*.c)) $(ADAPTER_SRCS)
 
 all: $(LIB_A) $(LIB_PUB_A) $(B)/$(LIB_SONAME) $(PROGS:%=$(B)/%) \
@@ -210,8 +211,8 @@ $(B)/asan/tests/unit/test_table.o: \
 # filter-mtasts's protocol reader and --report state machine, the rest
 # of the filter replaced by recorders in the test.
 test_filter_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/report.c \
-		  opensmtpd-filter/probe.c opensmtpd-filter/loglimit.c \
-		  adapter/lograte.c
+		  opensmtpd-filter/probe.c opensmtpd-filter/fields.c \
+		  opensmtpd-filter/loglimit.c adapter/lograte.c
 # The socketmap's netstring and request readers.
 test_socketmap_SRCS = socketmap/netstring.c socketmap/request.c
 # mtasts report send's pure parts (cli/send.c): cli/mail.c (the report
@@ -232,13 +233,13 @@ $(UNIT_BINS) $(ASAN_UNIT_BINS): $$(call objs,$$(tree),$$(or \
 # Fuzz targets: one per parser (tests/fuzz/README.md), the parser's
 # files beside the core in fuzz_NAME_SRCS.  The corpus is replayed under
 # ASan+UBSan by a plain main() (replay.c); libFuzzer builds need clang.
-fuzz_filterproto_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/loglimit.c \
-		  adapter/lograte.c
+fuzz_filterproto_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/fields.c \
+		  opensmtpd-filter/loglimit.c adapter/lograte.c
 fuzz_filterreport_SRCS = $(test_filter_SRCS)
 fuzz_tablewire_SRCS = opensmtpd-filter/table/wire.c
 fuzz_tabletext_SRCS = opensmtpd-filter/table/text.c \
-		  opensmtpd-filter/table/answer.c opensmtpd-filter/loglimit.c \
-		  adapter/lograte.c
+		  opensmtpd-filter/table/answer.c opensmtpd-filter/fields.c \
+		  opensmtpd-filter/loglimit.c adapter/lograte.c
 fuzz_netstring_SRCS = $(test_socketmap_SRCS)
 fuzz_mailto_SRCS = $(test_sendmail_SRCS)
 fuzz_sendstate_SRCS = $(test_sendmail_SRCS)

@@ -213,6 +213,8 @@ $(B)/asan/tests/unit/test_table.o: \
 test_filter_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/report.c \
 		  opensmtpd-filter/probe.c opensmtpd-filter/fields.c \
 		  opensmtpd-filter/loglimit.c adapter/lograte.c
+# The adapters' limit on lines about hostile input, with a recorder.
+test_lograte_SRCS = adapter/lograte.c
 # The socketmap's netstring and request readers.
 test_socketmap_SRCS = socketmap/netstring.c socketmap/request.c
 # mtasts report send's pure parts (cli/send.c): cli/mail.c (the report

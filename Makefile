@@ -224,7 +224,8 @@ test_sendstate_SRCS = $(test_sendmail_SRCS)
 
 UNIT_BINS	= $(UNITS:%=$(B)/tests/%)
 ASAN_UNIT_BINS	= $(UNITS:%=$(B)/asan/tests/%) \
-		  $(B)/asan/tests/test_alloc_fail $(B)/asan/tests/test_decide_fail
+		  $(B)/asan/tests/test_alloc_fail \
+		  $(B)/asan/tests/test_decide_fail
 $(UNIT_BINS) $(ASAN_UNIT_BINS): $$(call objs,$$(tree),$$(or \
     $$($$(@F)_MAIN),tests/unit/$$(@F).c) $$($$(@F)_SRCS)) \
     $$(tree)/libmtasts.a $$(addprefix $$(tree)/,$$($$(@F)_NEEDS))

@@ -17,9 +17,9 @@
 #include <stdarg.h>
 #include <time.h>
 
-#define LOG_TO_STDERR	0x01	/* each line to stderr, after the prefix */
-#define LOG_TO_SYSLOG	0x02	/* each line to syslog (the caller opens it) */
-#define LOG_VERBOSE	0x04	/* log_debug() and the core's info lines */
+#define LOG_TO_STDERR	0x01	/* to stderr, after the prefix */
+#define LOG_TO_SYSLOG	0x02	/* to syslog (the caller opens it) */
+#define LOG_VERBOSE	0x04	/* log_debug(), the core's info lines */
 
 /* Where lines go from now on; prefix is kept, not copied. */
 void	log_init(const char *prefix, int flags, int facility);

@@ -42,7 +42,7 @@ CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -ldb
 CLI_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS) 2>/dev/null)
 CLI_LIBS	= $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
 
-ALL_CFLAGS	= $(STD) $(WARNINGS) $(CFLAGS) -Iinclude -Icore \
+ALL_CFLAGS	= $(STD) $(WARNINGS) $(CFLAGS) -Iinclude \
 		  -DMTASTS_VERSION_STR=\"$(VERSION)\"
 SAN		= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		  -fno-omit-frame-pointer
@@ -62,15 +62,7 @@ CLI_SRCS	= $(sort $(wildcard cli/*.c))
 UNIT_SRCS	= $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS	= $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES	= $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
-
-CORE_OBJS	= $(CORE_SRCS:%.c=$(B)/%.o)
-CLI_OBJS	= $(CLI_SRCS:%.c=$(B)/%.o)
-ASAN_CORE_OBJS	= $(CORE_SRCS:%.c=$(B)/asan/%.o)
-ASAN_CLI_OBJS	= $(CLI_SRCS:%.c=$(B)/asan/%.o)
-UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-ASAN_UNIT_BINS	= $(UNIT_SRCS:tests/unit/%.c=$(B)/asan/tests/%)
-REPLAY_BINS	= $(FUZZ_NAMES:%=$(B)/asan/replay_%)
-FUZZ_BINS	= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+UNITS		= $(UNIT_SRCS:tests/unit/%.c=%)
 
 LIB_A		= $(B)/libmtasts.a
 LIB_PUB_A	= $(B)/pub/libmtasts.a
@@ -91,150 +83,111 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 
 .PHONY: FORCE all deps check test demo fuzz bench install uninstall clean
 
-all: $(LIB_A) $(LIB_PUB_A) $(B)/$(LIB_SONAME) $(B)/mtasts $(B)/exim/mtasts.so
+# The programs: each from its sources (NAME_SRCS) and the core, with
+# its own libraries (NAME_LIBS).  opensmtpd-filter/loglimit.c is the
+# filter's, shared with the table: bad input logged without a flood.
+# adapter/: what the adapters share (their log, adapter/log.h).
+PROGS		= mtasts filter-mtasts table-mtasts mtasts-socketmap
+ADAPTER_SRCS	= $(sort $(wildcard adapter/*.c))
+mtasts_SRCS	= $(CLI_SRCS)
+mtasts_LIBS	= $(CLI_LIBS)
+filter-mtasts_SRCS = $(sort $(wildcard opensmtpd-filter/*.c)) \
+		  $(ADAPTER_SRCS)
+table-mtasts_SRCS = $(sort $(wildcard opensmtpd-filter/table/*.c)) \
+		  opensmtpd-filter/fields.c opensmtpd-filter/loglimit.c \
+		  $(ADAPTER_SRCS)
+mtasts-socketmap_SRCS = $(sort $(wildcard socketmap/*.c)) $(ADAPTER_SRCS)
+
+all: $(LIB_A) $(LIB_PUB_A) $(B)/$(LIB_SONAME) $(PROGS:%=$(B)/%) \
+    $(B)/exim/mtasts.so
 
 # Idempotent: only touches apt when something is missing.
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
-# Layering: only the core's own files see its headers (-Icore); the CLI
-# and the adapters build against include/mtasts.h alone, so one that
-# includes a core header does not compile.  -MMD: header dependencies.
-OBJ_CFLAGS	= $(if $(filter core/%,$<),$(ALL_CFLAGS),\
-		  $(filter-out -Icore,$(ALL_CFLAGS))) -MMD -MP
+# One compile rule per object tree, all from the same flags:
+#   $(B)        what is installed
+#   $(B)/asan   AddressSanitizer, UndefinedBehaviorSanitizer and the
+#               allocation-failure hook (core/util.c) for the tests
+#   $(B)/alloc  the hook alone: the Exim module of torture.sh (Exim has
+#               no ASan)
+# Layering: only the core and its tests see the core's headers (-Icore;
+# the tests cli/'s send.h too); the CLI and the adapters build against
+# include/mtasts.h alone, so one that includes a core header does not
+# compile.  -MMD: header dependencies.  XCFLAGS: an object's own.
+LAYER		= $(if $(filter core/%,$<),-Icore,$(if $(filter \
+		  tests/unit/% tests/fuzz/%,$<),-Icore -Icli))
+COMPILE		= $(CC) $(ALL_CFLAGS) $(LAYER) -MMD -MP -fPIC \
+		  -fvisibility=hidden $(CORE_CFLAGS) $(CLI_CFLAGS) $(XCFLAGS)
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(E) "  CC      $<"
-	$(Q)$(CC) $(OBJ_CFLAGS) -fPIC -fvisibility=hidden $(CORE_CFLAGS) \
-	    $(CLI_CFLAGS) -c $< -o $@
+	$(Q)$(COMPILE) -c $< -o $@
+$(B)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(E) "  CC      $< (asan)"
+	$(Q)$(COMPILE) $(SAN) -DMTASTS_ALLOC_TEST -c $< -o $@
+$(B)/alloc/%.o: %.c
+	@mkdir -p $(@D)
+	$(E) "  CC      $< (alloc)"
+	$(Q)$(COMPILE) -DMTASTS_ALLOC_TEST -c $< -o $@
 
-$(LIB_A): $(CORE_OBJS)
-	rm -f $@
-	ar rcs $@ $(CORE_OBJS)
+# A tree's objects from sources: $(call objs,TREE,SOURCES).
+objs		= $(addprefix $(1)/,$(2:.c=.o))
+# The tree of a target: $(B)/asan/x and $(B)/asan/tests/x are in
+# $(B)/asan.  ASan's runtime comes with the link of that tree.
+tree		= $(patsubst %/tests,%,$(@D))
+tree_san	= $(if $(filter $(B)/asan,$(tree)),$(SAN))
+# Link a program of the tree from its objects and that tree's core.
+LINK		= $(CC) $(tree_san) $(LDFLAGS) -o $@ $(filter %.o,$^) \
+		  $(tree)/libmtasts.a
+
+# Prerequisites named from $@ (the tree, the program's sources).
+.SECONDEXPANSION:
+
+$(LIB_A) $(B)/asan/libmtasts.a: $$(call objs,$$(@D),$$(CORE_SRCS))
+	$(E) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # The installed static library: the core linked into one object whose
 # hidden (internal) symbols are made local, so a program that links it
 # sees only the mtasts_ API, as with the shared library.  $(LIB_A), with
 # the internals reachable, is for the unit tests and the CLI.
-$(LIB_PUB_A): $(CORE_OBJS)
+$(LIB_PUB_A): $(call objs,$(B),$(CORE_SRCS))
 	@mkdir -p $(@D)
 	$(E) "  AR      $@"
-	$(Q)$(LD) -r -o $(@D)/libmtasts.o $(CORE_OBJS)
+	$(Q)$(LD) -r -o $(@D)/libmtasts.o $^
 	$(Q)objcopy --localize-hidden $(@D)/libmtasts.o
 	$(Q)rm -f $@ && ar rcs $@ $(@D)/libmtasts.o
 
-$(LIB_SO): $(CORE_OBJS) core/libmtasts.map
+$(LIB_SO): $(call objs,$(B),$(CORE_SRCS)) core/libmtasts.map
 	$(E) "  LD      $@"
 	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) \
 	    -Wl,--version-script=core/libmtasts.map $(LDFLAGS) \
-	    -o $@ $(CORE_OBJS) $(CORE_LIBS)
+	    -o $@ $(filter %.o,$^) $(CORE_LIBS)
 
 $(B)/$(LIB_SONAME): $(LIB_SO)
 	ln -sf libmtasts.so.$(VERSION) $@
 
-$(B)/mtasts: $(CLI_OBJS) $(LIB_A)
+# Every program, and its ASan+UBSan twin for the tests.
+$(PROGS:%=$(B)/%) $(PROGS:%=$(B)/asan/%): \
+    $$(call objs,$$(@D),$$($$(@F)_SRCS)) $$(@D)/libmtasts.a
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
+	$(Q)$(LINK) $($(@F)_LIBS) $(CORE_LIBS)
 
 # The Exim ${dlfunc} module: the core linked in, only the three entry
 # points exported; Exim's own functions (log_write, string_copy_function,
-# store_get_3) are resolved when Exim loads it.
+# store_get_3) are resolved when Exim loads it.  The same module with
+# the allocation-failure hook for tests/integration/torture.sh.
 EXIM_CFLAGS	= -isystem /usr/include/exim4
-$(B)/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
-    $(CORE_OBJS) include/mtasts.h
+$(B)/exim-dlfunc/%.o $(B)/alloc/exim-dlfunc/%.o: XCFLAGS = $(EXIM_CFLAGS)
+$(B)/exim/mtasts.so $(B)/alloc/exim/mtasts.so: exim-dlfunc/mtasts.map \
+    $$(call objs,$$(patsubst %/exim,%,$$(@D)),exim-dlfunc/mtasts.c \
+    $$(CORE_SRCS))
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(filter-out -Icore,$(ALL_CFLAGS)) $(EXIM_CFLAGS) \
-	    -fPIC -fvisibility=hidden \
-	    -shared -Wl,--version-script=exim-dlfunc/mtasts.map $(LDFLAGS) \
-	    -o $@ $< $(CORE_OBJS) $(CORE_LIBS)
-
-# The same module with the allocation-failure hook (MTASTS_ALLOC_TEST,
-# core/util.c) for tests/integration/torture.sh; Exim has no ASan.
-$(B)/alloc/exim/mtasts.so: exim-dlfunc/mtasts.c exim-dlfunc/mtasts.map \
-    $(CORE_SRCS) include/mtasts.h $(wildcard core/*.h)
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(EXIM_CFLAGS) -DMTASTS_ALLOC_TEST -fPIC \
-	    -fvisibility=hidden -shared \
-	    -Wl,--version-script=exim-dlfunc/mtasts.map $(CORE_CFLAGS) \
-	    $(LDFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
-test: $(B)/alloc/exim/mtasts.so
-
-# The OpenSMTPD filter (opensmtpd-filter/, filter-mtasts(8)): the core
-# linked in statically; an ASan+UBSan build for the tests too.
-FILTER_SRCS	= $(sort $(wildcard opensmtpd-filter/*.c))
-FILTER_OBJS	= $(FILTER_SRCS:%.c=$(B)/%.o)
-ASAN_FILTER_OBJS = $(FILTER_SRCS:%.c=$(B)/asan/%.o)
-$(FILTER_OBJS) $(ASAN_FILTER_OBJS): opensmtpd-filter/filter.h \
-    opensmtpd-filter/loglimit.h
-all: $(B)/filter-mtasts
-test: $(B)/filter-mtasts $(B)/asan/filter-mtasts
-
-$(B)/filter-mtasts: $(FILTER_OBJS) $(LIB_A)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(FILTER_OBJS) $(LIB_A) $(CORE_LIBS)
-
-$(B)/asan/filter-mtasts: $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(SAN) -o $@ $(ASAN_FILTER_OBJS) $(B)/asan/libmtasts.a \
-	    $(CORE_LIBS)
-
-# table-mtasts (opensmtpd-filter/table/, table-mtasts(8)): the table
-# backend smtpd 6.8 runs for "relay domain <mtasts>" (MX pinning).
-# loglimit.c is the filter's, shared: bad input logged without a flood.
-TABLE_SRCS	= $(sort $(wildcard opensmtpd-filter/table/*.c)) \
-		  opensmtpd-filter/loglimit.c
-TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/%.o)
-ASAN_TABLE_OBJS	= $(TABLE_SRCS:%.c=$(B)/asan/%.o)
-$(TABLE_OBJS) $(ASAN_TABLE_OBJS): opensmtpd-filter/table/table.h \
-    opensmtpd-filter/loglimit.h
-all: $(B)/table-mtasts
-test: $(B)/table-mtasts $(B)/asan/table-mtasts
-
-$(B)/table-mtasts: $(TABLE_OBJS) $(LIB_A)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(TABLE_OBJS) $(LIB_A) $(CORE_LIBS)
-
-$(B)/asan/table-mtasts: $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(SAN) -o $@ $(ASAN_TABLE_OBJS) $(B)/asan/libmtasts.a \
-	    $(CORE_LIBS)
-
-# Its unit test has the framing compiled in and runs the program.
-$(B)/tests/test_table: tests/unit/test_table.c opensmtpd-filter/table/wire.c \
-    opensmtpd-filter/table/table.h $(LIB_A) $(B)/table-mtasts
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -DTABLE_BIN=\"$(B)/table-mtasts\" \
-	    $< opensmtpd-filter/table/wire.c -o $@ $(LIB_A) -lcmocka $(CORE_LIBS)
-$(B)/asan/tests/test_table: tests/unit/test_table.c \
-    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h \
-    $(B)/asan/libmtasts.a $(B)/asan/table-mtasts
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
-	    -DTABLE_BIN=\"$(B)/asan/table-mtasts\" $< \
-	    opensmtpd-filter/table/wire.c -o $@ $(B)/asan/libmtasts.a -lcmocka \
-	    $(CORE_LIBS)
-
-# filter-mtasts's protocol reader and --report state machine, the rest
-# of the filter replaced by recorders in the test.
-FILTER_TESTED	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
-		  opensmtpd-filter/probe.c opensmtpd-filter/loglimit.c
-$(B)/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
-    opensmtpd-filter/filter.h opensmtpd-filter/loglimit.h $(LIB_A)
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(FILTER_TESTED) -o $@ \
-	    $(LIB_A) -lcmocka $(CORE_LIBS)
-$(B)/asan/tests/test_filter: tests/unit/test_filter.c $(FILTER_TESTED) \
-    opensmtpd-filter/filter.h opensmtpd-filter/loglimit.h \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
-	    $(FILTER_TESTED) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+	$(Q)$(CC) -shared -Wl,--version-script=exim-dlfunc/mtasts.map \
+	    $(LDFLAGS) -o $@ $(filter %.o,$^) $(CORE_LIBS)
 
 # Made at install time: it must carry the PREFIX of that install.
 $(B)/mtasts.pc: mtasts.pc.in FORCE
@@ -243,131 +196,81 @@ $(B)/mtasts.pc: mtasts.pc.in FORCE
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    mtasts.pc.in > $@
 
-# Unit tests link the static library (internal helpers are reachable).
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_A)
+# Unit tests (cmocka) link the static library, whose internal helpers
+# are reachable; each plain and under ASan+UBSan.  Some have more parts:
+# TEST_SRCS (the files under test beside the core), TEST_MAIN (a file
+# not named like the test), TEST_NEEDS (a program the test runs).
+test_alloc_fail_MAIN = tests/unit/alloc_fail.c
+test_decide_fail_MAIN = tests/unit/decide_fail.c
+# table-mtasts's framing, and the program itself.
+test_table_SRCS	= opensmtpd-filter/table/wire.c
+test_table_NEEDS = table-mtasts
+$(B)/tests/unit/test_table.o: XCFLAGS = -DTABLE_BIN=\"$(B)/table-mtasts\"
+$(B)/asan/tests/unit/test_table.o: \
+    XCFLAGS = -DTABLE_BIN=\"$(B)/asan/table-mtasts\"
+# filter-mtasts's protocol reader and --report state machine, the rest
+# of the filter replaced by recorders in the test.
+test_filter_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/report.c \
+		  opensmtpd-filter/probe.c opensmtpd-filter/fields.c \
+		  opensmtpd-filter/loglimit.c adapter/lograte.c
+# The adapters' limit on lines about hostile input, with a recorder.
+test_lograte_SRCS = adapter/lograte.c
+# The socketmap's netstring and request readers.
+test_socketmap_SRCS = socketmap/netstring.c socketmap/request.c
+# mtasts report send's pure parts (cli/send.c): cli/mail.c (the report
+# mail, the mailto: address) and cli/sendstate.c (the per-report state).
+test_sendmail_SRCS = cli/mail.c cli/sendstate.c
+test_sendstate_SRCS = $(test_sendmail_SRCS)
+
+UNIT_BINS	= $(UNITS:%=$(B)/tests/%)
+ASAN_UNIT_BINS	= $(UNITS:%=$(B)/asan/tests/%) \
+		  $(B)/asan/tests/test_alloc_fail \
+		  $(B)/asan/tests/test_decide_fail
+$(UNIT_BINS) $(ASAN_UNIT_BINS): $$(call objs,$$(tree),$$(or \
+    $$($$(@F)_MAIN),tests/unit/$$(@F).c) $$($$(@F)_SRCS)) \
+    $$(tree)/libmtasts.a $$(addprefix $$(tree)/,$$($$(@F)_NEEDS))
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< -o $@ $(LIB_A) -lcmocka \
-	    $(CORE_LIBS)
+	$(Q)$(LINK) -lcmocka $(CORE_LIBS)
 
-# The same under AddressSanitizer and UndefinedBehaviorSanitizer, with
-# the allocation-failure hook compiled in (util.c, MTASTS_ALLOC_TEST).
-$(B)/asan/%.o: %.c
-	@mkdir -p $(@D)
-	$(E) "  CC      $< (asan)"
-	$(Q)$(CC) $(OBJ_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) \
-	    $(CLI_CFLAGS) -c $< -o $@
+# Fuzz targets: one per parser (tests/fuzz/README.md), the parser's
+# files beside the core in fuzz_NAME_SRCS.  The corpus is replayed under
+# ASan+UBSan by a plain main() (replay.c); libFuzzer builds need clang.
+fuzz_filterproto_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/fields.c \
+		  opensmtpd-filter/loglimit.c adapter/lograte.c
+fuzz_filterreport_SRCS = $(test_filter_SRCS)
+fuzz_tablewire_SRCS = opensmtpd-filter/table/wire.c
+fuzz_tabletext_SRCS = opensmtpd-filter/table/text.c \
+		  opensmtpd-filter/table/answer.c opensmtpd-filter/fields.c \
+		  opensmtpd-filter/loglimit.c adapter/lograte.c
+fuzz_netstring_SRCS = $(test_socketmap_SRCS)
+fuzz_mailto_SRCS = $(test_sendmail_SRCS)
+fuzz_sendstate_SRCS = $(test_sendmail_SRCS)
 
-$(B)/asan/libmtasts.a: $(ASAN_CORE_OBJS)
-	rm -f $@
-	ar rcs $@ $(ASAN_CORE_OBJS)
-
-$(B)/asan/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
+REPLAY_BINS	= $(FUZZ_NAMES:%=$(B)/asan/replay_%)
+FUZZ_BINS	= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
+$(REPLAY_BINS): $(B)/asan/replay_%: $(B)/asan/tests/fuzz/fuzz_%.o \
+    $(B)/asan/tests/fuzz/replay.o \
+    $$(call objs,$(B)/asan,$$(fuzz_$$*_SRCS)) $(B)/asan/libmtasts.a
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
-	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
-
-$(B)/asan/mtasts: $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(B)/asan/libmtasts.a \
-	    $(CLI_LIBS) $(CORE_LIBS)
-
-$(B)/asan/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
-    $(B)/asan/libmtasts.a
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< tests/fuzz/replay.c \
-	    -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
-
-# The filter's protocol reader has its own target: proto.c with the rest
-# of the filter replaced by recorders.
-FILTER_PROTO	= opensmtpd-filter/proto.c opensmtpd-filter/loglimit.c
-$(B)/asan/replay_filterproto: tests/fuzz/fuzz_filterproto.c \
-    $(FILTER_PROTO) opensmtpd-filter/filter.h tests/fuzz/replay.c
+	$(Q)$(LINK) $(CORE_LIBS)
+$(FUZZ_BINS): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS) \
+    $(CORE_SRCS)
 	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< $(FILTER_PROTO) \
-	    tests/fuzz/replay.c -o $@
-$(B)/fuzz/fuzz_filterproto: tests/fuzz/fuzz_filterproto.c \
-    $(FILTER_PROTO) opensmtpd-filter/filter.h
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
-	    $(FILTER_PROTO) -o $@
-
-# table-mtasts's frame reader: wire.c alone.
-$(B)/asan/replay_tablewire: tests/fuzz/fuzz_tablewire.c \
-    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h \
-    tests/fuzz/replay.c
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $< opensmtpd-filter/table/wire.c \
-	    tests/fuzz/replay.c -o $@
-$(B)/fuzz/fuzz_tablewire: tests/fuzz/fuzz_tablewire.c \
-    opensmtpd-filter/table/wire.c opensmtpd-filter/table/table.h
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined $< \
-	    opensmtpd-filter/table/wire.c -o $@
-
-# --report behind the protocol reader, with the core (a real cache).
-FILTER_REPORT	= opensmtpd-filter/proto.c opensmtpd-filter/report.c \
-		  opensmtpd-filter/probe.c opensmtpd-filter/loglimit.c
-$(B)/asan/replay_filterreport: tests/fuzz/fuzz_filterreport.c \
-    $(FILTER_REPORT) opensmtpd-filter/filter.h tests/fuzz/replay.c \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(FILTER_REPORT) \
-	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
-$(B)/fuzz/fuzz_filterreport: tests/fuzz/fuzz_filterreport.c \
-    $(FILTER_REPORT) opensmtpd-filter/filter.h $(CORE_SRCS)
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined $< $(FILTER_REPORT) \
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore -Icli $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(fuzz_$*_SRCS) \
 	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
 
-# table-mtasts's text protocol (7.6+) with its answers and the core.
-TABLE_TEXT	= opensmtpd-filter/table/text.c opensmtpd-filter/table/answer.c \
-		  opensmtpd-filter/loglimit.c
-$(B)/asan/replay_tabletext: tests/fuzz/fuzz_tabletext.c $(TABLE_TEXT) \
-    opensmtpd-filter/table/table.h tests/fuzz/replay.c $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
+# Helpers of the integration tests: hostile and legitimate socketmap
+# clients (socketmap-load.sh); TLS results recorded as an adapter would
+# (fleet.sh).
+TEST_TOOLS	= $(B)/tests/smhostile $(B)/tests/tlsrec
+$(TEST_TOOLS): $(B)/tests/%: $(B)/tests/integration/%.o $(LIB_A)
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(TABLE_TEXT) \
-	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
-$(B)/fuzz/fuzz_tabletext: tests/fuzz/fuzz_tabletext.c $(TABLE_TEXT) \
-    opensmtpd-filter/table/table.h $(CORE_SRCS)
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined $< $(TABLE_TEXT) \
-	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+	$(Q)$(LINK) $(CORE_LIBS)
 
-# libFuzzer needs clang; the core is compiled into each target.
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRCS) include/mtasts.h
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined $< $(CORE_SRCS) -o $@ \
-	    $(CORE_LIBS)
-
-# Only the ASan tree has the allocation-failure hook.
-$(B)/asan/tests/test_alloc_fail: tests/unit/alloc_fail.c \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
-	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
-
-# The decision under allocation failure and at teardown (decide.c).
-$(B)/asan/tests/test_decide_fail: tests/unit/decide_fail.c \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
-	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
-
-test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(B)/asan/tests/test_alloc_fail \
-    $(B)/asan/tests/test_decide_fail \
-    $(B)/asan/mtasts $(REPLAY_BINS)
+test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS) \
+    $(PROGS:%=$(B)/asan/%) $(B)/alloc/exim/mtasts.so $(TEST_TOOLS)
 	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh $(TESTS)
 
 # "make test" is the edit loop: unit tests (plain and ASan+UBSan), the
@@ -392,11 +295,13 @@ fuzz: $(FUZZ_BINS)
 	        tests/fuzz/corpus/$$n 2>&1 | tail -n 2 || exit 1; \
 	done
 
-$(B)/bench: bench/bench.c $(LIB_A)
-	$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< -o $@ $(LIB_A) \
-	    $(CLI_LIBS) $(CORE_LIBS)
+# Benchmarks: one file each, built -O2 whatever CFLAGS say.
+$(B)/bench $(B)/smload: $(B)/%: bench/%.c $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Icore $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< \
+	    -o $@ $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
 
-bench: deps all $(B)/bench $(B)/table-mtasts
+bench: deps all $(B)/bench $(B)/smload
 	@$(B)/bench
 	@sh bench/cold.sh $(B)
 	@sh bench/exim.sh $(B)
@@ -465,38 +370,6 @@ deb-build:
 	cp $(B)/deb/src/*.deb $(B)/deb/src/*.changes $(B)/deb/
 	@ls $(B)/deb/*.deb
 
-# mtasts report send (cli/send.c): its pure parts, cli/mail.c (the
-# report mail, the mailto: address) and cli/sendstate.c (the per-report
-# send state), get unit tests and fuzz targets built with those two
-# files; these explicit rules win over the pattern rules above.
-SEND_PURE	= cli/mail.c cli/sendstate.c
-SEND_UNITS	= test_sendmail test_sendstate
-SEND_FUZZ	= mailto sendstate
-$(SEND_UNITS:%=$(B)/tests/%): $(B)/tests/%: tests/unit/%.c $(SEND_PURE) \
-    cli/send.h $(LIB_A)
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) -Icli $< $(SEND_PURE) -o $@ \
-	    $(LIB_A) -lcmocka $(CORE_LIBS)
-$(SEND_UNITS:%=$(B)/asan/tests/%): $(B)/asan/tests/%: tests/unit/%.c \
-    $(SEND_PURE) cli/send.h $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) -Icli $< $(SEND_PURE) \
-	    -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
-$(SEND_FUZZ:%=$(B)/asan/replay_%): $(B)/asan/replay_%: tests/fuzz/fuzz_%.c \
-    tests/fuzz/replay.c $(SEND_PURE) cli/send.h $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Icli $< tests/fuzz/replay.c \
-	    $(SEND_PURE) -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
-$(SEND_FUZZ:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
-    $(SEND_PURE) cli/send.h $(CORE_SRCS)
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -Iinclude -Icore -Icli $(CORE_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined $< $(SEND_PURE) \
-	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
-
 # systemd units for mtasts report send (systemd/, docs/tlsrpt.md).
 SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
 $(B)/systemd/mtasts-report.service: systemd/mtasts-report.service.in FORCE
@@ -514,62 +387,8 @@ uninstall-systemd:
 .PHONY: install-systemd uninstall-systemd
 
 # mtasts-socketmap (socketmap/, mtasts-socketmap(8)): the Postfix
-# socketmap server, the core linked in statically; an ASan+UBSan build
-# for the tests too.
+# socketmap server, in $(PROGS) above.
 SBINDIR		?= $(PREFIX)/sbin
-SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
-SM_SRCS		= $(sort $(wildcard socketmap/*.c))
-SM_OBJS		= $(SM_SRCS:%.c=$(B)/%.o)
-ASAN_SM_OBJS	= $(SM_SRCS:%.c=$(B)/asan/%.o)
-SM_FUZZ_SRCS	= socketmap/netstring.c socketmap/request.c
-$(SM_OBJS) $(ASAN_SM_OBJS): $(wildcard socketmap/*.h)
-all: $(B)/mtasts-socketmap
-test: $(B)/mtasts-socketmap $(B)/asan/mtasts-socketmap
-
-$(B)/mtasts-socketmap: $(SM_OBJS) $(LIB_A)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(SM_OBJS) $(LIB_A) $(CORE_LIBS)
-
-$(B)/asan/mtasts-socketmap: $(ASAN_SM_OBJS) $(B)/asan/libmtasts.a
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(SAN) -o $@ $(ASAN_SM_OBJS) $(B)/asan/libmtasts.a \
-	    $(CORE_LIBS)
-
-# The netstring and request readers: their own fuzz target, the core
-# compiled in (request.c normalises names with it).
-$(B)/asan/replay_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
-    socketmap/netstring.h socketmap/request.h tests/fuzz/replay.c \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) \
-	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
-$(B)/fuzz/fuzz_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
-    socketmap/netstring.h socketmap/request.h $(CORE_SRCS)
-	@mkdir -p $(@D)
-	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
-	    -fsanitize=fuzzer,address,undefined $< $(SM_FUZZ_SRCS) \
-	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
-
-# Hostile and legitimate clients for tests/integration/socketmap-load.sh.
-$(B)/tests/smhostile: tests/integration/smhostile.c
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
-test: $(B)/tests/smhostile
-
-# TLS results recorded as an adapter would, for tests/integration/fleet.sh.
-$(B)/tests/tlsrec: tests/integration/tlsrec.c $(LIB_A)
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(filter-out -Icore,$(ALL_CFLAGS)) $< -o $@ $(LIB_A) \
-	    $(CORE_LIBS)
-test: $(B)/tests/tlsrec
-
-$(B)/smload: bench/smload.c
-	@mkdir -p $(@D)
-	$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
-bench: $(B)/mtasts-socketmap $(B)/smload
 DEB_PKGS	+= postfix-mta-sts-resolver
 
 install: install-socketmap
@@ -584,21 +403,6 @@ uninstall-socketmap:
 	rm -f $(DESTDIR)$(SBINDIR)/mtasts-socketmap \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
 .PHONY: install-socketmap uninstall-socketmap
-
-# Its unit test links the two readers next to the core.
-$(B)/tests/test_socketmap: tests/unit/test_socketmap.c $(SM_FUZZ_SRCS) \
-    socketmap/netstring.h socketmap/request.h $(LIB_A)
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) -o $@ \
-	    $(LIB_A) -lcmocka $(CORE_LIBS)
-$(B)/asan/tests/test_socketmap: tests/unit/test_socketmap.c \
-    $(SM_FUZZ_SRCS) socketmap/netstring.h socketmap/request.h \
-    $(B)/asan/libmtasts.a
-	@mkdir -p $(@D)
-	$(E) "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
-	    $(SM_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
 
 # Header dependencies of every object built so far (-MMD above).
 # (The test trees' "root" directories are Debian packages unpacked.)

@@ -269,29 +269,14 @@ check_run(struct check *c)
 	check_apply(c);
 }
 
-/* A configuration value by key (mtasts_config_item's text form). */
-static int
-config_value(const struct mtasts_config *cfg, const char *key, char *val,
-    size_t size)
-{
-	const char *k;
-	size_t i;
-
-	for (i = 0; mtasts_config_item(cfg, i, &k, val, size) == MTASTS_OK;
-	    i++)
-		if (strcmp(k, key) == 0)
-			return 0;
-	return -1;
-}
-
 static int
 check_setup(struct check *c, const struct cli_global *g, char *err,
     size_t errlen)
 {
 	char t[32];
 
-	if (config_value(g->cfg, "ca_file", c->ca_file, sizeof(c->ca_file))
-	    != 0 || config_value(g->cfg, "connect_timeout", t, sizeof(t)) !=
+	if (cli_config_value(g, "ca_file", c->ca_file, sizeof(c->ca_file))
+	    != 0 || cli_config_value(g, "connect_timeout", t, sizeof(t)) !=
 	    0) {
 		snprintf(err, errlen, "configuration: no ca_file or "
 		    "connect_timeout");

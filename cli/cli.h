@@ -86,8 +86,9 @@ int	 report_generate(const struct cli_global *g, struct mtasts_ctx *ctx,
 	    const char *date, const char *dir, int keep);
 int	 report_send(const struct cli_global *g, struct mtasts_ctx *ctx,
 	    const char *date, const char *dir);
-/* The effective value of a mtasts.conf(5) key as text ("" if none). */
-void	 cli_config_value(const struct cli_global *g, const char *key,
+/* main.c: the effective value of a mtasts.conf(5) key as text; 0, or
+ * -1 and "" if none. */
+int	 cli_config_value(const struct cli_global *g, const char *key,
 	    char *val, size_t size);
 
 struct mtasts_result;

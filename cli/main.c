@@ -45,6 +45,24 @@ log_to_syslog(int prio, const char *msg, void *arg)
 	syslog(prio, "%s", msg);
 }
 
+/* The one way the commands read a key: its effective value as text
+ * (mtasts_config_item(), as "config dump" shows it).  0; -1 and "" if
+ * no such key. */
+int
+cli_config_value(const struct cli_global *g, const char *key, char *val,
+    size_t size)
+{
+	const char *k;
+	size_t i;
+
+	for (i = 0; mtasts_config_item(g->cfg, i, &k, val, size) ==
+	    MTASTS_OK; i++)
+		if (strcmp(k, key) == 0)
+			return 0;
+	val[0] = '\0';
+	return -1;
+}
+
 /* Commands that need the configuration file get it here. */
 static int
 load_config(struct cli_global *g)

@@ -101,20 +101,9 @@ static void
 report_meta(const struct cli_global *g, struct tlsrpt_meta *m, char *org,
     char *contact, char *sub, size_t size)
 {
-	const char *key;
-	char val[256];
-	size_t i;
-
-	org[0] = contact[0] = sub[0] = '\0';
-	for (i = 0; mtasts_config_item(g->cfg, i, &key, val, sizeof(val)) ==
-	    MTASTS_OK; i++) {
-		if (strcmp(key, "report_organization") == 0)
-			snprintf(org, size, "%s", val);
-		else if (strcmp(key, "report_contact") == 0)
-			snprintf(contact, size, "%s", val);
-		else if (strcmp(key, "report_submitter") == 0)
-			snprintf(sub, size, "%s", val);
-	}
+	cli_config_value(g, "report_organization", org, size);
+	cli_config_value(g, "report_contact", contact, size);
+	cli_config_value(g, "report_submitter", sub, size);
 	m->org = org;
 	m->contact = contact;
 	m->submitter = sub;

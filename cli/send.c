@@ -56,20 +56,6 @@ struct send_report {
 	size_t		 gzlen;
 };
 
-void
-cli_config_value(const struct cli_global *g, const char *key, char *val,
-    size_t size)
-{
-	const char *k;
-	size_t i;
-
-	for (i = 0; mtasts_config_item(g->cfg, i, &k, val, size) ==
-	    MTASTS_OK; i++)
-		if (strcmp(k, key) == 0)
-			return;
-	val[0] = '\0';
-}
-
 static int
 send_read_file(const char *path, size_t max, char **out, size_t *len)
 {

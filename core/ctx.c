@@ -127,12 +127,36 @@ ctx_on_deadline(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/*
+ * The blocking calls' one loop (mtasts_query_wait(), tlsrpt_deliver.c),
+ * built on the async path as STYLE.md asks: run the private base until
+ * the callback sets *done or seconds pass.  MTASTS_OK when done;
+ * MTASTS_ETIMEOUT or MTASTS_ENOMEM (no timer) when not: the callback
+ * still comes, at ctx_free() the latest, so the caller leaves its
+ * waiting state to it.
+ */
+int
+ctx_run_until(struct mtasts_ctx *ctx, const int *done, unsigned int seconds)
+{
+	struct timeval tv = { 0, 0 };
+	struct event *deadline;
+
+	if ((deadline = evtimer_new(ctx->base, ctx_on_deadline,
+	    ctx->base)) == NULL)
+		return MTASTS_ENOMEM;
+	tv.tv_sec = seconds;
+	evtimer_add(deadline, &tv);
+	while (!*done && evtimer_pending(deadline, NULL))
+		if (event_base_loop(ctx->base, EVLOOP_ONCE) != 0)
+			break;
+	event_free(deadline);
+	return *done ? MTASTS_OK : MTASTS_ETIMEOUT;
+}
+
 MTASTS_API int
 mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain, int flags,
     struct mtasts_result **out, char *err, size_t errlen)
 {
-	struct timeval tv = { 0, 0 };
-	struct event *deadline;
 	struct ctx_wait *w;
 	int r;
 
@@ -143,29 +167,20 @@ mtasts_query_wait(struct mtasts_ctx *ctx, const char *domain, int flags,
 	if (ctx->dane_dns == NULL && (r = decide_cached(ctx, domain, flags,
 	    out)) != MTASTS_ENORECORD)
 		return r;
-	if ((w = util_calloc(1, sizeof(*w))) == NULL ||
-	    (deadline = evtimer_new(ctx->base, ctx_on_deadline,
-	    ctx->base)) == NULL) {
-		util_free(w);
+	if ((w = util_calloc(1, sizeof(*w))) == NULL)
 		return MTASTS_ENOMEM;
-	}
 	if ((r = mtasts_query(ctx, domain, flags, ctx_on_result, w, err,
 	    errlen)) != MTASTS_OK) {
-		event_free(deadline);
 		util_free(w);
 		return r;
 	}
-	tv.tv_sec = ctx->cfg->query_timeout;
-	evtimer_add(deadline, &tv);
-	while (!w->done && evtimer_pending(deadline, NULL))
-		if (event_base_loop(ctx->base, EVLOOP_ONCE) != 0)
-			break;
-	event_free(deadline);
-	if (!w->done) {
+	if ((r = ctx_run_until(ctx, &w->done, ctx->cfg->query_timeout)) !=
+	    MTASTS_OK) {
 		w->abandoned = 1;	/* freed by ctx_on_result later */
-		util_err(err, errlen, "%s: no decision within %us", domain,
-		    ctx->cfg->query_timeout);
-		return MTASTS_ETIMEOUT;
+		if (r == MTASTS_ETIMEOUT)
+			util_err(err, errlen, "%s: no decision within %us",
+			    domain, ctx->cfg->query_timeout);
+		return r;
 	}
 	*out = w->res;
 	util_free(w);

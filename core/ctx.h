@@ -24,6 +24,9 @@ struct mtasts_ctx {
 };
 
 void	decide_cancel_all(struct mtasts_ctx *ctx);
+/* Run ctx's private loop until *done or seconds pass (ctx.c). */
+int	ctx_run_until(struct mtasts_ctx *ctx, const int *done,
+	    unsigned int seconds);
 /* tlsresult.c: count a failed policy fetch (sts-policy-fetch-error,
  * sts-policy-invalid, sts-webpki-invalid) for TLSRPT. */
 void	tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,

@@ -8,7 +8,6 @@
 
 #include <stddef.h>
 
-#define TLSA_TYPE	52	/* RFC 6698 §7.1 */
 #define TLSA_MAX	16	/* records reported per name */
 
 struct tlsa_rr {

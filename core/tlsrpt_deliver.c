@@ -54,40 +54,21 @@ deliver_finish(struct deliver_wait *w, int status)
 	w->done = 1;
 }
 
-static void
-deliver_on_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	event_base_loopbreak(arg);
-}
-
-/* Run the private loop until w is done or query_timeout passed. */
+/* Run the private loop until w is done or its time passed. */
 static int
 deliver_run(struct deliver_wait *w, const char *what, char *err,
     size_t errlen)
 {
-	struct timeval tv = { 0, 0 };
-	struct event *deadline;
-	struct event_base *base = w->ctx->base;
+	int r;
 
-	if ((deadline = evtimer_new(base, deliver_on_deadline, base)) ==
-	    NULL) {
+	r = ctx_run_until(w->ctx, &w->done, w->ctx->cfg->query_timeout +
+	    w->ctx->cfg->fetch_timeout);
+	if (r != MTASTS_OK) {
 		w->abandoned = 1;	/* freed by the callback */
-		return MTASTS_ENOMEM;
+		if (r == MTASTS_ETIMEOUT)
+			util_err(err, errlen, "%s: no answer in time", what);
 	}
-	tv.tv_sec = w->ctx->cfg->query_timeout + w->ctx->cfg->fetch_timeout;
-	evtimer_add(deadline, &tv);
-	while (!w->done && evtimer_pending(deadline, NULL))
-		if (event_base_loop(base, EVLOOP_ONCE) != 0)
-			break;
-	event_free(deadline);
-	if (!w->done) {
-		w->abandoned = 1;	/* freed by the callback */
-		util_err(err, errlen, "%s: no answer in time", what);
-		return MTASTS_ETIMEOUT;
-	}
-	return MTASTS_OK;
+	return r;
 }
 
 static void

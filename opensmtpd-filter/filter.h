@@ -14,6 +14,8 @@
 #define FILTER_H
 
 #include <stddef.h>
+
+#include "../adapter/log.h"
 #include <stdint.h>
 
 struct event_base;
@@ -38,13 +40,7 @@ struct filter_env {
 
 extern struct filter_env	env;
 
-/* main.c */
-void	log_warnx(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+/* log_warnx(), log_debug(), fatalx(): adapter/log.c */
 
 /* io.c */
 void	io_init(void (*online)(char *, size_t));

@@ -1,18 +1,17 @@
 /*
  * loglimit.h - lines about bad input, logged without flooding the log;
- * shared by filter-mtasts and table-mtasts (loglimit.c).
+ * shared by filter-mtasts and table-mtasts (loglimit.c, on
+ * adapter/lograte.c).
  */
 #ifndef LOGLIMIT_H
 #define LOGLIMIT_H
 
 #include <time.h>
 
-#define LOGLIMIT_BURST	10	/* lines logged per period */
-#define LOGLIMIT_PERIOD	60	/* seconds */
+#include "../adapter/log.h"
 
-/* The program's own logger (main.c of each program). */
-void	log_warnx(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
+#define LOGLIMIT_BURST	LOGRATE_LINES	/* lines logged per period */
+#define LOGLIMIT_PERIOD	LOGRATE_SECONDS
 
 /* Log one line about bad input, unless LOGLIMIT_BURST of them were
  * logged in this period already: then it is only counted. */

@@ -27,57 +27,6 @@
 struct filter_env	env;
 
 static void
-log_vmsg(const char *fmt, va_list ap)
-{
-	char	msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* smtpd prefixes each line of our stderr with the filter name. */
-	fprintf(stderr, "%s\n", msg);
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(fmt, ap);
-	va_end(ap);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (!env.verbose)
-		return;
-	va_start(ap, fmt);
-	log_vmsg(fmt, ap);
-	va_end(ap);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-static void
-main_on_log(int prio, const char *msg, void *arg)
-{
-	(void)arg;
-	if (prio <= LOG_NOTICE || env.verbose)
-		log_warnx("%s", msg);
-}
-
-static void
 usage(void)
 {
 	fprintf(stderr, "usage: filter-mtasts [-v] [-c config] "
@@ -167,9 +116,11 @@ main(int argc, char *argv[])
 	char			 err[MTASTS_ERRLEN];
 
 	main_options(argc, argv, &conf);
+	/* stderr only: smtpd prefixes each line with the filter name. */
+	log_init("", LOG_TO_STDERR | (env.verbose ? LOG_VERBOSE : 0), 0);
 	/* smtpd may be gone before our last answer: EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	mtasts_set_log(main_on_log, NULL);
+	mtasts_set_log(log_on_core, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
 	if ((env.base = main_base()) == NULL)

@@ -11,28 +11,10 @@
 #include <time.h>
 
 #include "filter.h"
+#include "fields.h"
 #include "loglimit.h"
 
 static int	proto_registered;	/* register|ready sent */
-
-/* Split line at the first n - 1 '|' into f[0..n-1]; the last field
- * keeps any further '|' (an address or a parameter may hold one).
- * Returns the number of fields. */
-static size_t
-proto_split(char *line, char **f, size_t n)
-{
-	size_t	i = 0;
-	char	*p = line;
-
-	while (i + 1 < n) {
-		f[i++] = p;
-		if ((p = strchr(p, '|')) == NULL)
-			return i;
-		*p++ = '\0';
-	}
-	f[i++] = p;
-	return i;
-}
 
 /* "0.N" with N >= 5: session before token from 0.5 on, and the tx-rcpt
  * order of 0.6; 0.7 changed only link-auth, which we do not use. */
@@ -181,13 +163,13 @@ proto_line(char *line, size_t len)
 	}
 	log_debug("< %s", line);
 	if (strncmp(line, "config|", 7) == 0) {
-		n = proto_split(line, f, 3);
+		n = fields_split(line, f, 3);
 		proto_config(f, n);
 	} else if (strncmp(line, "filter|", 7) == 0) {
-		n = proto_split(line, f, 8);
+		n = fields_split(line, f, 8);
 		proto_filter(f, n);
 	} else if (strncmp(line, "report|", 7) == 0) {
-		n = proto_split(line, f, 7);
+		n = fields_split(line, f, 7);
 		proto_report(f, n);
 	} else
 		log_input("stdin: unknown line '%.32s' dropped", line);

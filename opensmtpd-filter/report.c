@@ -36,6 +36,7 @@
 
 #include <mtasts.h>
 
+#include "fields.h"
 #include "filter.h"
 
 #define REPORT_SESSIONS_MAX	10000	/* sessions tracked at once */
@@ -185,15 +186,13 @@ report_server(struct osess *s, const char *line)
 static void
 report_rcpt(struct osess *s, char *params)
 {
-	char	*result, *addr, *at;
+	char	*f[3], *result, *addr, *at;
 	char	 err[MTASTS_ERRLEN];
 
-	if (params == NULL || (result = strchr(params, '|')) == NULL)
+	if (params == NULL || fields_split(params, f, 3) != 3)
 		return;
-	result++;
-	if ((addr = strchr(result, '|')) == NULL)
-		return;
-	*addr++ = '\0';
+	result = f[1];
+	addr = f[2];
 	if (strcmp(result, "ok") != 0 || (at = strrchr(addr, '@')) == NULL)
 		return;
 	at++;

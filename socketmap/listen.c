@@ -85,19 +85,68 @@ listen_on_error(struct evconnlistener *l, void *arg)
 	evtimer_add(resume, &tv);
 }
 
-static void
-listen_add(struct sockaddr *sa, socklen_t salen, const char *name)
+/* Bind and listen on sa (opt names the option for messages), with
+ * libevent's listener: non-blocking, close-on-exec, SO_REUSEADDR. */
+static struct evconnlistener *
+listen_bind(struct sockaddr *sa, socklen_t salen, int backlog,
+    evconnlistener_cb cb, const char *opt, const char *name)
 {
 	struct evconnlistener	*l;
 
+	l = evconnlistener_new_bind(env.base, cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    backlog, sa, (int)salen);
+	if (l == NULL)
+		fatalx("%s%s: cannot listen: %s", opt, name,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	return l;
+}
+
+/* "127.0.0.1:8461", "[::1]:8461" or "8461" (127.0.0.1); numeric only:
+ * no name lookup at startup.  For -l and for -M (metrics.c). */
+struct evconnlistener *
+listen_bind_tcp(const char *spec, int backlog, evconnlistener_cb cb,
+    const char *opt)
+{
+	struct evconnlistener	*l;
+	struct addrinfo		 hints, *ai;
+	char			 host[128];
+	const char		*port, *h = host, *s = spec;
+	size_t			 hlen;
+	int			 r;
+
+	if ((port = strrchr(s, ':')) == NULL) {
+		h = "127.0.0.1";
+		port = s;
+	} else {
+		hlen = (size_t)(port++ - s);
+		if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+			s++;
+			hlen -= 2;
+		}
+		if (hlen == 0 || hlen >= sizeof(host))
+			fatalx("%s%s: expected ADDRESS:PORT", opt, spec);
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if ((r = getaddrinfo(h, port, &hints, &ai)) != 0)
+		fatalx("%s%s: %s (a numeric address and port are needed)",
+		    opt, spec, gai_strerror(r));
+	l = listen_bind(ai->ai_addr, ai->ai_addrlen, backlog, cb, opt, spec);
+	freeaddrinfo(ai);
+	return l;
+}
+
+/* A listener for Postfix: accepted connections go to conn.c. */
+static void
+listen_add(struct evconnlistener *l, const char *name)
+{
 	if (nlisteners == LISTEN_MAX)
 		fatalx("%s: more than %d listening sockets", name, LISTEN_MAX);
-	l = evconnlistener_new_bind(env.base, listen_on_accept, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    128, sa, (int)salen);
-	if (l == NULL)
-		fatalx("%s: cannot listen: %s", name,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_set_error_cb(l, listen_on_error);
 	/* libevent ignores a failure to watch the socket (out of memory):
 	 * we would listen and never accept.  Enabling again says. */
@@ -107,41 +156,10 @@ listen_add(struct sockaddr *sa, socklen_t salen, const char *name)
 	log_info("listening on %s", name);
 }
 
-/* "127.0.0.1:8461", "[::1]:8461" or "8461" (127.0.0.1); numeric only:
- * no name lookup at startup. */
 void
 listen_tcp(const char *spec)
 {
-	struct addrinfo	 hints, *ai;
-	char		 host[128];
-	const char	*port, *h = host;
-	size_t		 hlen;
-	int		 r;
-
-	if ((port = strrchr(spec, ':')) == NULL) {
-		h = "127.0.0.1";
-		port = spec;
-	} else {
-		hlen = (size_t)(port - spec);
-		port++;
-		if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']') {
-			spec++;
-			hlen -= 2;
-		}
-		if (hlen == 0 || hlen >= sizeof(host))
-			fatalx("%s: expected ADDRESS:PORT", spec);
-		memcpy(host, spec, hlen);
-		host[hlen] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	if ((r = getaddrinfo(h, port, &hints, &ai)) != 0)
-		fatalx("-l %s: %s (a numeric address and port are needed)",
-		    spec, gai_strerror(r));
-	listen_add(ai->ai_addr, ai->ai_addrlen, spec);
-	freeaddrinfo(ai);
+	listen_add(listen_bind_tcp(spec, 128, listen_on_accept, "-l "), spec);
 }
 
 /* A stale socket file from an earlier run is replaced; the socket is
@@ -163,7 +181,8 @@ listen_unix(const char *path)
 		if (unlink(path) == -1)
 			fatalx("%s: cannot remove the old socket", path);
 	}
-	listen_add((struct sockaddr *)&sun, sizeof(sun), path);
+	listen_add(listen_bind((struct sockaddr *)&sun, sizeof(sun), 128,
+	    listen_on_accept, "", path), path);
 	if (chmod(path, 0666) == -1)
 		fatalx("%s: cannot chmod", path);
 }

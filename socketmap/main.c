@@ -22,9 +22,6 @@
 
 #include "socketmap.h"
 
-/* Client lines: this many per kind and interval, then a count. */
-#define LOGRATE_LINES		10
-#define LOGRATE_SECONDS		60
 /* Descriptors kept for the process itself: stdio, syslog, the event
  * base, listeners, the cache's files, the resolver's sockets. */
 #define FD_RESERVE		32
@@ -33,12 +30,8 @@
 
 struct sm_env	env;
 
-static struct lograte_state {
-	const char	*what;
-	time_t		 start;		/* CLOCK_MONOTONIC seconds */
-	unsigned int	 lines;		/* logged in this interval */
-	unsigned long	 dropped;	/* not logged in this interval */
-} lograte[LR_COUNT] = {
+/* Lines about clients, by kind (socketmap.h). */
+static struct lograte lograte[LR_COUNT] = {
 	{ "lines about refused or closed connections", 0, 0, 0 },
 	{ "lines about malformed requests", 0, 0, 0 },
 	{ "lines about TEMP answers (deadline, overload)", 0, 0, 0 },
@@ -46,50 +39,6 @@ static struct lograte_state {
 };
 static volatile sig_atomic_t	 stop_signals;
 static int			 stop_pipe[2] = { -1, -1 };
-
-static void
-log_vmsg(int prio, const char *fmt, va_list ap)
-{
-	char	msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (env.foreground)
-		fprintf(stderr, "mtasts-socketmap: %s\n", msg);
-	else
-		syslog(prio, "%s", msg);
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_INFO, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (!env.verbose)
-		return;
-	va_start(ap, fmt);
-	log_vmsg(LOG_DEBUG, fmt, ap);
-	va_end(ap);
-}
 
 static time_t
 main_now(void)
@@ -100,38 +49,14 @@ main_now(void)
 	return ts.tv_sec;
 }
 
-/* Close an interval: log how many lines it left out. */
-static void
-log_rate_close(struct lograte_state *l, time_t now)
-{
-	if (l->dropped > 0)
-		log_warnx("%lu more %s not logged in the last %llds",
-		    l->dropped, l->what, (long long)(now - l->start));
-	l->start = now;
-	l->lines = 0;
-	l->dropped = 0;
-}
-
 void
-log_rate(enum lograte kind, const char *fmt, ...)
+log_rate(enum lograte_kind kind, const char *fmt, ...)
 {
-	struct lograte_state	*l = &lograte[kind];
-	time_t			 now = main_now();
-	va_list			 ap;
+	va_list	ap;
 
-	if (now - l->start >= LOGRATE_SECONDS)
-		log_rate_close(l, now);
-	if (l->lines >= LOGRATE_LINES) {
-		l->dropped++;
-		return;
-	}
-	l->lines++;
 	va_start(ap, fmt);
-	log_vmsg(LOG_WARNING, fmt, ap);
+	lograte_vlog(&lograte[kind], main_now(), fmt, ap);
 	va_end(ap);
-	if (l->lines == LOGRATE_LINES)
-		log_warnx("more %s in the next %ds are counted, not logged",
-		    l->what, LOGRATE_SECONDS - (int)(now - l->start));
 }
 
 /* From a timer, and at exit (force): the counts of ended intervals. */
@@ -142,31 +67,7 @@ log_rate_flush(int force)
 	size_t	i;
 
 	for (i = 0; i < LR_COUNT; i++)
-		if (force || now - lograte[i].start >= LOGRATE_SECONDS)
-			log_rate_close(&lograte[i], now);
-}
-
-void
-fatalx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_ERR, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
-
-static void
-main_on_log(int prio, const char *msg, void *arg)
-{
-	(void)arg;
-	if (prio <= LOG_NOTICE || env.verbose) {
-		if (env.foreground)
-			fprintf(stderr, "mtasts-socketmap: %s\n", msg);
-		else
-			syslog(prio, "%s", msg);
-	}
+		lograte_flush(&lograte[i], now, force);
 }
 
 /* SIGTERM, SIGINT: a plain handler, so that a busy loop cannot delay
@@ -340,6 +241,7 @@ main(int argc, char *argv[])
 	char			 err[MTASTS_ERRLEN];
 	int			 ch;
 
+	log_init("mtasts-socketmap: ", LOG_TO_STDERR, LOG_MAIL);
 	env.deadline = 10;
 	env.memo_ttl = 10;
 	env.conns_max = 1000;
@@ -388,10 +290,12 @@ main(int argc, char *argv[])
 		unixpath[nunix++] = SM_SOCKET_DEFAULT;
 	if (!env.foreground)
 		openlog("mtasts-socketmap", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	log_init("mtasts-socketmap: ", (env.foreground ? LOG_TO_STDERR :
+	    LOG_TO_SYSLOG) | (env.verbose ? LOG_VERBOSE : 0), LOG_MAIL);
 	/* Clients vanish: EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	main_limits();
-	mtasts_set_log(main_on_log, NULL);
+	mtasts_set_log(log_on_core, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
 	main_dane_level(cfg);

@@ -12,7 +12,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,44 +282,12 @@ void
 metrics_http_start(const char *spec)
 {
 	struct evconnlistener	*l;
-	struct addrinfo		 hints, *ai;
-	char			 host[128];
-	const char		*port, *h = host, *name = spec;
-	size_t			 hlen;
-	int			 r;
 
-	if ((port = strrchr(spec, ':')) == NULL) {
-		h = "127.0.0.1";
-		port = spec;
-	} else {
-		hlen = (size_t)(port++ - spec);
-		if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']') {
-			spec++;
-			hlen -= 2;
-		}
-		if (hlen == 0 || hlen >= sizeof(host))
-			fatalx("-M %s: expected ADDRESS:PORT", name);
-		memcpy(host, spec, hlen);
-		host[hlen] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-	if ((r = getaddrinfo(h, port, &hints, &ai)) != 0)
-		fatalx("-M %s: %s (a numeric address and port are needed)",
-		    name, gai_strerror(r));
-	l = listener = evconnlistener_new_bind(env.base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    16, ai->ai_addr, (int)ai->ai_addrlen);
-	freeaddrinfo(ai);
-	if (l == NULL)
-		fatalx("-M %s: cannot listen: %s", name,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	l = listener = listen_bind_tcp(spec, 16, NULL, "-M ");
 	if ((sweep = evtimer_new(env.base, metrics_on_sweep, NULL)) == NULL ||
 	    (http = evhttp_new(env.base)) == NULL ||
 	    evhttp_bind_listener(http, l) == NULL)
-		fatalx("-M %s: cannot serve HTTP", name);
+		fatalx("-M %s: cannot serve HTTP", spec);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_max_headers_size(http, METRICS_HEADERS_MAX);
 	evhttp_set_max_body_size(http, 1024);
@@ -329,8 +296,8 @@ metrics_http_start(const char *spec)
 	if (evhttp_set_cb(http, "/metrics", metrics_on_get, NULL) != 0)
 		fatalx("out of memory");
 	evhttp_set_gencb(http, metrics_on_other, NULL);
-	log_info("metrics on http://%s%s/metrics", h == host ? "" :
-	    "127.0.0.1:", name);
+	log_info("metrics on http://%s%s/metrics", strchr(spec, ':') != NULL ?
+	    "" : "127.0.0.1:", spec);
 }
 
 void

@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <event2/listener.h>
+
+#include "../adapter/log.h"
+
 struct event_base;
 struct evconnlistener;
 struct mtasts_ctx;
@@ -80,29 +84,24 @@ struct sm_env {
 
 extern struct sm_env	env;
 
-/* main.c */
-void	log_warnx(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	log_info(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *, ...)
-	    __attribute__((format(printf, 1, 2)));
-void	fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+/* log_warnx(), log_info(), log_debug(), fatalx(): adapter/log.c.
+ * main.c: */
 /* Lines about clients, which a hostile one can make by the thousand:
  * the first few per minute of each kind, then one count. */
-enum lograte {
+enum lograte_kind {
 	LR_CONN = 0,		/* refused, evicted, timed out */
 	LR_REQUEST,		/* malformed requests and netstrings */
 	LR_TEMP,		/* TEMP for a deadline or overload */
 	LR_ACCEPT,		/* accept(2) errors */
 	LR_COUNT
 };
-void	log_rate(enum lograte, const char *, ...)
+void	log_rate(enum lograte_kind, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_rate_flush(int force);
 
 /* listen.c: "ADDR:PORT", "[ADDR6]:PORT" or a unix socket path. */
+struct evconnlistener *listen_bind_tcp(const char *spec, int backlog,
+	    evconnlistener_cb cb, const char *opt);
 void	listen_tcp(const char *spec);
 void	listen_unix(const char *path);
 void	listen_free(void);

@@ -31,7 +31,7 @@ other=$(nm -g --defined-only "$B/pub/libmtasts.a" | awk 'NF == 3 { print $3 }' |
 # Layering: the CLI and the adapters compile against include/ alone, so
 # one that includes a core header fails to build; the core sees core/.
 for o in cli/main.o opensmtpd-filter/rcpt.o opensmtpd-filter/table/main.o \
-    socketmap/conn.o exim/mtasts.so; do
+    socketmap/conn.o exim-dlfunc/mtasts.o; do
 	if make -n -B V=1 "$B/$o" 2>/dev/null | grep -- ' -c \| -shared ' |
 	    grep -q -- '-Icore'; then
 		nok "$o is compiled with the core's headers on its path"

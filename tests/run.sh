@@ -6,48 +6,86 @@
 # non-zero without a "not ok" line counts as one failure.
 set -u
 B=${B:-build}
+# Test programs run TEST_JOBS at a time (make test: 2, the cores here).
+TEST_JOBS=${TEST_JOBS:-2}
 pass=0
 fail=0
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+pq=$(mktemp -d)
+trap 'rm -f "$log"; rm -rf "$pq"' EXIT
 
-# run NAME CMD...: run one TAP producer and add up its results.
-run() {
-	name=$1
-	shift
-	echo "# $name"
-	"$@" >"$log" 2>&1
-	rc=$?
-	cat "$log"
-	ok=$(grep -c '^ok ' "$log")
-	nok=$(grep -c '^not ok ' "$log")
+# tally NAME LOG RC: print one TAP producer's output, add up its results.
+tally() {
+	echo "# $1"
+	cat "$2"
+	ok=$(grep -c '^ok ' "$2")
+	nok=$(grep -c '^not ok ' "$2")
 	pass=$((pass + ok))
 	fail=$((fail + nok))
-	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-		echo "not ok - $name exited with status $rc"
+	if [ "$3" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		echo "not ok - $1 exited with status $3"
 		fail=$((fail + 1))
 	fi
 }
 
-export CMOCKA_MESSAGE_OUTPUT=TAP
+# run NAME CMD...: run one TAP producer now.
+run() {
+	name=$1
+	shift
+	"$@" >"$log" 2>&1
+	tally "$name" "$log" $?
+}
+
+# queue NAME SHELL-COMMAND: one producer for drain.  Unit programs and
+# corpus replays share nothing (ports the kernel picks, their own
+# mkdtemp directories), so they may run side by side.
+nq=0
+queue() {
+	nq=$((nq + 1))
+	f=$pq/$(printf %04d $nq)
+	printf '%s\n' "$1" >"$f.name"
+	printf '%s\n' "$2" >"$f.cmd"
+}
+
+# drain: run the queue TEST_JOBS at a time, then report in queue order,
+# each producer with its time (the slow ones are those to make faster).
+drain() {
+	[ "$nq" -gt 0 ] || return 0
+	ls "$pq"/*.cmd | sed 's/\.cmd$//' | xargs -P "$TEST_JOBS" -I{} sh -c '
+	    t0=$(date +%s%N); sh "$1.cmd" >"$1.log" 2>&1; echo $? >"$1.rc"
+	    echo $((($(date +%s%N) - t0) / 1000000)) >"$1.ms"' sh {}
+	for f in $(ls "$pq"/*.cmd | sed 's/\.cmd$//'); do
+		tally "$(cat "$f.name") ($(cat "$f.ms") ms)" "$f.log" \
+		    "$(cat "$f.rc")"
+	done
+	rm -f "$pq"/*
+	nq=0
+}
+
+# make test (quick) runs the long loops with fewer rounds; make check
+# (all) with the full count.
+[ "${1:-all}" = quick ] && export MTASTS_TEST_QUICK=1
+
+tap="CMOCKA_MESSAGE_OUTPUT=TAP"
+san="ASAN_OPTIONS=detect_leaks=1:abort_on_error=0"
+san="$san UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
 for t in "$B"/tests/test_*; do
-	[ -x "$t" ] && run "unit: ${t##*/}" "$t"
+	[ -x "$t" ] && queue "unit: ${t##*/}" "$tap exec '$t'"
 done
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for t in "$B"/asan/tests/test_*; do
-	[ -x "$t" ] && run "unit (asan+ubsan): ${t##*/}" "$t"
+	[ -x "$t" ] && queue "unit (asan+ubsan): ${t##*/}" \
+	    "$tap $san exec '$t'"
 done
-unset CMOCKA_MESSAGE_OUTPUT
 
 # Fuzz seed corpora replayed under ASan+UBSan: one result per target.
 for n in ${FUZZ_NAMES:-}; do
-	run "fuzz replay: $n" sh -c "'$B/asan/replay_$n' tests/fuzz/corpus/$n \
-	    && echo 'ok - replay $n corpus'"
+	queue "fuzz replay: $n" "$san '$B/asan/replay_$n' \
+	    tests/fuzz/corpus/$n && echo 'ok - replay $n corpus'"
 done
 
-run "conformance citations" sh tests/conformance.sh
-run "library symbols" sh tests/symbols.sh "$B"
+queue "conformance citations" "exec sh tests/conformance.sh"
+queue "library symbols" "exec sh tests/symbols.sh '$B'"
+drain
 if [ "${1:-all}" = quick ]; then
 	echo "# quick run: integration tests skipped (make check runs them)"
 	echo "$pass passed, $fail failed"
@@ -70,7 +108,7 @@ if ! setpriv --reuid=65534 --regid=65534 --clear-groups \
 	cp -a . "$it/"
 	chmod 755 "$it"		# after cp -a, which copies the mode of "."
 	echo "# integration tests run from $it (this tree is private)"
-	trap 'rm -f "$log"; rm -rf "$it"' EXIT
+	trap 'rm -f "$log"; rm -rf "$pq" "$it"' EXIT
 fi
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] && run "integration: ${t##*/}" sh -c \

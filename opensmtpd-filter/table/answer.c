@@ -15,8 +15,7 @@
 #include <mtasts.h>
 
 #include "table.h"
-
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+#include "../../adapter/log.h"
 
 #define MEMO_SLOTS	256		/* direct-mapped, by domain hash */
 #define MEMO_TTL	60		/* seconds an MX RRset is reused */

@@ -23,31 +23,7 @@
 #include "table.h"
 #include "../loglimit.h"
 
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-
-static const char	*tablename = "mtasts";
-
-void
-log_warnx(const char *fmt, ...)
-{
-	char	msg[1024];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* stderr is smtpd's (its log with -d); syslog otherwise. */
-	fprintf(stderr, "table-mtasts[%s]: %s\n", tablename, msg);
-	syslog(LOG_MAIL | LOG_INFO, "%s", msg);
-}
-
-static void
-main_on_log(int prio, const char *msg, void *arg)
-{
-	(void)arg;
-	if (prio <= LOG_NOTICE)
-		log_warnx("%s", msg);
-}
+static char		 prefix[128] = "table-mtasts[mtasts]: ";
 
 static void
 main_send(const uint8_t *buf, size_t len)
@@ -206,10 +182,13 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (argc >= 1 && argv[0][0] != '\0' && strchr(argv[0], '/') == NULL)
-		tablename = argv[0];
+		snprintf(prefix, sizeof(prefix), "table-mtasts[%.100s]: ",
+		    argv[0]);
+	/* stderr is smtpd's (its log with -d); syslog otherwise. */
 	openlog("table-mtasts", LOG_PID, LOG_MAIL);
+	log_init(prefix, LOG_TO_STDERR | LOG_TO_SYSLOG, LOG_MAIL);
 	signal(SIGPIPE, SIG_IGN);
-	mtasts_set_log(main_on_log, NULL);
+	mtasts_set_log(log_on_core, NULL);
 	if (mtasts_config_load(argc == 2 ? argv[1] : NULL, &cfg, err,
 	    sizeof(err)) != MTASTS_OK) {
 		log_warnx("%s", err);

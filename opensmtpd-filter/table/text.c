@@ -23,29 +23,10 @@
 #include <mtasts.h>
 
 #include "table.h"
+#include "../fields.h"
 #include "../loglimit.h"
 
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-
 #define TEXT_FIELDS	8
-
-/* Split line on '|' into at most n fields, the last one keeping the
- * rest of the line (a key may hold '|'). */
-static size_t
-text_split(char *line, char **f, size_t n)
-{
-	size_t	i = 0;
-	char	*p = line;
-
-	while (i < n - 1 && (f[i] = p) != NULL) {
-		i++;
-		if ((p = strchr(p, '|')) == NULL)
-			return i;
-		*p++ = '\0';
-	}
-	f[i++] = p;
-	return i;
-}
 
 /* Request ids come back verbatim: keep them to what smtpd makes. */
 static int
@@ -121,7 +102,7 @@ text_line(struct answer_env *e, char *line, char *out, size_t size)
 	size_t	 n;
 
 	out[0] = '\0';
-	n = text_split(line, f, TEXT_FIELDS);
+	n = fields_split(line, f, TEXT_FIELDS);
 	if (strcmp(f[0], "config") == 0) {
 		if (n == 2 && strcmp(f[1], "ready") == 0)
 			return text_fit(snprintf(out, size, "register|domain\n"

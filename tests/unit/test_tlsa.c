@@ -21,7 +21,9 @@
 #define QUESTION	3, '_', '2', '5', 4, '_', 't', 'c', 'p', 2, 'm', 'x', \
 			1, 't', 0, 0, 52, 0, 1
 /* Answer RR header with a pointer to the question's name */
-#define RR(type, rdlen)	0xc0, 12, 0, type, 0, 1, 0, 0, 0, 1, 0, rdlen
+#define RR(type, rdlen)	RRC(type, 1, rdlen)
+#define RRC(type, class, rdlen)	0xc0, 12, 0, type, 0, class, 0, 0, 0, 1, 0, \
+			rdlen
 #define TLSA311		3, 1, 1, 0xaa, 0xbb
 
 static const unsigned char one[] = { HDR(1, 1), QUESTION, RR(52, 5),
@@ -41,6 +43,18 @@ static const unsigned char reserved[] = { HDR(1, 0), 0x40, 'a', 0, 0, 52,
     0, 1 };
 static const unsigned char unterminated[] = { HDR(1, 0), 3, 'a', 'b',
     'c' };
+/* The same record in class CH (3): the query was IN, so it is not one. */
+static const unsigned char chaos[] = { HDR(1, 2), QUESTION, RRC(52, 3, 5),
+    TLSA311, RR(52, 4), 2, 0, 1, 0xcc };
+/* An owner name of 4 * 64 = 256 wire octets: over RFC 1035 §2.3.4's 255. */
+#define L63	63, 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', \
+		'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', \
+		'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', \
+		'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', \
+		'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', \
+		'a', 'a', 'a'
+static const unsigned char long_name[] = { HDR(0, 1), L63, L63, L63, L63,
+    0, 0, 52, 0, 1, 0, 0, 0, 1, 0, 5, TLSA311 };
 static const unsigned char header_short[] = { 0x12, 0x34, 0x84 };
 
 struct tlsa_row {
@@ -65,6 +79,8 @@ static const struct tlsa_row rows[] = {
 	ROW("reserved label bits 01", reserved, -1, 0, 0),
 	ROW("name without its root label", unterminated, -1, 0, 0),
 	ROW("message shorter than a header", header_short, -1, 0, 0),
+	ROW("a class CH record is not an IN one", chaos, 0, 1, 201),
+	ROW("owner name longer than 255 octets", long_name, -1, 0, 0),
 };
 
 static void

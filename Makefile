@@ -600,6 +600,47 @@ $(B)/asan/tests/test_socketmap: tests/unit/test_socketmap.c \
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
 	    $(SM_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
 
+# mtasts-tlsrptd (tlsrptd/, mtasts-tlsrptd(8)): the collector for
+# libtlsrpt's datagrams (Postfix 3.10), the core linked in statically;
+# an ASan+UBSan build for the tests too.
+TD_SRCS		= $(sort $(wildcard tlsrptd/*.c))
+TD_OBJS		= $(TD_SRCS:%.c=$(B)/%.o)
+ASAN_TD_OBJS	= $(TD_SRCS:%.c=$(B)/asan/%.o)
+TD_FUZZ_SRCS	= tlsrptd/dgram.c tlsrptd/tally.c
+$(TD_OBJS) $(ASAN_TD_OBJS): tlsrptd/tlsrptd.h
+all: $(B)/mtasts-tlsrptd
+test: $(B)/mtasts-tlsrptd $(B)/asan/mtasts-tlsrptd
+
+$(B)/mtasts-tlsrptd: $(TD_OBJS) $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TD_OBJS) $(LIB_A) $(CORE_LIBS)
+
+$(B)/asan/mtasts-tlsrptd: $(ASAN_TD_OBJS) $(B)/asan/libmtasts.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_TD_OBJS) $(B)/asan/libmtasts.a \
+	    $(CORE_LIBS)
+
+# A sender that writes datagrams byte for byte as libtlsrpt 0.5 does
+# (Debian 12 has no libtlsrpt), with a flood mode for the bench.
+$(B)/tests/tlsrptsend: tests/tlsrptd/tlsrptsend.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+test: $(B)/tests/tlsrptsend
+
+install: install-tlsrptd
+install-tlsrptd: $(B)/mtasts-tlsrptd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 755 $(B)/mtasts-tlsrptd $(DESTDIR)$(SBINDIR)/
+	sed 's|/usr/sbin/|$(SBINDIR)/|' \
+	    systemd/mtasts-tlsrptd.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-tlsrptd.service
+uninstall: uninstall-tlsrptd
+uninstall-tlsrptd:
+	rm -f $(DESTDIR)$(SBINDIR)/mtasts-tlsrptd \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-tlsrptd.service
+.PHONY: install-tlsrptd uninstall-tlsrptd
+
 # Header dependencies of every object built so far (-MMD above).
 # (The test trees' "root" directories are Debian packages unpacked.)
 -include $(shell find $(B) -name root -prune -o -name '*.d' -type f \

@@ -628,6 +628,20 @@ $(B)/tests/tlsrptsend: tests/tlsrptd/tlsrptsend.c
 	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
 test: $(B)/tests/tlsrptsend
 
+# Its unit test links the parser and the tally next to the core.
+$(B)/tests/test_tlsrptd: tests/unit/test_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(TD_FUZZ_SRCS) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_tlsrptd: tests/unit/test_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    $(TD_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
 install: install-tlsrptd
 install-tlsrptd: $(B)/mtasts-tlsrptd
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)

@@ -628,6 +628,21 @@ $(B)/tests/tlsrptsend: tests/tlsrptd/tlsrptsend.c
 	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
 test: $(B)/tests/tlsrptsend
 
+# The datagram parser and the tally: their own fuzz target, the core
+# compiled in (names are normalised with it).
+$(B)/asan/replay_tlsrptd: tests/fuzz/fuzz_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h tests/fuzz/replay.c $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(TD_FUZZ_SRCS) \
+	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(B)/fuzz/fuzz_tlsrptd: tests/fuzz/fuzz_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(TD_FUZZ_SRCS) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
 # Its unit test links the parser and the tally next to the core.
 $(B)/tests/test_tlsrptd: tests/unit/test_tlsrptd.c $(TD_FUZZ_SRCS) \
     tlsrptd/tlsrptd.h $(LIB_A)

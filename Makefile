@@ -627,6 +627,12 @@ $(B)/tests/tlsrptsend: tests/tlsrptd/tlsrptsend.c
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
 test: $(B)/tests/tlsrptsend
+# The same through the real libtlsrpt (Debian 13: libtlsrpt0-dev), built
+# by tests/trixie/root.sh there.
+$(B)/tests/tlsrptreal: tests/trixie/tlsrptreal.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@ -ltlsrpt
 
 # The datagram parser and the tally: their own fuzz target, the core
 # compiled in (names are normalised with it).

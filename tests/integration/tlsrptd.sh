@@ -17,6 +17,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 TD=$(pwd)/$B/asan/mtasts-tlsrptd
 SEND=$(pwd)/$B/tests/tlsrptsend
 REAL=${2:-}
+# Built where libtlsrpt is installed (tests/trixie/root.sh, Debian 13).
+[ -z "$REAL" ] && [ -x "$B/tests/tlsrptreal" ] &&
+    REAL=$(pwd)/$B/tests/tlsrptreal
 MT=$(pwd)/$B/mtasts
 
 . "$here/tap.sh"

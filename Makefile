@@ -404,6 +404,7 @@ bench: deps all $(B)/bench $(B)/table-mtasts
 	@sh bench/smtpd.sh $(B)
 	@sh bench/socketmap.sh $(B)
 	@sh bench/fleet.sh $(B)
+	@sh bench/tlsrptd.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -662,6 +663,12 @@ $(B)/asan/tests/test_tlsrptd: tests/unit/test_tlsrptd.c $(TD_FUZZ_SRCS) \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
 	    $(TD_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
+# bench/tlsrptd.sh: the collector beside a socket that only recv()s.
+$(B)/dgfloor: bench/dgfloor.c
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+bench: $(B)/mtasts-tlsrptd $(B)/tests/tlsrptsend $(B)/dgfloor
 
 install: install-tlsrptd
 install-tlsrptd: $(B)/mtasts-tlsrptd

@@ -12,6 +12,8 @@
  *   in f:, an empty field is left out, as libtlsrpt does with NULL.
  *   -V dpv   the "dpv" value ("-": none, as libtlsrpt 0.5.0rc1; default)
  *   -n count send it count times (blocking) and print datagrams/s
+ *   -D n     with -n: DOMAIN becomes d0.DOMAIN ... d(n-1).DOMAIN in turn
+ *            (n distinct sessions; the bench's worst case for the sums)
  *   -r       send standard input as one datagram, as it is
  *   -p       print the datagram instead of sending it
  */
@@ -191,6 +193,24 @@ policy(int argc, char **argv, int *i, int first)
 	puts_(num);
 }
 
+/* The whole datagram for DOMAIN into dgram. */
+static void
+build(int argc, char **argv, const char *dpv, const char *domain)
+{
+	int	 i;
+
+	puts_("{");
+	if (strcmp(dpv, "-") != 0) {
+		attr(1, "dpv", dpv);
+		attr(0, "d", domain);
+	} else
+		attr(1, "d", domain);
+	attr(0, "pr", argv[2]);
+	for (i = 3; i < argc;)
+		policy(argc, argv, &i, i == 3);
+	puts_("]}");
+}
+
 static double
 now(void)
 {
@@ -205,13 +225,17 @@ main(int argc, char *argv[])
 {
 	struct sockaddr_un	 sun;
 	const char		*dpv = "-";
-	unsigned long		 count = 1, k;
+	unsigned long		 count = 1, k, distinct = 0;
+	char			 dom[300];
 	double			 t0, t;
-	int			 ch, sock, i, raw = 0, print = 0;
+	int			 ch, sock, raw = 0, print = 0;
 	ssize_t			 n;
 
-	while ((ch = getopt(argc, argv, "V:n:pr")) != -1) {
+	while ((ch = getopt(argc, argv, "D:V:n:pr")) != -1) {
 		switch (ch) {
+		case 'D':
+			distinct = strtoul(optarg, NULL, 10);
+			break;
 		case 'V':
 			dpv = optarg;
 			break;
@@ -239,18 +263,8 @@ main(int argc, char *argv[])
 		while ((n = read(0, dgram.p + dgram.len, OUT_MAX -
 		    dgram.len)) > 0)
 			dgram.len += (size_t)n;
-	} else {
-		puts_("{");
-		if (strcmp(dpv, "-") != 0) {
-			attr(1, "dpv", dpv);
-			attr(0, "d", argv[1]);
-		} else
-			attr(1, "d", argv[1]);
-		attr(0, "pr", argv[2]);
-		for (i = 3; i < argc;)
-			policy(argc, argv, &i, i == 3);
-		puts_("]}");
-	}
+	} else
+		build(argc, argv, dpv, argv[1]);
 	if (print) {
 		fwrite(dgram.p, 1, dgram.len, stdout);
 		putchar('\n');
@@ -264,14 +278,20 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	t0 = now();
-	for (k = 0; k < count; k++)
+	for (k = 0; k < count; k++) {
+		if (distinct > 0) {
+			snprintf(dom, sizeof(dom), "d%lu.%s", k % distinct,
+			    argv[1]);
+			dgram.len = 0;
+			build(argc, argv, dpv, dom);
+		}
 		if (sendto(sock, dgram.p, dgram.len, 0,
-		    (struct sockaddr *)&sun,
-		    sizeof(sun)) == -1) {
+		    (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 			fprintf(stderr, "tlsrptsend: sendto: %s\n",
 			    strerror(errno));
 			return 1;
 		}
+	}
 	t = now() - t0;
 	if (count > 1)
 		printf("%lu datagrams of %zu bytes in %.3f s: %.0f/s\n", count,

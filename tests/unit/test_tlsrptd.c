@@ -307,8 +307,9 @@ test_hostile(void **state)
 		    "\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED, "not a line" },
 		{ HEAD "{\"policy-type\":2,\"policy-string\":[\"\xc3\x28\"],"
 		    "\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED, "not a line" },
-		{ HEAD "{\"policy-type\":2,\"policy-string\":[\"\xed\xa0\x80\"],"
-		    "\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED, "not a line" },
+		{ HEAD "{\"policy-type\":2,\"policy-string\":["
+		    "\"\xed\xa0\x80\"],\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED,
+		    "not a line" },
 		{ HEAD "{\"policy-type\":2,\"policy-string\":[1],"
 		    "\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED, "expected '\"'" },
 		{ HEAD "{\"policy-type\":2,\"policy-string\":{},"
@@ -501,6 +502,38 @@ test_tally_full(void **state)
 	dg_free(dg);
 }
 
+/* The store refuses (a read-only context): the sums are lost, counted
+ * and logged, and the daemon goes on. */
+static void
+test_tally_store_fails(void **state)
+{
+	struct mtasts_ctx *ro;
+	struct tally_stats st;
+	struct tally *t;
+	struct dgram *dg = dg_new();
+	char err[MTASTS_ERRLEN];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(mtasts_ctx_new(NULL, cfg, MTASTS_CTX_RDONLY, &ro,
+	    err, sizeof(err)), MTASTS_OK);
+	assert_non_null(t = tally_new(ro));
+	assert_int_equal(parse(dg, rc1), DGRAM_OK);
+	for (i = 0; i < 7; i++)
+		assert_int_equal(tally_add(t, dg), 0);
+	memset(&st, 0, sizeof(st));
+	last_log[0] = '\0';
+	tally_flush(t, &st);
+	assert_int_equal(st.sessions, 0);
+	assert_int_equal(st.lost, 7);
+	assert_non_null(strstr(last_log, "example.com: 7 sessions not "
+	    "counted"));
+	assert_int_equal(tally_pending(t), 0);
+	tally_free(t);
+	mtasts_ctx_free(ro);
+	dg_free(dg);
+}
+
 int
 main(void)
 {
@@ -513,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_tally_sessions),
 		cmocka_unit_test(test_tally_full),
+		cmocka_unit_test(test_tally_store_fails),
 	};
 
 	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);

@@ -105,8 +105,9 @@ static const struct metrics_def metrics_defs[] = {
 	    metrics_rcpt_known },
 	{ "mtasts_tlsrptd_datagrams_total", "libtlsrpt datagrams "
 	    "mtasts-tlsrptd received, by outcome (counted; malformed, "
-	    "unknown-version, oversized: refused; lost: the results store "
-	    "failed).", "result", metrics_dgram_known },
+	    "unknown-version, oversized: refused; lost: sessions not "
+	    "counted, the results store being down too long).", "result",
+	    metrics_dgram_known },
 	{ NULL, NULL, NULL, NULL }
 };
 

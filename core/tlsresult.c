@@ -417,12 +417,13 @@ mtasts_tls_result_add(struct mtasts_ctx *ctx,
 			return util_err(err, errlen, "%s: %s", d,
 			    mtasts_strerror(r)), r;
 	}
-	metrics_tls_result(ctx, t->result, t->count);
+	/* Counted once: a caller may retry what the store refused. */
 	if ((r = tlsresult_count(ctx, d, ptype, id, t->result, mx, ip, sip,
 	    hl, t->count)) != MTASTS_OK)
-		util_err(err, errlen, "%s: results not counted: %s", d,
-		    mtasts_strerror(r));
-	return r;
+		return util_err(err, errlen, "%s: results not counted: %s", d,
+		    mtasts_strerror(r)), r;
+	metrics_tls_result(ctx, t->result, t->count);
+	return MTASTS_OK;
 }
 
 /*

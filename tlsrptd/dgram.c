@@ -542,18 +542,25 @@ dgram_failures(struct cur *c, struct dgram_policy *pol)
 }
 
 /* The policy's lines joined by '\n': what the store keeps as its text
- * (RFC 8460 §4.3 policy-string). */
-static void
-dgram_join(struct dgram *dg, struct dgram_policy *pol)
+ * (RFC 8460 §4.3 policy-string), at most MTASTS_POLICY_MAX bytes as a
+ * policy file (RFC 8461 §3.3, D16). */
+static int
+dgram_join(struct cur *c, struct dgram_policy *pol)
 {
-	char	*out = dg->arena + dg->used;
-	size_t	 i, n = 0;
+	struct dgram	*dg = c->dg;
+	char		*out = dg->arena + dg->used;
+	size_t		 i, n = 0;
 
 	pol->text = NULL;
 	pol->text_len = 0;
 	if (pol->nstrings == 0 || pol->type == DGRAM_POLICY_NONE)
-		return;
-	for (i = 0; i < pol->nstrings; i++) {
+		return 0;
+	for (i = 0, n = pol->nstrings - 1; i < pol->nstrings; i++)
+		n += pol->strings[i].len;
+	if (n > MTASTS_POLICY_MAX)
+		return dgram_fail(c, "policy strings over %d bytes",
+		    MTASTS_POLICY_MAX);
+	for (i = 0, n = 0; i < pol->nstrings; i++) {
 		if (i > 0)
 			out[n++] = '\n';
 		memcpy(out + n, pol->strings[i].p, pol->strings[i].len);
@@ -563,6 +570,7 @@ dgram_join(struct dgram *dg, struct dgram_policy *pol)
 	pol->text = out;
 	pol->text_len = n;
 	dg->used += n + 1;
+	return 0;
 }
 
 static int
@@ -644,8 +652,7 @@ dgram_policy(struct cur *c, struct dgram_policy *pol)
 		if (!dgram_result_fits(pol->type, pol->failures[i].result))
 			return dgram_fail(c, "%s under policy-type %s",
 			    pol->failures[i].result, pol->type_name);
-	dgram_join(c->dg, pol);
-	return 0;
+	return dgram_join(c, pol);
 }
 
 static int

@@ -48,6 +48,7 @@ static struct {
 	char			 path[108];	/* sun_path */
 	int			 verbose;
 	int			 foreground;
+	int			 store_down;	/* the last flush failed */
 	/* since the last metrics write */
 	uint64_t		 counted, malformed, version, oversized;
 	struct tally_stats	 st;
@@ -198,7 +199,7 @@ main_flush(void)
 	uint64_t		 v[5];
 	size_t			 i;
 
-	tally_flush(env.tally, &env.st);
+	env.store_down = tally_flush(env.tally, &env.st) == -1;
 	v[0] = env.counted;
 	v[1] = env.malformed;
 	v[2] = env.version;
@@ -215,6 +216,20 @@ main_flush(void)
 		    (unsigned long long)env.st.refused);
 	env.counted = env.malformed = env.version = env.oversized = 0;
 	memset(&env.st, 0, sizeof(env.st));
+}
+
+/* The sessions of a datagram (tally.c counts them the same way). */
+static uint64_t
+main_sessions(const struct dgram *dg)
+{
+	uint64_t	 n = 0;
+	size_t		 i;
+
+	for (i = 0; i < dg->npolicies; i++)
+		n += dg->policies[i].nfailures +
+		    (dg->policies[i].nfailures == 0 ||
+		    !dg->policies[i].failed);
+	return n;
 }
 
 /* One datagram of n bytes in env.buf (n > DGRAM_MAX: it was longer). */
@@ -243,14 +258,19 @@ main_datagram(size_t n)
 		    "refused: %s", n, env.dg->why);
 		return;
 	}
-	if ((r = tally_add(env.tally, env.dg)) == -1) {
+	/* Full: write the sums out now, unless the store just failed
+	 * (the timer tries again each second; meanwhile what does not fit
+	 * is lost, rather than each datagram waiting for the store). */
+	if ((r = tally_add(env.tally, env.dg)) == -1 && !env.store_down) {
 		main_flush();
 		r = tally_add(env.tally, env.dg);
 	}
 	if (r == -1) {
-		env.st.lost++;
-		log_rate(LR_STORE, "%s: datagram not counted: out of memory",
-		    env.dg->domain);
+		env.st.lost += main_sessions(env.dg);
+		log_rate(LR_STORE, "%s: datagram not counted: %s",
+		    env.dg->domain, env.store_down ? "the results store is "
+		    "unavailable and the sums held meanwhile are full" :
+		    "out of memory");
 		return;
 	}
 	env.counted++;
@@ -483,6 +503,9 @@ main(int argc, char *argv[])
 	/* What is queued in the socket is read and counted too. */
 	main_on_read(env.fd, EV_READ, NULL);
 	main_flush();
+	if (env.store_down)
+		log_warnx("exiting with %zu sums the results store did not "
+		    "take: lost", tally_pending(env.tally));
 	unlink(env.path);
 	close(env.fd);
 	event_free(rd);

@@ -8,7 +8,9 @@
  *
  * Bounded: at most TALLY_KEYS_MAX distinct sessions and TALLY_BYTES_MAX
  * bytes of keys and policy texts; tally_add() says when it is full and
- * the caller writes the sums out first.
+ * the caller writes the sums out first.  Sums the store does not take
+ * (unavailable, its lock held too long) are kept for the next flush, so
+ * an outage of the store loses nothing until the tally is full.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -68,6 +70,27 @@ tally_clear(struct tally *t)
 	memset(t->slots, 0, sizeof(t->slots));
 	t->n = 0;
 	t->bytes = 0;
+}
+
+/* Keep order[from..n) only, the rest being freed already. */
+static void
+tally_keep(struct tally *t, size_t from)
+{
+	struct tally_entry	*e;
+	size_t			 i, k, n = t->n;
+
+	memset(t->slots, 0, sizeof(t->slots));
+	t->n = 0;
+	t->bytes = 0;
+	for (i = from; i < n; i++) {
+		e = t->order[i];
+		for (k = e->hash % TALLY_SLOTS; t->slots[k] != NULL;
+		    k = (k + 1) % TALLY_SLOTS)
+			;
+		t->slots[k] = e;
+		t->order[t->n++] = e;
+		t->bytes += e->len;
+	}
 }
 
 void
@@ -221,7 +244,7 @@ tally_add(struct tally *t, const struct dgram *dg)
 	return tally_walk(t, dg, 1, &need, &bytes);
 }
 
-void
+int
 tally_flush(struct tally *t, struct tally_stats *st)
 {
 	struct mtasts_tls_tally	 x;
@@ -256,10 +279,17 @@ tally_flush(struct tally *t, struct tally_stats *st)
 			log_rate(LR_MALFORMED, "%s: %llu sessions refused: %s",
 			    f[0], (unsigned long long)e->count, err);
 		} else {
-			st->lost += e->count;
-			log_rate(LR_STORE, "%s: %llu sessions not counted: %s",
-			    f[0], (unsigned long long)e->count, err);
+			/* The store, not this entry: the rest waits too
+			 * (each try may wait for the store's lock). */
+			log_rate(LR_STORE, "%s: %llu sessions not counted "
+			    "yet, kept for the next write: %s", f[0],
+			    (unsigned long long)e->count, err);
+			tally_keep(t, i);
+			return -1;
 		}
+		free(e);
 	}
+	t->n = 0;
 	tally_clear(t);
+	return 0;
 }

@@ -104,7 +104,7 @@ int	dgram_parse(struct dgram *dg, const char *p, size_t len);
 struct tally;
 struct tally_stats {
 	uint64_t	 sessions;	/* counted in the store */
-	uint64_t	 lost;		/* the store refused them */
+	uint64_t	 lost;		/* not counted: no room (main.c) */
 	uint64_t	 refused;	/* bad field (EPARSE) */
 };
 
@@ -113,8 +113,9 @@ void		 tally_free(struct tally *t);
 /* Add one datagram's sessions: 0, or -1 if they cannot be held (then
  * flush and try again, or drop it). */
 int		 tally_add(struct tally *t, const struct dgram *dg);
-/* Write the sums to the results store and forget them. */
-void		 tally_flush(struct tally *t, struct tally_stats *st);
+/* Write the sums to the results store and forget them: 0; or -1 when
+ * the store failed, the sums it did not take being kept. */
+int		 tally_flush(struct tally *t, struct tally_stats *st);
 size_t		 tally_pending(const struct tally *t);
 
 /* main.c: logging, rate-limited per kind. */

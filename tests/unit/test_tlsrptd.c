@@ -375,6 +375,19 @@ test_bounds(void **state)
 	snprintf(s + n, DGRAM_MAX - n, "],\"t\":0,\"f\":0}]}");
 	assert_int_equal(parse(dg, s), DGRAM_EMALFORMED);
 	assert_non_null(strstr(dg->why, "more than 1024 strings"));
+	/* Policy strings over MTASTS_POLICY_MAX bytes in all. */
+	n = (size_t)snprintf(s, DGRAM_MAX, HEAD "{\"policy-type\":2,"
+	    "\"policy-string\":[");
+	for (i = 0; i < 9; i++) {
+		n += (size_t)snprintf(s + n, DGRAM_MAX - n, "%s\"",
+		    i > 0 ? "," : "");
+		memset(s + n, 'a', 8000);
+		n += 8000;
+		n += (size_t)snprintf(s + n, DGRAM_MAX - n, "\"");
+	}
+	snprintf(s + n, DGRAM_MAX - n, "],\"t\":0,\"f\":0}]}");
+	assert_int_equal(parse(dg, s), DGRAM_EMALFORMED);
+	assert_non_null(strstr(dg->why, "policy strings over 65536 bytes"));
 	/* Every prefix of a good one. */
 	len = strlen(rc1);
 	for (i = 0; i < len; i++)
@@ -446,7 +459,7 @@ test_tally_sessions(void **state)
 		}
 	assert_int_equal(tally_pending(t), 5);
 	memset(&st, 0, sizeof(st));
-	tally_flush(t, &st);
+	assert_int_equal(tally_flush(t, &st), 0);
 	assert_int_equal(st.sessions, 5000);
 	assert_int_equal(st.lost + st.refused, 0);
 	assert_int_equal(tally_pending(t), 0);
@@ -492,18 +505,19 @@ test_tally_full(void **state)
 	assert_int_equal(tally_add(t, dg), -1);
 	assert_int_equal(tally_pending(t), TALLY_KEYS_MAX);
 	memset(&st, 0, sizeof(st));
-	tally_flush(t, &st);
+	assert_int_equal(tally_flush(t, &st), 0);
 	assert_int_equal(st.sessions, TALLY_KEYS_MAX + 1);
 	assert_int_equal(tally_add(t, dg), 0);
-	tally_flush(t, &st);
+	assert_int_equal(tally_flush(t, &st), 0);
 	assert_int_equal(st.sessions, TALLY_KEYS_MAX + 3);
 	walk(&s);
 	tally_free(t);
 	dg_free(dg);
 }
 
-/* The store refuses (a read-only context): the sums are lost, counted
- * and logged, and the daemon goes on. */
+/* The store refuses (a read-only context): the sums are kept for the
+ * next flush, logged; later datagrams add to them; the first refusal
+ * ends the flush (each try may wait for the store's lock). */
 static void
 test_tally_store_fails(void **state)
 {
@@ -521,14 +535,28 @@ test_tally_store_fails(void **state)
 	assert_int_equal(parse(dg, rc1), DGRAM_OK);
 	for (i = 0; i < 7; i++)
 		assert_int_equal(tally_add(t, dg), 0);
+	assert_int_equal(parse(dg, HEAD OKPOL "]}"), DGRAM_OK);
+	assert_int_equal(tally_add(t, dg), 0);
 	memset(&st, 0, sizeof(st));
 	last_log[0] = '\0';
-	tally_flush(t, &st);
-	assert_int_equal(st.sessions, 0);
-	assert_int_equal(st.lost, 7);
+	assert_int_equal(tally_flush(t, &st), -1);
+	assert_int_equal(st.sessions + st.lost + st.refused, 0);
 	assert_non_null(strstr(last_log, "example.com: 7 sessions not "
-	    "counted"));
-	assert_int_equal(tally_pending(t), 0);
+	    "counted yet, kept for the next write"));
+	assert_int_equal(tally_pending(t), 2);
+	/* Still summed into the kept entries, and found again. */
+	assert_int_equal(parse(dg, rc1), DGRAM_OK);
+	assert_int_equal(tally_add(t, dg), 0);
+	assert_int_equal(tally_flush(t, &st), -1);
+	assert_non_null(strstr(last_log, "example.com: 8 sessions"));
+	assert_int_equal(tally_pending(t), 2);
+	tally_free(t);
+	/* The same sums through a writable store: all counted. */
+	assert_non_null(t = tally_new(ctx));
+	for (i = 0; i < 8; i++)
+		assert_int_equal(tally_add(t, dg), 0);
+	assert_int_equal(tally_flush(t, &st), 0);
+	assert_int_equal(st.sessions, 8);
 	tally_free(t);
 	mtasts_ctx_free(ro);
 	dg_free(dg);

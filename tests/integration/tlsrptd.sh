@@ -200,6 +200,30 @@ same "flood: as one counter" \
     "$("$MT" report counts --json "$DAY" | jq -c '[.[] | select(.domain == "flood.example") | .count]')" \
     "[50000]"
 
+# --- the store unavailable ----------------------------------------------
+# Another process holds the cache's operation lock (byte 0 of cache.lock)
+# for 5 s: the daemon's writes time out; its sums must be kept and
+# written once the lock is free, the daemon alive meanwhile.
+python3 -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX, 1, 0)
+open(sys.argv[2], "w").close()
+time.sleep(5)
+' "$T/cache/cache.lock" "$T/locked" &
+lk=$!
+waitfor 50 test -e "$T/locked"
+"$SEND" -n 7 "$SOCK" outage.example "v=TLSRPTv1;" none - 0 >/dev/null
+sleep 1
+"$SEND" -n 4 "$SOCK" outage.example "v=TLSRPTv1;" none - 0 >/dev/null
+check "store locked by another process: alive" alive
+wait "$lk"
+check "store locked: the sums were kept for the next write (logged)" \
+    grep -q 'outage.example: .* not counted yet, kept for the next write' \
+    "$T/log"
+check "store free again: all 11 sessions counted" waitfor 100 sh -c \
+    "$MT report counts $DAY | grep -q 'outage.example .* success .* 11\$'"
+
 # --- stop ----------------------------------------------------------------
 "$SEND" -n 3 "$SOCK" last.example "v=TLSRPTv1;" none - 0 >/dev/null
 kill -TERM "$pid"

@@ -200,6 +200,20 @@ same "flood: as one counter" \
     "$("$MT" report counts --json "$DAY" | jq -c '[.[] | select(.domain == "flood.example") | .count]')" \
     "[50000]"
 
+# A flood of distinct sessions: 20000 datagrams over 10000 domains fill
+# the sums (4096 distinct) again and again; each time they are written
+# out at once, and nothing is lost.
+before=$(total)
+"$SEND" -n 20000 -D 10000 "$SOCK" many.example "v=TLSRPTv1;" none - 0 \
+    >"$T/flood2" && ok "distinct flood: $(cat "$T/flood2")" ||
+    not_ok "distinct flood: sent"
+check "distinct flood: alive" alive
+check "distinct flood: all 20000 sessions counted" \
+    flushed $((before + 20000))
+same "distinct flood: 10000 counters of 2" \
+    "$("$MT" report counts --json "$DAY" | jq -c '[.[] | select(.domain | endswith(".many.example")) | .count] | [length, min, max]')" \
+    "[10000,2,2]"
+
 # --- the store unavailable ----------------------------------------------
 # Another process holds the cache's operation lock (byte 0 of cache.lock)
 # for 5 s: the daemon's writes time out; its sums must be kept and

@@ -296,7 +296,8 @@ dgram_text_ok(const struct dgram_str *s)
 			i++;
 			continue;
 		}
-		n = p[i] >= 0xf0 && p[i] <= 0xf4 ? 4 : p[i] >= 0xe0 ? 3 :
+		n = p[i] >= 0xf0 && p[i] <= 0xf4 ? 4 :
+		    p[i] >= 0xe0 && p[i] < 0xf0 ? 3 :
 		    p[i] >= 0xc2 && p[i] < 0xe0 ? 2 : 0;
 		if (n == 0 || s->len - i < n)
 			return 0;

@@ -310,6 +310,15 @@ test_hostile(void **state)
 		{ HEAD "{\"policy-type\":2,\"policy-string\":["
 		    "\"\xed\xa0\x80\"],\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED,
 		    "not a line" },
+		{ HEAD "{\"policy-type\":2,\"policy-string\":["
+		    "\"\xf8\x88\x80\x80\x80\"],\"t\":0,\"f\":0}]}",
+		    DGRAM_EMALFORMED, "not a line" },
+		{ HEAD "{\"policy-type\":2,\"policy-string\":["
+		    "\"\xff\xbf\xbf\"],\"t\":0,\"f\":0}]}",
+		    DGRAM_EMALFORMED, "not a line" },
+		{ HEAD "{\"policy-type\":2,\"policy-string\":["
+		    "\"\xc1\xbf\"],\"t\":0,\"f\":0}]}",
+		    DGRAM_EMALFORMED, "not a line" },
 		{ HEAD "{\"policy-type\":2,\"policy-string\":[1],"
 		    "\"t\":0,\"f\":0}]}", DGRAM_EMALFORMED, "expected '\"'" },
 		{ HEAD "{\"policy-type\":2,\"policy-string\":{},"

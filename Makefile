@@ -628,6 +628,11 @@ $(B)/tests/tlsrptsend: tests/tlsrptd/tlsrptsend.c
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
 test: $(B)/tests/tlsrptsend
+$(B)/tests/lockhold: tests/tlsrptd/lockhold.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+test: $(B)/tests/lockhold
 # The same through the real libtlsrpt (Debian 13: libtlsrpt0-dev), built
 # by tests/trixie/root.sh there.
 $(B)/tests/tlsrptreal: tests/trixie/tlsrptreal.c

@@ -28,7 +28,7 @@ same() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi
 }
 
-for f in "$TD" "$SEND" "$MT"; do
+for f in "$TD" "$SEND" "$MT" "$B/tests/lockhold"; do
 	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
 done
 T=$(mktemp -d /tmp/mtasts-tlsrptd.XXXXXX)
@@ -218,15 +218,9 @@ same "distinct flood: 10000 counters of 2" \
 # Another process holds the cache's operation lock (byte 0 of cache.lock)
 # for 5 s: the daemon's writes time out; its sums must be kept and
 # written once the lock is free, the daemon alive meanwhile.
-python3 -c '
-import fcntl, sys, time
-f = open(sys.argv[1], "r+")
-fcntl.lockf(f, fcntl.LOCK_EX, 1, 0)
-open(sys.argv[2], "w").close()
-time.sleep(5)
-' "$T/cache/cache.lock" "$T/locked" &
+"$B/tests/lockhold" "$T/cache/cache.lock" 5 "$T/locked" &
 lk=$!
-waitfor 50 test -e "$T/locked"
+check "store locked by another process" waitfor 50 test -e "$T/locked"
 "$SEND" -n 7 "$SOCK" outage.example "v=TLSRPTv1;" none - 0 >/dev/null
 sleep 1
 "$SEND" -n 4 "$SOCK" outage.example "v=TLSRPTv1;" none - 0 >/dev/null

@@ -205,6 +205,7 @@ targets="$targets build/asan/filter-mtasts build/asan/table-mtasts"
 targets="$targets build/asan/mtasts-socketmap build/asan/mtasts-tlsrptd"
 # tlsrptd.sh's senders: byte for byte as libtlsrpt, and libtlsrpt itself.
 targets="$targets build/tests/tlsrptsend build/tests/tlsrptreal"
+targets="$targets build/tests/lockhold"
 for u in $units; do
 	targets="$targets build/tests/$u build/asan/tests/$u"
 done

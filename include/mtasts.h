@@ -465,8 +465,11 @@ MTASTS_API int mtasts_tls_result_tlsa(struct mtasts_ctx *ctx,
  * once.  MTASTS_EPARSE (err says which field) for a bad field, a text
  * over MTASTS_POLICY_MAX or with a NUL, or a result type the policy
  * type cannot have (sts-* outside "sts", tlsa-invalid, dnssec-invalid
- * and dane-required under "sts"); MTASTS_EINVAL for count 0.  The
- * struct may grow only with a new soname. */
+ * and dane-required under "sts"); MTASTS_EINVAL for count 0;
+ * another status (MTASTS_EIO, MTASTS_ENOMEM, ...) when the store cannot
+ * take them: nothing is counted, and the caller may try again.  t and its strings are the
+ * caller's, read during the call only.  The struct may grow only with
+ * a new soname. */
 struct mtasts_tls_tally {
 	const char	*domain;	/* policy domain */
 	const char	*policy_type;	/* "sts", "tlsa", "no-policy-found" */

@@ -324,16 +324,19 @@ tlsresult_text_id(struct mtasts_ctx *ctx, const char *d, int sts,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 	struct cache_entry e;
-	int n, found = 0;
+	int n, r, found = 0;
 
-	if (sts && cache_get(ctx->cache, d, &e) == MTASTS_OK) {
+	/* A cache that cannot say (ENOMEM, EIO) fails the call: counted
+	 * under another id, the sessions would split the policy. */
+	if (sts && (r = cache_get(ctx->cache, d, &e)) == MTASTS_OK) {
 		if (e.text != NULL && tlsresult_same_text(e.text, e.text_len,
 		    text, len)) {
 			snprintf(id, idsize, "%s", e.id);
 			found = 1;
 		}
 		cache_entry_clear(&e);
-	}
+	} else if (sts && r != MTASTS_ENORECORD)
+		return r;
 	if (!found) {
 		if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(),
 		    NULL) != 1 || mdlen < 16 || idsize < 33)

@@ -19,6 +19,7 @@
 #include "mtasts.h"
 #include "cache.h"
 #include "ctx.h"
+#include "util.h"
 
 #include "tmpctx.h"
 
@@ -289,6 +290,44 @@ test_hostile(void **state)
 	assert_string_equal(s.line[0], "x.example sts - success - - - - 1");
 }
 
+#ifdef MTASTS_ALLOC_TEST
+/* Each allocation fails once in turn: the call fails without counting
+ * (a caller that tries again counts the sessions once), until it
+ * succeeds.  LeakSanitizer checks nothing leaks on the way. */
+static void
+test_alloc_fail(void **state)
+{
+	struct mtasts_tls_tally t;
+	char err[MTASTS_ERRLEN];
+	struct seen s;
+	unsigned long n;
+	int r = MTASTS_ENOMEM;
+
+	(void)state;
+	clear();
+	/* The policy test_sts_cache_id cached: reading it allocates. */
+	t = tally("cached.example", "sts", sts_text, "certificate-expired", 5);
+	t.mx = "mx.cached.example";
+	for (n = 1; n < 1000 && r != MTASTS_OK; n++) {
+		util_alloc_fail_at(n);
+		r = mtasts_tls_result_add(ctx, &t, err, sizeof(err));
+		util_alloc_fail_at(0);
+		assert_int_not_equal(r, MTASTS_EPARSE);
+		if (r != MTASTS_OK) {
+			walk(&s);
+			assert_int_equal(s.n, 0);
+		}
+	}
+	assert_int_equal(r, MTASTS_OK);
+	assert_true(n > 2);	/* some allocation did fail */
+	walk(&s);
+	assert_int_equal(s.n, 1);
+	/* Under the cache's id, not one made from the text. */
+	assert_string_equal(s.line[0], "cached.example sts 20261202 "
+	    "certificate-expired mx.cached.example - - - 5");
+}
+#endif
+
 int
 main(void)
 {
@@ -297,6 +336,9 @@ main(void)
 		cmocka_unit_test(test_sts_cache_id),
 		cmocka_unit_test(test_tlsa_none),
 		cmocka_unit_test(test_hostile),
+#ifdef MTASTS_ALLOC_TEST
+		cmocka_unit_test(test_alloc_fail),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);

@@ -87,7 +87,8 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 # its own libraries (NAME_LIBS).  opensmtpd-filter/loglimit.c is the
 # filter's, shared with the table: bad input logged without a flood.
 # adapter/: what the adapters share (their log, adapter/log.h).
-PROGS		= mtasts filter-mtasts table-mtasts mtasts-socketmap
+PROGS		= mtasts filter-mtasts table-mtasts mtasts-socketmap \
+		  mtasts-tlsrptd
 ADAPTER_SRCS	= $(sort $(wildcard adapter/*.c))
 mtasts_SRCS	= $(CLI_SRCS)
 mtasts_LIBS	= $(CLI_LIBS)
@@ -97,6 +98,8 @@ table-mtasts_SRCS = $(sort $(wildcard opensmtpd-filter/table/*.c)) \
 		  opensmtpd-filter/fields.c opensmtpd-filter/loglimit.c \
 		  $(ADAPTER_SRCS)
 mtasts-socketmap_SRCS = $(sort $(wildcard socketmap/*.c)) $(ADAPTER_SRCS)
+# mtasts-tlsrptd(8): the collector of libtlsrpt's datagrams (Postfix 3.10).
+mtasts-tlsrptd_SRCS = $(sort $(wildcard tlsrptd/*.c))
 
 all: $(LIB_A) $(LIB_PUB_A) $(B)/$(LIB_SONAME) $(PROGS:%=$(B)/%) \
     $(B)/exim/mtasts.so
@@ -221,6 +224,8 @@ test_socketmap_SRCS = socketmap/netstring.c socketmap/request.c
 # mail, the mailto: address) and cli/sendstate.c (the per-report state).
 test_sendmail_SRCS = cli/mail.c cli/sendstate.c
 test_sendstate_SRCS = $(test_sendmail_SRCS)
+# mtasts-tlsrptd's datagram parser and tally.
+test_tlsrptd_SRCS = tlsrptd/dgram.c tlsrptd/tally.c
 
 UNIT_BINS	= $(UNITS:%=$(B)/tests/%)
 ASAN_UNIT_BINS	= $(UNITS:%=$(B)/asan/tests/%) \
@@ -246,6 +251,7 @@ fuzz_tabletext_SRCS = opensmtpd-filter/table/text.c \
 fuzz_netstring_SRCS = $(test_socketmap_SRCS)
 fuzz_mailto_SRCS = $(test_sendmail_SRCS)
 fuzz_sendstate_SRCS = $(test_sendmail_SRCS)
+fuzz_tlsrptd_SRCS = $(test_tlsrptd_SRCS)
 
 REPLAY_BINS	= $(FUZZ_NAMES:%=$(B)/asan/replay_%)
 FUZZ_BINS	= $(FUZZ_NAMES:%=$(B)/fuzz/fuzz_%)
@@ -269,8 +275,24 @@ $(TEST_TOOLS): $(B)/tests/%: $(B)/tests/integration/%.o $(LIB_A)
 	$(E) "  LD      $@"
 	$(Q)$(LINK) $(CORE_LIBS)
 
+# Without the core: datagrams written byte for byte as libtlsrpt 0.5
+# does (Debian 12 has no libtlsrpt; also the bench's flood), a holder of
+# the store's lock, and a socket that only recv()s (the bench's floor).
+# tlsrptreal sends through the real libtlsrpt (Debian 13, libtlsrpt-dev),
+# built by tests/trixie/root.sh there.
+PLAIN_TOOLS	= $(B)/tests/tlsrptsend $(B)/tests/lockhold $(B)/dgfloor
+$(B)/tests/tlsrptsend $(B)/tests/lockhold: $(B)/tests/%: tests/tlsrptd/%.c
+$(B)/tests/tlsrptreal: tests/trixie/tlsrptreal.c
+$(B)/dgfloor: bench/dgfloor.c
+$(PLAIN_TOOLS) $(B)/tests/tlsrptreal:
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@ $(if $(filter \
+	    %/tlsrptreal,$@),-ltlsrpt)
+
 test: all $(UNIT_BINS) $(ASAN_UNIT_BINS) $(REPLAY_BINS) \
-    $(PROGS:%=$(B)/asan/%) $(B)/alloc/exim/mtasts.so $(TEST_TOOLS)
+    $(PROGS:%=$(B)/asan/%) $(B)/alloc/exim/mtasts.so $(TEST_TOOLS) \
+    $(PLAIN_TOOLS)
 	@B=$(B) FUZZ_NAMES="$(FUZZ_NAMES)" sh tests/run.sh $(TESTS)
 
 # "make test" is the edit loop: unit tests (plain and ASan+UBSan), the
@@ -301,7 +323,7 @@ $(B)/bench $(B)/smload: $(B)/%: bench/%.c $(LIB_A)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icore $(CORE_CFLAGS) $(CLI_CFLAGS) -O2 $< \
 	    -o $@ $(LIB_A) $(CLI_LIBS) $(CORE_LIBS)
 
-bench: deps all $(B)/bench $(B)/smload
+bench: deps all $(B)/bench $(B)/smload $(PLAIN_TOOLS)
 	@$(B)/bench
 	@sh bench/cold.sh $(B)
 	@sh bench/exim.sh $(B)
@@ -309,6 +331,7 @@ bench: deps all $(B)/bench $(B)/smload
 	@sh bench/smtpd.sh $(B)
 	@sh bench/socketmap.sh $(B)
 	@sh bench/fleet.sh $(B)
+	@sh bench/tlsrptd.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -403,6 +426,19 @@ uninstall-socketmap:
 	rm -f $(DESTDIR)$(SBINDIR)/mtasts-socketmap \
 	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-socketmap.service
 .PHONY: install-socketmap uninstall-socketmap
+
+install: install-tlsrptd
+install-tlsrptd: $(B)/mtasts-tlsrptd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 755 $(B)/mtasts-tlsrptd $(DESTDIR)$(SBINDIR)/
+	sed 's|/usr/sbin/|$(SBINDIR)/|' \
+	    systemd/mtasts-tlsrptd.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-tlsrptd.service
+uninstall: uninstall-tlsrptd
+uninstall-tlsrptd:
+	rm -f $(DESTDIR)$(SBINDIR)/mtasts-tlsrptd \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-tlsrptd.service
+.PHONY: install-tlsrptd uninstall-tlsrptd
 
 # Header dependencies of every object built so far (-MMD above).
 # (The test trees' "root" directories are Debian packages unpacked.)

@@ -71,9 +71,9 @@ tlsrpt_on_count(const struct mtasts_tls_count *c, void *arg)
 
 /* The policy as RFC 8460 §4.4 and §4.5 quote it: an MTA-STS policy's
  * lines and its mx patterns as an array (D18); a tlsa policy's TLSA
- * records, "usage selector mtype HEX" each, as the core noted them
- * (without a note, as for results counted before DANE was checked, no
- * policy-string). */
+ * records, "usage selector mtype HEX" each, as the core noted them or
+ * as the MTA named them (mtasts-tlsrptd); without them (results counted
+ * before DANE was checked), no policy-string. */
 static json_t *
 tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
     const char *pid)

@@ -46,6 +46,11 @@ static const struct config_key config_keys[] = {
 	 * dane-only never lets an MX host without TLSA go unverified. */
 	{ "socketmap_dane", T_DANELEVEL, "dane-only", 0, 0,
 	    OFF(socketmap_dane), SZ(socketmap_dane) },
+	/* mtasts-tlsrptd: where Postfix's libtlsrpt sends its datagrams
+	 * (smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock, relative to
+	 * the queue directory, so it works chrooted or not). */
+	{ "tlsrpt_socket", T_PATH, "/var/spool/postfix/run/tlsrpt/tlsrpt.sock",
+	    0, 0, OFF(tlsrpt_socket), SZ(tlsrpt_socket) },
 	{ "ca_file", T_PATH, "/etc/ssl/certs/ca-certificates.crt", 0, 0,
 	    OFF(ca_file), SZ(ca_file) },
 	{ "dns_timeout", T_DURATION, "5s", 1, 60, OFF(dns_timeout), 0 },

@@ -63,8 +63,9 @@ done
 deb() { echo "$D/${1}_${V}_$arch.deb"; }
 # The compiles of the package build (V=1 shows them) warn but never stop
 # on a warning: the next compiler's new warning must not fail the build.
+# (dpkg-buildflags' own -Werror=format-security stays: one warning.)
 if grep -q ' -c .*core/policy\.c' "$D/src/build.log" &&
-    ! grep ' -c ' "$D/src/build.log" | grep -q -- '-Werror'; then
+    ! grep ' -c ' "$D/src/build.log" | grep -qE -- '-Werror( |$)'; then
 	ok "package build compiles without -Werror"
 else
 	not_ok "package build compiles without -Werror"

@@ -359,6 +359,14 @@ hostile "endless bulk" SYSTEM:'printf "\$100000000\r\n";
 hostile "silence" SYSTEM:'sleep 3'
 hostile "wrong type" SYSTEM:'printf ":42\r\n"; sleep 1'
 
+no_password() {
+	! grep -q -- "$PW\|$APW" "$S"/host*/err "$S"/host*/out \
+	    "$S"/host*/send "$S"/host*/refresh "$S"/host*/shown 2>/dev/null &&
+	    ok "no password in any output or log of any host" ||
+	    not_ok "no password in any output or log" \
+	    "$(grep -l -- "$PW\|$APW" "$S"/host*/* 2>/dev/null)"
+}
+
 # 9. rediss://: TLS to the store where the build has it (hiredis_ssl,
 # Debian 13), refused by the configuration where it has not (Debian 12).
 host 20 "rediss://:$PW@127.0.0.1:$TPORT/3"
@@ -369,6 +377,7 @@ if ! pkg-config --exists hiredis_ssl 2>/dev/null; then
 	    ok "no hiredis_ssl: rediss:// refused by the configuration" ||
 	    not_ok "no hiredis_ssl: rediss:// refused" "rc $rc" \
 	    "$(cat "$S/host20/err")"
+	no_password
 	tap_end
 	exit
 fi
@@ -453,10 +462,12 @@ rediss://127.0.0.1:$TPORT/3: unreachable: TLS: $want" "$S/host$1/err" &&
 	    ok "$desc: store unused, logged, enforce from the network" ||
 	    not_ok "$desc" "$out" "$(cat "$S/host$1/err")"
 }
+# (redis-server sends its chain with the root: "self-signed certificate
+# in certificate chain", not "unable to get local issuer certificate")
 tls_bad "a CA the host does not trust" "server certificate not verified: \
-unable to get local issuer certificate" 23 "" rogue
+.*certificate" 23 "" rogue
 tls_bad "the system's CA store (no shared_ca_file)" "server certificate \
-not verified: unable to get local issuer certificate" 24 "" ""
+not verified: .*certificate" 24 "" ""
 tls_bad "another name (shared_tls_name)" "server certificate not \
 verified: hostname mismatch" 25 other.fleet.test
 sed -i "s|^shared_ca_file = .*|shared_ca_file = $T/rogue.pem|" \
@@ -498,10 +509,6 @@ handshake" "$S/host27/err" &&
     ok "rediss:// to a plaintext redis-server: refused, no fallback" ||
     not_ok "rediss:// to a plaintext redis-server" "$out" \
     "$(cat "$S/host27/err")"
-! grep -rq -- "$PW\|$APW" "$S"/host*/err "$S"/host*/out "$S"/host*/send \
-    "$S"/host*/refresh 2>/dev/null &&
-    ok "no password in any output or log of any host" ||
-    not_ok "no password in any output or log" \
-    "$(grep -rl -- "$PW\|$APW" "$S"/host*/err "$S"/host*/out 2>/dev/null)"
+no_password
 
 tap_end

@@ -36,8 +36,19 @@ WARNINGS	= -Wall -Wextra $(WERROR) -Wshadow -Wpointer-arith -Wcast-qual \
 STD		= -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 
 CORE_PKGS	= openssl libidn2 libcares libevent libcurl hiredis
+# rediss:// (TLS to the fleet's store, core/redis_tls.c) where hiredis has
+# its SSL library: hiredis 1.x (Debian 13's libhiredis-dev ships it);
+# Debian 12's 0.14 has none, and rediss:// is then refused in the
+# configuration.  HIREDIS_SSL=no builds without it anywhere.
+HIREDIS_SSL	?= $(shell $(PKG_CONFIG) --exists hiredis_ssl 2>/dev/null && \
+		   echo yes)
+ifeq ($(HIREDIS_SSL),yes)
+CORE_PKGS	+= hiredis_ssl
+REDIS_TLS_DEF	= -DMTASTS_REDIS_TLS
+endif
 CLI_PKGS	= jansson libevent zlib
-CORE_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
+CORE_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null) \
+		  $(REDIS_TLS_DEF)
 CORE_LIBS	= $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null) -ldb
 CLI_CFLAGS	= $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS) 2>/dev/null)
 CLI_LIBS	= $(shell $(PKG_CONFIG) --libs $(CLI_PKGS) 2>/dev/null)
@@ -197,7 +208,7 @@ $(B)/mtasts.pc: mtasts.pc.in FORCE
 	@mkdir -p $(@D)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    mtasts.pc.in > $@
+	    -e 's|@CORE_PKGS@|$(CORE_PKGS)|' mtasts.pc.in > $@
 
 # Unit tests (cmocka) link the static library, whose internal helpers
 # are reachable; each plain and under ASan+UBSan.  Some have more parts:

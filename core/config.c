@@ -21,7 +21,7 @@
 #define CONFIG_LINE_MAX	4096
 
 enum config_type { T_PATH, T_RESOLVER, T_DURATION, T_BOOL, T_LOGLEVEL,
-	T_TEXT, T_DANELEVEL, T_SHARED, T_MSEC };
+	T_TEXT, T_DANELEVEL, T_SHARED, T_MSEC, T_OPTPATH, T_TLSNAME };
 
 struct config_key {
 	const char	*name;
@@ -96,6 +96,12 @@ static const struct config_key config_keys[] = {
 	    OFF(shared_connect_timeout), 0 },
 	{ "shared_command_timeout", T_MSEC, "250ms", 10, 10000,
 	    OFF(shared_command_timeout), 0 },
+	/* rediss:// (redis_tls.c): a store's private CA is trusted for
+	 * the store only, never for policy fetches (ca_file). */
+	{ "shared_ca_file", T_OPTPATH, "", 0, 0, OFF(shared_ca_file),
+	    SZ(shared_ca_file) },
+	{ "shared_tls_name", T_TLSNAME, "", 0, 0, OFF(shared_tls_name),
+	    SZ(shared_tls_name) },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -263,7 +269,12 @@ config_set(struct mtasts_config *cfg, const struct config_key *k,
 	size_t i;
 
 	switch (k->type) {
+	case T_OPTPATH:
 	case T_PATH:
+		if (len == 0 && k->type == T_OPTPATH) {
+			base[0] = '\0';
+			return 0;
+		}
 		if (len == 0 || len >= k->size || v[0] != '/' ||
 		    memchr(v, '\0', len) != NULL)
 			return util_err(why, whylen, "an absolute path is "
@@ -324,6 +335,19 @@ config_set(struct mtasts_config *cfg, const struct config_key *k,
 		base[len] = '\0';
 		return 0;
 	}
+	case T_TLSNAME:
+		/* A host name or an address, as a certificate names it. */
+		if (len >= k->size || len > REDIS_HOST_MAX)
+			return util_err(why, whylen, "longer than %d bytes",
+			    REDIS_HOST_MAX), -1;
+		for (i = 0; i < len; i++)
+			if (!UTIL_IS_ALNUM((unsigned char)v[i]) &&
+			    v[i] != '.' && v[i] != '-' && v[i] != ':')
+				return util_err(why, whylen, "expected a host "
+				    "name or an address"), -1;
+		memcpy(base, v, len);
+		base[len] = '\0';
+		return 0;
 	case T_MSEC:
 		if (config_msec(v, len, &d) != 0)
 			return util_err(why, whylen, "expected a time such as "
@@ -515,13 +539,13 @@ config_shared_dump(const char *url, char *val, size_t size)
 	struct redis_url u;
 	char why[160];
 
+	/* Never the value as written: it was parsed when it was read, and
+	 * one that cannot be is shown as nothing rather than in full. */
 	if (*url == '\0' || redis_url_parse(url, strlen(url), &u, why,
 	    sizeof(why)) != 0)
-		snprintf(val, size, "%s", url);
-	else if (u.pass[0] != '\0')
-		snprintf(val, size, "redis://%s:****@%s", u.user, u.name + 8);
+		snprintf(val, size, "%s", "");
 	else
-		snprintf(val, size, "%s", u.name);
+		redis_url_redact(&u, val, size);
 	explicit_bzero(&u, sizeof(u));
 }
 
@@ -542,9 +566,11 @@ mtasts_config_item(const struct mtasts_config *cfg, size_t i,
 	*key = k->name;
 	switch (k->type) {
 	case T_PATH:
+	case T_OPTPATH:
 	case T_RESOLVER:
 	case T_TEXT:
 	case T_DANELEVEL:
+	case T_TLSNAME:
 		snprintf(val, size, "%s", base);
 		break;
 	case T_DURATION:

@@ -43,6 +43,11 @@ struct mtasts_config {
 	char		shared_prefix[64];	/* of every key we use */
 	unsigned int	shared_connect_timeout;	/* ms, per attempt */
 	unsigned int	shared_command_timeout;	/* ms, per command */
+	char		shared_ca_file[CONFIG_PATH_MAX]; /* rediss:// trust
+							  * anchors, "" the
+							  * system's */
+	char		shared_tls_name[256];	/* rediss:// certificate
+						 * name, "" the URL's host */
 };
 
 #endif /* MTASTS_CONFIG_H */

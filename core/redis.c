@@ -22,8 +22,10 @@
  *   - After a fork (Exim's delivery processes) the child does not share
  *     its parent's socket: it closes its copy and connects afresh.
  *
- * hiredis 0.14 (Debian 12) has no TLS: "rediss://" is refused when the
- * configuration is read (redis_url_parse), not silently sent in clear.
+ * rediss:// runs TLS (redis_tls.c) where hiredis has its SSL library
+ * (1.x, Debian 13); hiredis 0.14 (Debian 12) has none, and "rediss://"
+ * is refused when the configuration is read (redis_url_parse), never
+ * sent in clear.
  * A host name is resolved by getaddrinfo(3), which no timeout bounds:
  * mtasts.conf(5) advises an address or a unix socket.
  */
@@ -52,6 +54,9 @@
 
 struct redis {
 	struct redis_url	 url;
+	char			 ca_file[1024];	/* shared_ca_file */
+	char			 tls_name[REDIS_HOST_MAX + 1];
+	struct redis_tls	*tls;		/* rediss://, once set up */
 	unsigned int		 connect_ms;
 	unsigned int		 command_ms;
 	redisContext		*c;		/* NULL: not connected */
@@ -108,7 +113,7 @@ static redisReplyObjectFunctions redis_fns = {
 };
 #endif
 
-static int64_t
+int64_t
 redis_now_ms(void)
 {
 	struct timespec ts;
@@ -242,8 +247,8 @@ redis_reply_parse(const char *p, size_t len, redisReply **out)
 }
 
 int
-redis_new(const char *url, unsigned int connect_ms, unsigned int command_ms,
-    struct redis **out)
+redis_new(const char *url, const struct redis_tls_opts *tls,
+    unsigned int connect_ms, unsigned int command_ms, struct redis **out)
 {
 	struct redis *r;
 	char why[160];
@@ -256,6 +261,10 @@ redis_new(const char *url, unsigned int connect_ms, unsigned int command_ms,
 		util_free(r);
 		return MTASTS_EPARSE;
 	}
+	if (tls != NULL && tls->ca_file != NULL)
+		snprintf(r->ca_file, sizeof(r->ca_file), "%s", tls->ca_file);
+	if (tls != NULL && tls->name != NULL)
+		snprintf(r->tls_name, sizeof(r->tls_name), "%s", tls->name);
 	r->connect_ms = connect_ms;
 	r->command_ms = command_ms;
 	*out = r;
@@ -269,6 +278,7 @@ redis_free(struct redis *r)
 		return;
 	if (r->c != NULL)
 		redisFree(r->c);
+	redis_tls_free(r->tls);
 	explicit_bzero(r->url.pass, sizeof(r->url.pass));
 	util_free(r);
 }
@@ -313,7 +323,7 @@ redis_up(struct redis *r)
 }
 
 /* Wait until fd is ready for ev or the deadline passes: 0 or -1. */
-static int
+int
 redis_wait(int fd, short ev, int64_t deadline)
 {
 	struct pollfd p;
@@ -334,29 +344,65 @@ redis_wait(int fd, short ev, int64_t deadline)
 }
 
 /*
- * hiredis writes with write(2): to a store that died, that raises
+ * hiredis writes with write(2), and OpenSSL may write while it reads or
+ * shakes hands (alerts, key updates): to a store that died, that raises
  * SIGPIPE, whose default action would end the MTA's process (STYLE.md:
  * the library never takes its host down).  The host's disposition is
  * its own, so it is left alone: SIGPIPE is blocked in this thread for
- * the write, and one that the write raised is taken before unblocking.
+ * the call, and one that the call raised is taken before unblocking.
  */
+struct redis_nopipe {
+	sigset_t	pipe, old;
+	int		before;		/* one was pending already */
+};
+
+static void
+redis_nopipe_begin(struct redis_nopipe *np)
+{
+	sigset_t pending;
+
+	sigemptyset(&np->pipe);
+	sigaddset(&np->pipe, SIGPIPE);
+	sigemptyset(&pending);
+	np->before = sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &np->pipe, &np->old);
+}
+
+static void
+redis_nopipe_end(struct redis_nopipe *np)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t pending;
+
+	sigemptyset(&pending);
+	if (!np->before && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE))
+		(void)sigtimedwait(&np->pipe, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &np->old, NULL);
+}
+
 static int
 redis_write(struct redis *r, int *done)
 {
-	struct timespec zero = { 0, 0 };
-	sigset_t pipe, old, pending;
-	int before, rc;
+	struct redis_nopipe np;
+	int rc;
 
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	sigemptyset(&pending);
-	before = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	redis_nopipe_begin(&np);
 	rc = redisBufferWrite(r->c, done);
-	if (!before && sigpending(&pending) == 0 &&
-	    sigismember(&pending, SIGPIPE))
-		(void)sigtimedwait(&pipe, NULL, &zero);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	redis_nopipe_end(&np);
+	return rc;
+}
+
+static int
+redis_read(struct redis *r)
+{
+	struct redis_nopipe np;
+	int rc;
+
+	redis_nopipe_begin(&np);
+	rc = redisBufferRead(r->c);
+	redis_nopipe_end(&np);
 	return rc;
 }
 
@@ -401,10 +447,11 @@ redis_exchange(struct redis *r, int argc, const char **argv,
 			return util_err(why, whylen, "%s: reply longer than "
 			    "%d bytes", argv[0], REDIS_REPLY_MAX), NULL;
 		}
-		if (redis_wait(r->c->fd, POLLIN, deadline) != 0)
+		if (!(r->url.tls && redis_tls_pending(r->tls)) &&
+		    redis_wait(r->c->fd, POLLIN, deadline) != 0)
 			return util_err(why, whylen, "%s: no answer within "
 			    "%u ms", argv[0], r->command_ms), NULL;
-		if (redisBufferRead(r->c) != REDIS_OK)
+		if (redis_read(r) != REDIS_OK)
 			return util_err(why, whylen, "%s: %s", argv[0],
 			    r->c->errstr), NULL;
 	}
@@ -433,10 +480,31 @@ redis_ok(struct redis *r, int argc, const char **argv, char *why,
 	return ok ? 0 : -1;
 }
 
+/* rediss://: the handshake, in what is left of the connect time. */
+static int
+redis_connect_tls(struct redis *r, int64_t deadline, char *why,
+    size_t whylen)
+{
+	struct redis_tls_opts o = { r->ca_file, r->tls_name };
+	struct redis_nopipe np;
+	int rc;
+
+	/* Kept across connections; set up again after it failed (a CA
+	 * file that could not be read may be there next time). */
+	if (r->tls == NULL && redis_tls_new(&r->url, &o, &r->tls, why,
+	    whylen) != 0)
+		return -1;
+	redis_nopipe_begin(&np);
+	rc = redis_tls_start(r->tls, r->c, deadline, why, whylen);
+	redis_nopipe_end(&np);
+	return rc;
+}
+
 static int
 redis_connect(struct redis *r, char *why, size_t whylen)
 {
 	struct timeval ctv, tv;
+	int64_t deadline = redis_now_ms() + r->connect_ms;
 	char db[16];
 	const char *argv[3];
 
@@ -455,6 +523,10 @@ redis_connect(struct redis *r, char *why, size_t whylen)
 	util_cloexec(r->c->fd);
 	/* A backstop only: redis_wait() holds the real deadline. */
 	(void)redisSetTimeout(r->c, tv);
+	/* Never a fallback to plain TCP: no TLS, no store.  AUTH goes
+	 * only to a server whose certificate was verified. */
+	if (r->url.tls && redis_connect_tls(r, deadline, why, whylen) != 0)
+		return -1;
 	redisReaderFree(r->c->reader);
 	if ((r->c->reader = redisReaderCreateWithFunctions(&redis_fns)) ==
 	    NULL)

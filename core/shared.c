@@ -35,6 +35,7 @@
 int
 shared_new(const struct mtasts_config *cfg, struct shared **out)
 {
+	struct redis_tls_opts tls;
 	struct shared *s;
 	char host[65];
 	int r;
@@ -44,7 +45,9 @@ shared_new(const struct mtasts_config *cfg, struct shared **out)
 		return MTASTS_OK;
 	if ((s = util_calloc(1, sizeof(*s))) == NULL)
 		return MTASTS_ENOMEM;
-	if ((r = redis_new(cfg->shared_cache, cfg->shared_connect_timeout,
+	tls.ca_file = cfg->shared_ca_file;
+	tls.name = cfg->shared_tls_name;
+	if ((r = redis_new(cfg->shared_cache, &tls, cfg->shared_connect_timeout,
 	    cfg->shared_command_timeout, &s->r)) != MTASTS_OK) {
 		util_free(s);
 		return r;

@@ -173,6 +173,19 @@ for f in usr/bin/mtasts usr/libexec/mtasts/filter-mtasts \
 done
 readelf -hW "$X/usr/bin/mtasts" | grep -q 'DYN (Position-Independent' &&
     ok "mtasts is PIE" || not_ok "mtasts is PIE"
+# rediss:// (docs/fleet.md): built in where libhiredis-dev has its SSL
+# library (Debian 13), refused by the configuration where not (12).
+if pkg-config --exists hiredis_ssl 2>/dev/null; then
+	readelf -dW "$X/usr/lib/$ma/libmtasts.so.$V" |
+	    grep -q 'NEEDED.*libhiredis_ssl' &&
+	    ok "libmtasts0 links libhiredis_ssl: rediss:// built in" ||
+	    not_ok "libmtasts0 links libhiredis_ssl"
+else
+	readelf -dW "$X/usr/lib/$ma/libmtasts.so.$V" |
+	    grep -q 'NEEDED.*libhiredis_ssl' &&
+	    not_ok "no hiredis_ssl here, yet libmtasts0 links it" ||
+	    ok "no hiredis_ssl here: libmtasts0 without rediss://"
+fi
 
 # --- the scratch root ---------------------------------------------------
 R=$T/root

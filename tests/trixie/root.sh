@@ -197,7 +197,7 @@ if [ -n "${MTASTS_TRIXIE_QUICK:-}" ]; then
 	units=""
 	fuzz=""
 fi
-targets="all build/asan/mtasts"
+targets="all build/asan/mtasts build/tests/tlsrec"	# tlsrec: fleet.sh
 [ -n "${MTASTS_TRIXIE_QUICK:-}" ] ||
     targets="$targets build/asan/tests/test_alloc_fail"
 # The ASan+UBSan programs the MTA suites run.
@@ -254,7 +254,7 @@ echo "# tests: $(($(now) - t0)) s"
 # as they do for 12 on 12; deb.sh builds them and runs lintian, so the
 # packages are built here only when it does not run.
 MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim exim-cache tlsrpt
-postfix dane tlsrptd deb packaged"}
+fleet postfix dane tlsrptd deb packaged"}
 case " $MTA_SUITES ${MTASTS_TRIXIE_QUICK:+quick} " in
 *" deb "*|*" quick "*) ;;
 *)

@@ -22,6 +22,13 @@
 
 #include <cmocka.h>
 
+#ifdef MTASTS_REDIS_TLS
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#endif
+
 #include "mtasts.h"
 #include "cache.h"
 #include "redis.h"
@@ -67,7 +74,23 @@ static const struct {
 	    "", 6379, 1, "redis://cache.example.net:6379/1" },
 	{ "unix:/run/redis/redis.sock", 1, "", "/run/redis/redis.sock", "",
 	    "", 0, 0, "unix:/run/redis/redis.sock" },
+	{ "unix:mta:s3c@r@/run/r.sock", 1, "", "/run/r.sock", "mta",
+	    "s3c@r", 0, 0, "unix:/run/r.sock" },
+	{ "unix::pw@/run/r.sock", 1, "", "/run/r.sock", "", "pw", 0, 0,
+	    "unix:/run/r.sock" },
+#ifdef MTASTS_REDIS_TLS
+	{ "rediss://mta:pw@10.0.0.5:6380/1", 1, "10.0.0.5", "", "mta", "pw",
+	    6380, 1, "rediss://10.0.0.5:6380/1" },
+	{ "rediss://[::1]", 1, "::1", "", "", "", 6379, 0,
+	    "rediss://[::1]:6379/0" },
+#else
 	{ "rediss://10.0.0.5:6379/0", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
+#endif
+	{ "unix:pw@/run/r.sock", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
+	{ "unix::pw@run/r.sock", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
+	{ "unix::@/run/r.sock", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
+	{ "rediss://", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
+	{ "rediss:/h/0", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
 	{ "http://10.0.0.5/", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
 	{ "redis://", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
 	{ "redis://h:0/0", 0, NULL, NULL, NULL, NULL, 0, 0, NULL },
@@ -108,10 +131,17 @@ test_url(void **state)
 		assert_int_equal(u.db, urls[i].db);
 		assert_string_equal(u.name, urls[i].name);
 	}
-	/* TLS is refused with a reason, never sent in clear. */
+#ifndef MTASTS_REDIS_TLS
+	/* Without libhiredis_ssl (Debian 12) TLS is refused with a reason,
+	 * never sent in clear. */
 	assert_int_equal(redis_url_parse("rediss://h/0", 12, &u, why,
 	    sizeof(why)), -1);
-	assert_non_null(strstr(why, "hiredis"));
+	assert_non_null(strstr(why, "libhiredis_ssl"));
+#else
+	assert_int_equal(redis_url_parse("rediss://h/0", 12, &u, why,
+	    sizeof(why)), 0);
+	assert_int_equal(u.tls, 1);
+#endif
 	/* An embedded NUL ends nothing early. */
 	assert_int_equal(redis_url_parse("redis://h\0x/0", 13, &u, why,
 	    sizeof(why)), -1);
@@ -135,7 +165,12 @@ static void
 test_config(void **state)
 {
 	static const char *const bad[] = {
+#ifndef MTASTS_REDIS_TLS
 		"shared_cache = rediss://h/0\n",
+#endif
+		"shared_ca_file = relative.pem\n",
+		"shared_tls_name = a b\n",
+		"shared_tls_name = a/b\n",
 		"shared_cache = redis://h:99999/0\n",
 		"shared_command_timeout = 5\n",		/* < 10 ms */
 		"shared_command_timeout = 11s\n",
@@ -172,6 +207,17 @@ test_config(void **state)
 	    sizeof(val)), "2000ms");
 	assert_string_equal(dump(c, "shared_command_timeout", val,
 	    sizeof(val)), "75ms");
+	assert_string_equal(dump(c, "shared_ca_file", val, sizeof(val)), "");
+	assert_string_equal(dump(c, "shared_tls_name", val, sizeof(val)), "");
+	mtasts_config_free(c);
+	conf = "shared_ca_file = /etc/mtasts/store-ca.pem\n"
+	    "shared_tls_name = store.fleet.example\n";
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t", &c, err,
+	    sizeof(err)), MTASTS_OK);
+	assert_string_equal(dump(c, "shared_ca_file", val, sizeof(val)),
+	    "/etc/mtasts/store-ca.pem");
+	assert_string_equal(dump(c, "shared_tls_name", val, sizeof(val)),
+	    "store.fleet.example");
 	mtasts_config_free(c);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (mtasts_config_parse(bad[i], strlen(bad[i]), "t", &c, err,
@@ -179,6 +225,51 @@ test_config(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_non_null(strstr(err, "t:1: "));
 	}
+}
+
+/* The effective value of shared_cache never shows the password,
+ * whatever the form of the URL; a bad one's error does not echo it. */
+static void
+test_redact(void **state)
+{
+	static const struct {
+		const char	*url;
+		const char	*shown;
+	} cases[] = {
+		{ "redis://:Pw1-x@10.0.0.5:7000/2",
+		    "redis://:****@10.0.0.5:7000/2" },
+		{ "redis://mta:Pw1-x@[::1]/3", "redis://mta:****@[::1]:6379/3" },
+		{ "unix:mta:Pw1-x@/run/r.sock", "unix:mta:****@/run/r.sock" },
+		{ "unix::Pw1-x@/run/r.sock", "unix::****@/run/r.sock" },
+		{ "unix:/run/r.sock", "unix:/run/r.sock" },
+#ifdef MTASTS_REDIS_TLS
+		{ "rediss://mta:Pw1-x@10.0.0.5/0",
+		    "rediss://mta:****@10.0.0.5:6379/0" },
+#endif
+	};
+	struct mtasts_config *c;
+	char conf[200], err[MTASTS_ERRLEN], val[600];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(conf, sizeof(conf), "shared_cache = %s\n",
+		    cases[i].url);
+		if (mtasts_config_parse(conf, strlen(conf), "t", &c, err,
+		    sizeof(err)) != MTASTS_OK)
+			fail_msg("%s: %s", cases[i].url, err);
+		assert_string_equal(dump(c, "shared_cache", val, sizeof(val)),
+		    cases[i].shown);
+		mtasts_config_free(c);
+	}
+	snprintf(conf, sizeof(conf), "shared_cache = redis://:Pw1-x@h:x/0\n");
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t", &c, err,
+	    sizeof(err)), MTASTS_EPARSE);
+	assert_null(strstr(err, "Pw1-x"));
+	snprintf(conf, sizeof(conf), "shared_cache = unix::Pw1 x@/r.sock\n");
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "t", &c, err,
+	    sizeof(err)), MTASTS_EPARSE);
+	assert_null(strstr(err, "Pw1"));
 }
 
 static const struct {
@@ -442,7 +533,7 @@ test_hostile_store(void **state)
 
 		fake_start(&f, a, 1, 1000, cases[i].drip);
 		snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", f.port);
-		assert_int_equal(redis_new(url, 200, 200, &r), MTASTS_OK);
+		assert_int_equal(redis_new(url, NULL, 200, 200, &r), MTASTS_OK);
 		log_reset();
 		rp = fake_get(r, &ms);
 		assert_null(rp);
@@ -481,7 +572,7 @@ test_down_and_back(void **state)
 	/* The first connection's AUTH is refused, the second's taken. */
 	fake_start(&f, a, 3, 0, 0);
 	snprintf(url, sizeof(url), "redis://:pw@127.0.0.1:%u/0", f.port);
-	assert_int_equal(redis_new(url, 200, 200, &r), MTASTS_OK);
+	assert_int_equal(redis_new(url, NULL, 200, 200, &r), MTASTS_OK);
 	log_reset();
 	assert_null(fake_get(r, &ms));
 	assert_int_equal(nlog, 1);
@@ -493,7 +584,7 @@ test_down_and_back(void **state)
 	fake_start(&f, a + 1, 2, 0, 0);
 	redis_free(r);
 	snprintf(url, sizeof(url), "redis://127.0.0.1:%u/0", f.port);
-	assert_int_equal(redis_new(url, 200, 200, &r), MTASTS_OK);
+	assert_int_equal(redis_new(url, NULL, 200, 200, &r), MTASTS_OK);
 	log_reset();
 	assert_null(fake_get(r, &ms));		/* "+OK" is not a GET reply */
 	usleep(1100 * 1000);
@@ -508,12 +599,168 @@ test_down_and_back(void **state)
 	mtasts_set_log(NULL, NULL);
 }
 
+#ifdef MTASTS_REDIS_TLS
+/*
+ * rediss:// against a fake TLS store: a self-signed certificate for
+ * "store.test", trusted through shared_ca_file.  The server answers
+ * each GET with one TLS record, whole or a byte at a time: a record
+ * that drips must not hold the command past its deadline (a blocking
+ * SSL_read would wait for the whole record).
+ */
+static EVP_PKEY	*tls_key;
+static X509	*tls_cert;
+static char	 tls_ca[64];
+
+static void
+tls_setup(void)
+{
+	X509_NAME *n;
+	FILE *f;
+	int fd;
+
+	assert_non_null(tls_key = EVP_EC_gen("P-256"));
+	assert_non_null(tls_cert = X509_new());
+	X509_set_version(tls_cert, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(tls_cert), 1);
+	X509_gmtime_adj(X509_getm_notBefore(tls_cert), -60);
+	X509_gmtime_adj(X509_getm_notAfter(tls_cert), 3600);
+	X509_set_pubkey(tls_cert, tls_key);
+	n = X509_get_subject_name(tls_cert);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"store.test", -1, -1, 0);
+	X509_set_issuer_name(tls_cert, n);
+	assert_true(X509_sign(tls_cert, tls_key, EVP_sha256()) > 0);
+	snprintf(tls_ca, sizeof(tls_ca), "/tmp/test_shared.XXXXXX");
+	assert_true((fd = mkstemp(tls_ca)) >= 0);
+	assert_non_null(f = fdopen(fd, "w"));
+	PEM_write_X509(f, tls_cert);
+	fclose(f);
+}
+
+/* The server: handshake, read a command, answer a, hold, next. */
+static void
+tls_fake_start(struct fake *f, const char *a, int drip)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	SSL_CTX *ctx;
+	SSL *ssl;
+	BIO *mem;
+	char buf[512], *rec;
+	long len, k;
+	int s, c, one = 1;
+
+	assert_true((s = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(s, 8), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+	f->port = ntohs(sin.sin_port);
+	if ((f->pid = fork()) != 0) {
+		close(s);
+		return;
+	}
+	alarm(20);
+	ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX_use_certificate(ctx, tls_cert);
+	SSL_CTX_use_PrivateKey(ctx, tls_key);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	while ((c = accept(s, NULL, NULL)) >= 0) {
+		ssl = SSL_new(ctx);
+		SSL_set_fd(ssl, c);
+		if (SSL_accept(ssl) == 1 && SSL_read(ssl, buf, sizeof(buf)) >
+		    0) {
+			/* The record into memory, then to the socket. */
+			mem = BIO_new(BIO_s_mem());
+			SSL_set0_wbio(ssl, mem);
+			SSL_write(ssl, a, (int)strlen(a));
+			len = BIO_get_mem_data(mem, &rec);
+			for (k = 0; k < len; k += drip ? 1 : len) {
+				(void)!write(c, rec + k, drip ? 1 :
+				    (size_t)len);
+				if (drip)
+					usleep(30000);
+			}
+			usleep(500000);
+		}
+		SSL_free(ssl);
+		close(c);
+	}
+	_exit(0);
+}
+
+static void
+test_tls(void **state)
+{
+	struct redis_tls_opts o = { tls_ca, "store.test" };
+	struct fake f;
+	struct redis *r;
+	redisReply *rp;
+	char url[64];
+	int64_t ms;
+
+	(void)state;
+	tls_setup();
+	mtasts_set_log(on_log, NULL);
+	/* A verified store answers. */
+	tls_fake_start(&f, "$2\r\nok\r\n", 0);
+	snprintf(url, sizeof(url), "rediss://127.0.0.1:%u/0", f.port);
+	assert_int_equal(redis_new(url, &o, 1000, 200, &r), MTASTS_OK);
+	log_reset();
+	if ((rp = fake_get(r, &ms)) == NULL)
+		fail_msg("no reply over TLS: %s", logbuf);
+	assert_string_equal(rp->str, "ok");
+	redis_reply_free(rp);
+	redis_free(r);
+	fake_stop(&f);
+	/* One record a byte every 30 ms: the deadline holds. */
+	tls_fake_start(&f, "$20\r\nabcdefghijklmnopqrst\r\n", 1);
+	snprintf(url, sizeof(url), "rediss://127.0.0.1:%u/0", f.port);
+	assert_int_equal(redis_new(url, &o, 1000, 200, &r), MTASTS_OK);
+	log_reset();
+	assert_null(fake_get(r, &ms));
+	if (ms > 400)
+		fail_msg("a dripping TLS record took %lld ms", (long long)ms);
+	assert_non_null(strstr(logbuf, "unreachable: GET: no answer within "
+	    "200 ms"));
+	redis_free(r);
+	fake_stop(&f);
+	/* Another name, or no CA file (the system's store): no store. */
+	tls_fake_start(&f, "$2\r\nok\r\n", 0);
+	snprintf(url, sizeof(url), "rediss://127.0.0.1:%u/0", f.port);
+	o.name = "other.test";
+	assert_int_equal(redis_new(url, &o, 1000, 200, &r), MTASTS_OK);
+	log_reset();
+	assert_null(fake_get(r, &ms));
+	assert_non_null(strstr(logbuf, "unreachable: TLS: server certificate "
+	    "not verified: hostname mismatch"));
+	redis_free(r);
+	o.name = "store.test";
+	o.ca_file = "";
+	assert_int_equal(redis_new(url, &o, 1000, 200, &r), MTASTS_OK);
+	log_reset();
+	assert_null(fake_get(r, &ms));
+	assert_non_null(strstr(logbuf, "unreachable: TLS: server certificate "
+	    "not verified: "));
+	redis_free(r);
+	fake_stop(&f);
+	mtasts_set_log(NULL, NULL);
+	unlink(tls_ca);
+	X509_free(tls_cert);
+	EVP_PKEY_free(tls_key);
+}
+#endif
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_codec),
 #ifdef MTASTS_ALLOC_TEST
@@ -521,6 +768,9 @@ main(void)
 #endif
 		cmocka_unit_test(test_hostile_store),
 		cmocka_unit_test(test_down_and_back),
+#ifdef MTASTS_REDIS_TLS
+		cmocka_unit_test(test_tls),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -521,7 +521,7 @@ SYSTEMDUNITDIR	?= $(PREFIX)/lib/systemd/system
 SM_SRCS		= $(sort $(wildcard socketmap/*.c))
 SM_OBJS		= $(SM_SRCS:%.c=$(B)/%.o)
 ASAN_SM_OBJS	= $(SM_SRCS:%.c=$(B)/asan/%.o)
-SM_FUZZ_SRCS	= socketmap/netstring.c socketmap/request.c
+SM_FUZZ_SRCS	= socketmap/netstring.c socketmap/request.c socketmap/attr.c
 $(SM_OBJS) $(ASAN_SM_OBJS): $(wildcard socketmap/*.h)
 all: $(B)/mtasts-socketmap
 test: $(B)/mtasts-socketmap $(B)/asan/mtasts-socketmap
@@ -587,13 +587,14 @@ uninstall-socketmap:
 
 # Its unit test links the two readers next to the core.
 $(B)/tests/test_socketmap: tests/unit/test_socketmap.c $(SM_FUZZ_SRCS) \
-    socketmap/netstring.h socketmap/request.h $(LIB_A)
+    socketmap/netstring.h socketmap/request.h socketmap/attr.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) -o $@ \
 	    $(LIB_A) -lcmocka $(CORE_LIBS)
 $(B)/asan/tests/test_socketmap: tests/unit/test_socketmap.c \
     $(SM_FUZZ_SRCS) socketmap/netstring.h socketmap/request.h \
+    socketmap/attr.h \
     $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"

@@ -46,6 +46,9 @@ static const struct config_key config_keys[] = {
 	 * dane-only never lets an MX host without TLSA go unverified. */
 	{ "socketmap_dane", T_DANELEVEL, "dane-only", 0, 0,
 	    OFF(socketmap_dane), SZ(socketmap_dane) },
+	/* Postfix 3.10's TLSRPT policy attributes in every socketmap
+	 * answer, whatever the map name (TLSRPT_README). */
+	{ "socketmap_tlsrpt", T_BOOL, "no", 0, 0, OFF(socketmap_tlsrpt), 0 },
 	{ "ca_file", T_PATH, "/etc/ssl/certs/ca-certificates.crt", 0, 0,
 	    OFF(ca_file), SZ(ca_file) },
 	{ "dns_timeout", T_DURATION, "5s", 1, 60, OFF(dns_timeout), 0 },

@@ -535,17 +535,20 @@ $(B)/asan/mtasts-socketmap: $(ASAN_SM_OBJS) $(B)/asan/libmtasts.a
 	$(Q)$(CC) $(SAN) -o $@ $(ASAN_SM_OBJS) $(B)/asan/libmtasts.a \
 	    $(CORE_LIBS)
 
-# The netstring and request readers: their own fuzz target, the core
-# compiled in (request.c normalises names with it).
-$(B)/asan/replay_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
-    socketmap/netstring.h socketmap/request.h tests/fuzz/replay.c \
+# The netstring and request readers, and the answers' attributes: their
+# own fuzz targets, the core compiled in (request.c normalises names
+# with it).
+SM_FUZZ		= netstring smattr
+SM_FUZZ_HDRS	= socketmap/netstring.h socketmap/request.h socketmap/attr.h
+$(SM_FUZZ:%=$(B)/asan/replay_%): $(B)/asan/replay_%: tests/fuzz/fuzz_%.c \
+    $(SM_FUZZ_SRCS) $(SM_FUZZ_HDRS) tests/fuzz/replay.c \
     $(B)/asan/libmtasts.a
 	@mkdir -p $(@D)
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(SM_FUZZ_SRCS) \
 	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
-$(B)/fuzz/fuzz_netstring: tests/fuzz/fuzz_netstring.c $(SM_FUZZ_SRCS) \
-    socketmap/netstring.h socketmap/request.h $(CORE_SRCS)
+$(SM_FUZZ:%=$(B)/fuzz/fuzz_%): $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
+    $(SM_FUZZ_SRCS) $(SM_FUZZ_HDRS) $(CORE_SRCS)
 	@mkdir -p $(@D)
 	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined $< $(SM_FUZZ_SRCS) \

@@ -162,13 +162,29 @@ check "exdynamic: the receiver stored it" \
 check "exdynamic: Postfix failed the certificate check with the policy_failure" \
     grep -q 'certificate verification failed for mx.exdynamic.test\[127.0.3.3\]:25: external policy failure (sts-policy-fetch-error)' "$LOG"
 
+echo "# a hostile policy line: Postfix still reads the answer"
+{
+	printf '%s\n' 'version: STSv1' 'mode: testing' \
+	    'mx: mx.exdynamic.test' 'max_age: 86400'
+	printf 'x-hostile: {policy_string = x} }{ a,b=c  d \303\251\n'
+} >"$S/hostile.txt"
+sh "$here/fixture/set" "$S" exdynamic.test exdynhostile "$S/hostile.txt" \
+    >/dev/null
+send exdynamic.test
+check "exdynamic: the hostile line escaped in its policy_string" \
+    answered exdynamic.test '\{ policy_string = x-hostile: \?policy_string = x\? \?\? a,b=c d \?\? \}'
+check "exdynamic: sent (testing)" \
+    waitfor 150 sh -c "[ \$(grep -c 'to=<u@exdynamic.test>, relay=mx.exdynamic.test.*status=sent' '$LOG') -eq 2 ]"
+check "exdynamic: the receiver stored it" \
+    waitfor 50 got "$EXIM_RCV_SELFSIGNED_DIR" "$mark"
+
 echo "# the map name decides, or socketmap_tlsrpt"
 check "map name postfix: no attributes" \
     sh -c "[ \"\$(printf '19:postfix exgood.test,' | nc -U -N '$SOCK')\" = \
 '50:OK secure match=mx.exgood.test servername=hostname,' ]"
 check "no bounce" sh -c "! grep -q 'status=bounced' '$LOG'"
-check "Postfix accepted every answer (no policy table error)" \
-    sh -c "! grep -q 'smtp_tls_policy_maps' '$LOG'"
+check "Postfix accepted every answer (no policy table warning)" \
+    sh -c "! grep -q 'smtp_tls_policy_maps\|malformed attribute\|invalid attribute' '$LOG'"
 check "the socketmap saw no request it could not answer" \
     sh -c "! grep -q 'TEMP\|PERM\|Sanitizer' '$S/socketmap.log'"
 sm_stop

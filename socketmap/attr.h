@@ -12,9 +12,10 @@
 #include <mtasts.h>
 
 /* At most this many bytes of policy_string attributes in one answer;
- * later policy lines are left out (Postfix's socketmap replies may be
- * 100000 bytes, a policy 64 KiB). */
-#define ATTR_STRINGS_MAX	16384
+ * later policy lines are left out.  Real policies are a few hundred
+ * bytes; a padded one may be 64 KiB, and the memo holds up to 16384
+ * answers (Postfix itself takes socketmap replies up to 100000). */
+#define ATTR_STRINGS_MAX	4096
 
 /* A decision as answer.c takes it from a struct mtasts_result. */
 struct attr_policy {

@@ -23,7 +23,7 @@ struct mtasts_config {
 							 * trusted; "" = no
 							 * DANE check */
 	char		socketmap_dane[16];	/* "dane-only" or "dane" */
-	int		socketmap_tlsrpt;	/* Postfix 3.10 attributes */
+	int		socketmap_tlsrpt;	/* 3.10 attributes */
 	unsigned int	dns_timeout;		/* seconds, per query */
 	unsigned int	connect_timeout;	/* seconds, TCP + TLS */
 	unsigned int	fetch_timeout;		/* seconds, whole exchange */

@@ -22,11 +22,11 @@ struct attr_policy {
 	const char		*domain;	/* policy domain, A-labels */
 	int			 has_policy;
 	enum mtasts_mode	 mode;		/* has_policy only */
-	const char *const	*mx;		/* patterns, policy order */
+	const char *const	*mx;		/* in policy order */
 	size_t			 nmx;
-	const char		*text;		/* the policy as fetched */
+	const char		*text;		/* policy as fetched */
 	size_t			 text_len;
-	const char		*failure;	/* no policy: RFC 8460 type */
+	const char		*failure;	/* RFC 8460 type */
 };
 
 /* The answer for p: "OK ..." or "NOTFOUND ", NUL-terminated, *len

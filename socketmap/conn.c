@@ -64,7 +64,7 @@ struct req {
 	int64_t			 t0;		/* arrival, metrics_now() */
 	int			 tlsrpt;	/* with TLSRPT attributes */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
-	char			 key[MTASTS_DOMAIN_MAX + 8];	/* memo */
+	char			 key[MTASTS_DOMAIN_MAX + 8]; /* memo */
 };
 
 struct conn {

@@ -263,8 +263,8 @@ struct attr_row {
 		" { policy_string = mx: mx1.example.com }" \
 		" { policy_string = mx: *.example.com }" \
 		" { policy_string = max_age: 604800 }"
-#define POL_T	"version: STSv1\r\nmode: testing\r\nmx: mx.example.com\r\n" \
-		"max_age: 86400\r\n"
+#define POL_T	"version: STSv1\r\nmode: testing\r\n" \
+		"mx: mx.example.com\r\nmax_age: 86400\r\n"
 
 static const struct attr_row attr_rows[] = {
 	{ "example.com", 1, MTASTS_MODE_ENFORCE,

@@ -25,7 +25,7 @@ enum request_kind {
 
 struct request {
 	char	name[REQUEST_NAME_MAX + 1];
-	int	tlsrpt;				/* REQUEST_NAME_TLSRPT */
+	int	tlsrpt;		/* name is REQUEST_NAME_TLSRPT */
 	char	domain[MTASTS_DOMAIN_MAX + 1];	/* REQUEST_DOMAIN only */
 	char	why[MTASTS_ERRLEN];			/* SKIP and BAD: the reason */
 };

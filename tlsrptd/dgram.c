@@ -26,6 +26,9 @@ struct cur {
 	struct dgram	*dg;
 };
 
+static int	dgram_fail(struct cur *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 static int
 dgram_fail(struct cur *c, const char *fmt, ...)
 {

@@ -404,6 +404,7 @@ bench: deps all $(B)/bench $(B)/table-mtasts
 	@sh bench/smtpd.sh $(B)
 	@sh bench/socketmap.sh $(B)
 	@sh bench/fleet.sh $(B)
+	@sh bench/tlsrptd.sh $(B)
 
 install: all $(B)/mtasts.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
@@ -603,6 +604,93 @@ $(B)/asan/tests/test_socketmap: tests/unit/test_socketmap.c \
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
 	    $(SM_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
+# mtasts-tlsrptd (tlsrptd/, mtasts-tlsrptd(8)): the collector for
+# libtlsrpt's datagrams (Postfix 3.10), the core linked in statically;
+# an ASan+UBSan build for the tests too.
+TD_SRCS		= $(sort $(wildcard tlsrptd/*.c))
+TD_OBJS		= $(TD_SRCS:%.c=$(B)/%.o)
+ASAN_TD_OBJS	= $(TD_SRCS:%.c=$(B)/asan/%.o)
+TD_FUZZ_SRCS	= tlsrptd/dgram.c tlsrptd/tally.c
+$(TD_OBJS) $(ASAN_TD_OBJS): tlsrptd/tlsrptd.h
+all: $(B)/mtasts-tlsrptd
+test: $(B)/mtasts-tlsrptd $(B)/asan/mtasts-tlsrptd
+
+$(B)/mtasts-tlsrptd: $(TD_OBJS) $(LIB_A)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TD_OBJS) $(LIB_A) $(CORE_LIBS)
+
+$(B)/asan/mtasts-tlsrptd: $(ASAN_TD_OBJS) $(B)/asan/libmtasts.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_TD_OBJS) $(B)/asan/libmtasts.a \
+	    $(CORE_LIBS)
+
+# A sender that writes datagrams byte for byte as libtlsrpt 0.5 does
+# (Debian 12 has no libtlsrpt), with a flood mode for the bench.
+$(B)/tests/tlsrptsend: tests/tlsrptd/tlsrptsend.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+test: $(B)/tests/tlsrptsend
+$(B)/tests/lockhold: tests/tlsrptd/lockhold.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+test: $(B)/tests/lockhold
+# The same through the real libtlsrpt (Debian 13: libtlsrpt0-dev), built
+# by tests/trixie/root.sh there.
+$(B)/tests/tlsrptreal: tests/trixie/tlsrptreal.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(STD) $(WARNINGS) -O2 $< -o $@ -ltlsrpt
+
+# The datagram parser and the tally: their own fuzz target, the core
+# compiled in (names are normalised with it).
+$(B)/asan/replay_tlsrptd: tests/fuzz/fuzz_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h tests/fuzz/replay.c $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(TD_FUZZ_SRCS) \
+	    tests/fuzz/replay.c -o $@ $(B)/asan/libmtasts.a $(CORE_LIBS)
+$(B)/fuzz/fuzz_tlsrptd: tests/fuzz/fuzz_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h $(CORE_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(STD) -g -O1 -Iinclude -Icore $(CORE_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined $< $(TD_FUZZ_SRCS) \
+	    $(CORE_SRCS) -o $@ $(CORE_LIBS)
+
+# Its unit test links the parser and the tally next to the core.
+$(B)/tests/test_tlsrptd: tests/unit/test_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CORE_CFLAGS) $< $(TD_FUZZ_SRCS) -o $@ \
+	    $(LIB_A) -lcmocka $(CORE_LIBS)
+$(B)/asan/tests/test_tlsrptd: tests/unit/test_tlsrptd.c $(TD_FUZZ_SRCS) \
+    tlsrptd/tlsrptd.h $(B)/asan/libmtasts.a
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -DMTASTS_ALLOC_TEST $(CORE_CFLAGS) $< \
+	    $(TD_FUZZ_SRCS) -o $@ $(B)/asan/libmtasts.a -lcmocka $(CORE_LIBS)
+
+# bench/tlsrptd.sh: the collector beside a socket that only recv()s.
+$(B)/dgfloor: bench/dgfloor.c
+	@mkdir -p $(@D)
+	$(CC) $(STD) $(WARNINGS) -O2 $< -o $@
+bench: $(B)/mtasts-tlsrptd $(B)/tests/tlsrptsend $(B)/dgfloor
+
+install: install-tlsrptd
+install-tlsrptd: $(B)/mtasts-tlsrptd
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 755 $(B)/mtasts-tlsrptd $(DESTDIR)$(SBINDIR)/
+	sed 's|/usr/sbin/|$(SBINDIR)/|' \
+	    systemd/mtasts-tlsrptd.service \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-tlsrptd.service
+uninstall: uninstall-tlsrptd
+uninstall-tlsrptd:
+	rm -f $(DESTDIR)$(SBINDIR)/mtasts-tlsrptd \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/mtasts-tlsrptd.service
+.PHONY: install-tlsrptd uninstall-tlsrptd
 
 # Header dependencies of every object built so far (-MMD above).
 # (The test trees' "root" directories are Debian packages unpacked.)

@@ -69,8 +69,9 @@ tlsrpt_on_count(const struct mtasts_tls_count *c, void *arg)
 	return 0;
 }
 
-/* The policy as RFC 8460 §4.5 quotes it: its lines, and its mx
- * patterns as an array (D18). */
+/* The policy as RFC 8460 §4.5 quotes it: its lines, and for "sts" its
+ * mx patterns as an array (D18).  A "tlsa" policy has lines (its TLSA
+ * RRs, §4.3.1) when the MTA named them (mtasts-tlsrptd). */
 static json_t *
 tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
     const char *pid)
@@ -82,7 +83,7 @@ tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
 
 	p = json_pack("{s:s,s:s}", "policy-type", ptype, "policy-domain",
 	    domain);
-	if (strcmp(ptype, "sts") != 0 ||
+	if (strcmp(ptype, "no-policy-found") == 0 ||
 	    mtasts_tls_policy_text(ctx, domain, pid, &text, &len) != MTASTS_OK)
 		return p;
 	lines = json_array();
@@ -93,7 +94,8 @@ tlsrpt_policy(struct mtasts_ctx *ctx, const char *domain, const char *ptype,
 		    (e > s && e[-1] == '\r'))));
 	}
 	json_object_set_new(p, "policy-string", lines);
-	if (mtasts_policy_parse(text, len, &pol, NULL, 0) == MTASTS_OK) {
+	if (strcmp(ptype, "sts") == 0 &&
+	    mtasts_policy_parse(text, len, &pol, NULL, 0) == MTASTS_OK) {
 		mx = json_array();
 		for (i = 0; i < mtasts_policy_mx_count(pol); i++)
 			json_array_append_new(mx,

@@ -49,6 +49,11 @@ static const struct config_key config_keys[] = {
 	/* Postfix 3.10's TLSRPT policy attributes in every socketmap
 	 * answer, whatever the map name (TLSRPT_README). */
 	{ "socketmap_tlsrpt", T_BOOL, "no", 0, 0, OFF(socketmap_tlsrpt), 0 },
+	/* mtasts-tlsrptd: where Postfix's libtlsrpt sends its datagrams
+	 * (smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock, relative to
+	 * the queue directory, so it works chrooted or not). */
+	{ "tlsrpt_socket", T_PATH, "/var/spool/postfix/run/tlsrpt/tlsrpt.sock",
+	    0, 0, OFF(tlsrpt_socket), SZ(tlsrpt_socket) },
 	{ "ca_file", T_PATH, "/etc/ssl/certs/ca-certificates.crt", 0, 0,
 	    OFF(ca_file), SZ(ca_file) },
 	{ "dns_timeout", T_DURATION, "5s", 1, 60, OFF(dns_timeout), 0 },

@@ -76,6 +76,11 @@ static const char *const metrics_rcpt_known[] = {
 	"decision=\"proceed\"", "decision=\"defer\"", "decision=\"timeout\"",
 	NULL
 };
+static const char *const metrics_dgram_known[] = {
+	"result=\"counted\"", "result=\"malformed\"",
+	"result=\"unknown-version\"", "result=\"oversized\"",
+	"result=\"lost\"", NULL
+};
 static const char *const metrics_none_known[] = { "", NULL };
 
 static const struct metrics_def metrics_defs[] = {
@@ -98,6 +103,11 @@ static const struct metrics_def metrics_defs[] = {
 	{ "mtasts_filter_rcpts_total", "Recipients the OpenSMTPD filter "
 	    "answered, by answer (defer: 451, never a bounce).", "decision",
 	    metrics_rcpt_known },
+	{ "mtasts_tlsrptd_datagrams_total", "libtlsrpt datagrams "
+	    "mtasts-tlsrptd received, by outcome (counted; malformed, "
+	    "unknown-version, oversized: refused; lost: sessions not "
+	    "counted, the results store being down too long).", "result",
+	    metrics_dgram_known },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -217,12 +227,12 @@ metrics_decision(struct mtasts_ctx *ctx, const struct mtasts_result *res)
 }
 
 void
-metrics_tls_result(struct mtasts_ctx *ctx, const char *type)
+metrics_tls_result(struct mtasts_ctx *ctx, const char *type, uint64_t n)
 {
 	char l[64];
 
 	if (snprintf(l, sizeof(l), "result=\"%s\"", type) < (int)sizeof(l))
-		metrics_count(ctx, "mtasts_tls_results_total", l, 1);
+		metrics_count(ctx, "mtasts_tls_results_total", l, n);
 }
 
 void

@@ -25,7 +25,8 @@ void	metrics_fetch(struct mtasts_ctx *ctx, const char *result);
 void	metrics_decision(struct mtasts_ctx *ctx,
 	    const struct mtasts_result *res);
 /* A TLS result an MTA recorded (RFC 8460 §4.3 type or "success"). */
-void	metrics_tls_result(struct mtasts_ctx *ctx, const char *type);
+void	metrics_tls_result(struct mtasts_ctx *ctx, const char *type,
+	    uint64_t n);
 /* Write what is pending and free it (mtasts_ctx_free). */
 void	metrics_free(struct mtasts_ctx *ctx);
 

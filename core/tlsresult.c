@@ -8,6 +8,8 @@
  */
 #include <arpa/inet.h>
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -125,7 +127,7 @@ tlsresult_push(struct mtasts_ctx *ctx, const char *key, size_t len,
 static int
 tlsresult_count(struct mtasts_ctx *ctx, const char *d, const char *ptype,
     const char *id, const char *type, const char *mx, const char *ip,
-    const char *sip, const char *helo)
+    const char *sip, const char *helo, uint64_t add)
 {
 	char key[3 * MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 224], day[16];
 	time_t now = time(NULL);
@@ -143,7 +145,7 @@ tlsresult_count(struct mtasts_ctx *ctx, const char *d, const char *ptype,
 		    "\t%s\t%s", day, d, ptype, id, type, mx, ip, sip, helo);
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return MTASTS_EINVAL;
-	if ((r = cache_counter_add_get(ctx->cache, key, (size_t)n, 1,
+	if ((r = cache_counter_add_get(ctx->cache, key, (size_t)n, add,
 	    &total)) == MTASTS_OK && ctx->shared != NULL)
 		tlsresult_push(ctx, key, (size_t)n, total);
 	return r;
@@ -213,8 +215,8 @@ tlsresult_record(struct mtasts_ctx *ctx, int tlsa, const char *domain,
 		snprintf(id, sizeof(id), "-");
 	} else
 		tlsresult_policy(ctx, d, &ptype, id, sizeof(id));
-	metrics_tls_result(ctx, type);
-	return tlsresult_count(ctx, d, ptype, id, type, mx, ip, sip, hl);
+	metrics_tls_result(ctx, type, 1);
+	return tlsresult_count(ctx, d, ptype, id, type, mx, ip, sip, hl, 1);
 }
 
 MTASTS_API int
@@ -245,6 +247,189 @@ mtasts_tls_result(struct mtasts_ctx *ctx, const char *domain,
 }
 
 /*
+ * Sessions under a policy the MTA names (mtasts_tls_result_add): the
+ * policy's text comes with them, one line per RFC 8460 §4.3
+ * policy-string, instead of from the cache.
+ */
+
+/* Next line of p[0..len) at *off, without its "\n" or "\r\n"; 0 at the
+ * end.  A final line terminator ends the text, as in a policy file. */
+static int
+tlsresult_line(const char *p, size_t len, size_t *off, const char **line,
+    size_t *llen)
+{
+	const char *nl;
+	size_t n;
+
+	if (*off >= len)
+		return 0;
+	*line = p + *off;
+	nl = memchr(*line, '\n', len - *off);
+	n = nl != NULL ? (size_t)(nl - *line) : len - *off;
+	*off += n + (nl != NULL);
+	*llen = n > 0 && (*line)[n - 1] == '\r' ? n - 1 : n;
+	return 1;
+}
+
+/* Do the cache's policy text a and the MTA's b say the same, line by
+ * line?  The MTA quotes the lines; the cache keeps the file's bytes. */
+static int
+tlsresult_same_text(const char *a, size_t alen, const char *b, size_t blen)
+{
+	const char *la, *lb;
+	size_t oa = 0, ob = 0, na, nb;
+	int ma, mb;
+
+	for (;;) {
+		ma = tlsresult_line(a, alen, &oa, &la, &na);
+		mb = tlsresult_line(b, blen, &ob, &lb, &nb);
+		if (!ma || !mb)
+			return ma == mb;
+		if (na != nb || memcmp(la, lb, na) != 0)
+			return 0;
+	}
+}
+
+/* A policy's text as a report quotes it (cli/tlsrpt_json.c splits it on
+ * '\n'): printable, UTF-8, no NUL or CR, at most MTASTS_POLICY_MAX. */
+static int
+tlsresult_text_ok(const char *p, size_t len)
+{
+	size_t i, n;
+
+	if (len > MTASTS_POLICY_MAX)
+		return 0;
+	for (i = 0; i < len; i += n) {
+		n = 1;
+		if ((unsigned char)p[i] >= 0x80) {
+			if ((n = util_utf8_seq((const unsigned char *)p + i,
+			    len - i)) == 0)
+				return 0;
+		} else if (p[i] != '\n' && p[i] != '\t' &&
+		    ((unsigned char)p[i] < 0x20 || p[i] == 0x7f))
+			return 0;
+	}
+	return 1;
+}
+
+/* The id results under text are counted under: the cache's, when it
+ * holds this text for d (an MTA that fetched the same policy), else 32
+ * hex digits of its SHA-256 (RFC 8461 §3.1 ids are 1*32 ALPHA/DIGIT,
+ * and only the report builder sees them).  The text is noted once. */
+static int
+tlsresult_text_id(struct mtasts_ctx *ctx, const char *d, int sts,
+    const char *text, size_t len, char *id, size_t idsize)
+{
+	char key[MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	struct cache_entry e;
+	int n, r, found = 0;
+
+	/* A cache that cannot say (ENOMEM, EIO) fails the call: counted
+	 * under another id, the sessions would split the policy. */
+	if (sts && (r = cache_get(ctx->cache, d, &e)) == MTASTS_OK) {
+		if (e.text != NULL && tlsresult_same_text(e.text, e.text_len,
+		    text, len)) {
+			snprintf(id, idsize, "%s", e.id);
+			found = 1;
+		}
+		cache_entry_clear(&e);
+	} else if (sts && r != MTASTS_ENORECORD)
+		return r;
+	if (!found) {
+		if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(),
+		    NULL) != 1 || mdlen < 16 || idsize < 33)
+			return MTASTS_ENOMEM;
+		for (i = 0; i < 16; i++)
+			snprintf(id + 2 * i, 3, "%02x", md[i]);
+	}
+	n = snprintf(key, sizeof(key), "P\t%s\t%s", d, id);
+	if (n > 0 && (size_t)n < sizeof(key))
+		(void)cache_note_put(ctx->cache, key, (size_t)n, text, len);
+	return MTASTS_OK;
+}
+
+/* Result types a policy type cannot have (RFC 8460 §4.3.2). */
+static int
+tlsresult_type_fits(const char *ptype, const char *type)
+{
+	if (strcmp(ptype, "sts") == 0)
+		return !tlsresult_dane_only(type);
+	return strncmp(type, "sts-", 4) != 0;
+}
+
+MTASTS_API int
+mtasts_tls_result_add(struct mtasts_ctx *ctx,
+    const struct mtasts_tls_tally *t, char *err, size_t errlen)
+{
+	char d[MTASTS_DOMAIN_MAX + 1], mx[MTASTS_DOMAIN_MAX + 1], ip[64];
+	char sip[64], hl[MTASTS_DOMAIN_MAX + 1], id[MTASTS_ID_MAX + 1];
+	const char *ptype, *cptype;
+	int r;
+
+	if (ctx == NULL || ctx->cache == NULL || t == NULL)
+		return util_err(err, errlen, "no cache to record in"),
+		    MTASTS_EINVAL;
+	if (t->count == 0)
+		return util_err(err, errlen, "no session to count"),
+		    MTASTS_EINVAL;
+	if (t->domain == NULL || mtasts_domain_normalize(t->domain,
+	    strlen(t->domain), d, sizeof(d), err, errlen) != MTASTS_OK)
+		return MTASTS_EPARSE;
+	if (t->policy_type == NULL || (strcmp(t->policy_type, "sts") != 0 &&
+	    strcmp(t->policy_type, "tlsa") != 0 &&
+	    strcmp(t->policy_type, "no-policy-found") != 0))
+		return util_err(err, errlen, "%s: unknown policy type", d),
+		    MTASTS_EPARSE;
+	ptype = t->policy_type;
+	if (!mtasts_tls_result_type_valid(t->result))
+		return util_err(err, errlen, "%s: unknown TLS result type",
+		    d), MTASTS_EPARSE;
+	if (!tlsresult_type_fits(ptype, t->result))
+		return util_err(err, errlen, "%s: %s is not a result of "
+		    "policy type %s", d, t->result, ptype), MTASTS_EPARSE;
+	if (tlsresult_host(t->mx, mx, sizeof(mx), err, errlen) != MTASTS_OK)
+		return MTASTS_EPARSE;
+	if (tlsresult_ip(t->ip, ip, sizeof(ip)) != MTASTS_OK)
+		return util_err(err, errlen, "%s: MX address is not an IP "
+		    "address", d), MTASTS_EPARSE;
+	if (tlsresult_ip(t->sending_ip, sip, sizeof(sip)) != MTASTS_OK)
+		return util_err(err, errlen, "%s: sending address is not an "
+		    "IP address", d), MTASTS_EPARSE;
+	/* The peer's word, as in tlsresult_record(). */
+	if (tlsresult_host(t->helo, hl, sizeof(hl), NULL, 0) != MTASTS_OK)
+		snprintf(hl, sizeof(hl), "-");
+	snprintf(id, sizeof(id), "-");
+	if (strcmp(ptype, "sts") == 0 && (t->policy_text == NULL ||
+	    t->policy_len == 0)) {
+		/* No text: the cache's policy, if it holds one. */
+		tlsresult_policy(ctx, d, &cptype, id, sizeof(id));
+		if (strcmp(cptype, "sts") != 0)
+			snprintf(id, sizeof(id), "-");
+	} else if (strcmp(ptype, "no-policy-found") != 0 &&
+	    t->policy_text != NULL &&
+	    t->policy_len > 0) {
+		if (!tlsresult_text_ok(t->policy_text, t->policy_len))
+			return util_err(err, errlen, "%s: policy text is not "
+			    "printable UTF-8 of at most %d bytes", d,
+			    MTASTS_POLICY_MAX), MTASTS_EPARSE;
+		if ((r = tlsresult_text_id(ctx, d, strcmp(ptype, "sts") == 0,
+		    t->policy_text, t->policy_len, id, sizeof(id))) !=
+		    MTASTS_OK)
+			return util_err(err, errlen, "%s: %s", d,
+			    mtasts_strerror(r)), r;
+	}
+	/* Counted once: a caller may retry what the store refused. */
+	if ((r = tlsresult_count(ctx, d, ptype, id, t->result, mx, ip, sip,
+	    hl, t->count)) != MTASTS_OK)
+		return util_err(err, errlen, "%s: results not counted: %s", d,
+		    mtasts_strerror(r)), r;
+	metrics_tls_result(ctx, t->result, t->count);
+	return MTASTS_OK;
+}
+
+/*
  * A policy fetch the core itself failed (RFC 8460 §4.3.2.2; checklist
  * A.55: report HTTPS fetch failures when a valid TXT record exists),
  * counted under "sts" and the TXT record's id, with no MX: the session
@@ -259,7 +444,7 @@ tlsresult_fetch_failed(struct mtasts_ctx *ctx, const char *domain,
 	    strncmp(type, "sts-", 4) != 0 || id == NULL || *id == '\0')
 		return;
 	(void)tlsresult_count(ctx, domain, "sts", id, type, "-", "-", "-",
-	    "-");
+	    "-", 1);
 }
 
 struct tlsresult_walk {

@@ -464,6 +464,39 @@ MTASTS_API int mtasts_tls_result_tlsa(struct mtasts_ctx *ctx,
     const char *domain, const char *type, const char *mx_host,
     const char *mx_ip, const char *sending_ip, const char *helo, char *err,
     size_t errlen);
+/* Sessions under a policy the MTA names itself, for MTAs that apply
+ * policies found elsewhere (Postfix through libtlsrpt: mtasts-tlsrptd),
+ * rather than the one the cache holds.  policy_type is "sts", "tlsa" or
+ * "no-policy-found"; policy_text the policy as RFC 8460 §4.3
+ * policy-string quotes it, its lines joined by '\n' (an MTA-STS policy
+ * file, or TLSA RRs as text), or NULL (ignored for no-policy-found).
+ * An "sts" policy is counted under the cache's id when the cache holds
+ * this same text for the domain, else under an id made from the text
+ * (32 hex digits of its SHA-256), and the text is kept for reports
+ * either way; a "tlsa" policy with text likewise (without: id "-", as
+ * mtasts_tls_result_tlsa).  count sessions (1 or more) are added at
+ * once.  MTASTS_EPARSE (err says which field) for a bad field, a text
+ * over MTASTS_POLICY_MAX or with a NUL, or a result type the policy
+ * type cannot have (sts-* outside "sts", tlsa-invalid, dnssec-invalid
+ * and dane-required under "sts"); MTASTS_EINVAL for count 0;
+ * another status (MTASTS_EIO, MTASTS_ENOMEM, ...) when the store cannot
+ * take them: nothing is counted, and the caller may try again.  t and its strings are the
+ * caller's, read during the call only.  The struct may grow only with
+ * a new soname. */
+struct mtasts_tls_tally {
+	const char	*domain;	/* policy domain */
+	const char	*policy_type;	/* "sts", "tlsa", "no-policy-found" */
+	const char	*policy_text;	/* lines joined by '\n', or NULL */
+	size_t		 policy_len;
+	const char	*result;	/* "success" or §4.3 type */
+	const char	*mx;		/* receiving MX host, NULL or "" */
+	const char	*ip;		/* receiving address, NULL or "" */
+	const char	*sending_ip;	/* sending MTA's address, or NULL */
+	const char	*helo;		/* receiving MX's EHLO name, or NULL */
+	uint64_t	 count;		/* sessions */
+};
+MTASTS_API int mtasts_tls_result_add(struct mtasts_ctx *ctx,
+    const struct mtasts_tls_tally *t, char *err, size_t errlen);
 /* Each counter in (day, domain, policy type, policy id, result, mx, ip)
  * order; fn returns nonzero to stop.  id, mx and ip are "-" when
  * unknown. */

@@ -31,7 +31,7 @@ other=$(nm -g --defined-only "$B/pub/libmtasts.a" | awk 'NF == 3 { print $3 }' |
 # Layering: the CLI and the adapters compile against include/ alone, so
 # one that includes a core header fails to build; the core sees core/.
 for o in cli/main.o opensmtpd-filter/rcpt.o opensmtpd-filter/table/main.o \
-    socketmap/conn.o exim/mtasts.so; do
+    socketmap/conn.o tlsrptd/main.o exim/mtasts.so; do
 	if make -n -B V=1 "$B/$o" 2>/dev/null | grep -- ' -c \| -shared ' |
 	    grep -q -- '-Icore'; then
 		nok "$o is compiled with the core's headers on its path"
@@ -52,7 +52,9 @@ for f in bin/mtasts lib/libmtasts.a lib/libmtasts.so.0 lib/libmtasts.so \
     libexec/opensmtpd/table-mtasts lib/systemd/system/mtasts-report.service \
     lib/systemd/system/mtasts-report.timer sbin/mtasts-socketmap \
     share/man/man8/mtasts-socketmap.8 share/man/man3/libmtasts.3 \
-    lib/systemd/system/mtasts-socketmap.service; do
+    lib/systemd/system/mtasts-socketmap.service sbin/mtasts-tlsrptd \
+    share/man/man8/mtasts-tlsrptd.8 \
+    lib/systemd/system/mtasts-tlsrptd.service; do
 	[ -e "$R/$f" ] && ok "installed $f" || nok "missing $f"
 done
 grep -q '^ExecStart=/opt/mt/bin/mtasts report send$' \

@@ -55,7 +55,7 @@ if ! make -s --no-print-directory deb-build B="$B" >"$T/build.log" 2>&1; then
 	echo "Bail out! make deb-build failed: $(tail -n 5 "$T/build.log")"
 	exit 1
 fi
-pkgs="libmtasts0 libmtasts-dev mtasts mtasts-exim mtasts-opensmtpd mtasts-socketmap"
+pkgs="libmtasts0 libmtasts-dev mtasts mtasts-exim mtasts-opensmtpd mtasts-socketmap mtasts-tlsrptd"
 arch=$(dpkg --print-architecture)
 for p in $pkgs; do
 	check "$p ${V} built" test -f "$D/${p}_${V}_$arch.deb"
@@ -121,6 +121,14 @@ check "mtasts-socketmap: daemon, unit, man page, how-to" has mtasts-socketmap \
     /usr/sbin/mtasts-socketmap /usr/lib/systemd/system/mtasts-socketmap.service \
     /usr/share/man/man8/mtasts-socketmap.8.gz \
     /usr/share/doc/mtasts-socketmap/postfix.md.gz
+check "mtasts-tlsrptd: daemon, unit, man page" has mtasts-tlsrptd \
+    /usr/sbin/mtasts-tlsrptd /usr/lib/systemd/system/mtasts-tlsrptd.service \
+    /usr/share/man/man8/mtasts-tlsrptd.8.gz
+dpkg-deb --fsys-tarfile "$(deb mtasts-tlsrptd)" |
+    tar -xO ./usr/lib/systemd/system/mtasts-tlsrptd.service 2>/dev/null |
+    grep -qx 'ExecStart=/usr/sbin/mtasts-tlsrptd -f' &&
+    ok "mtasts-tlsrptd: the unit starts the packaged daemon" ||
+    not_ok "mtasts-tlsrptd: the unit starts the packaged daemon"
 dpkg-deb --fsys-tarfile "$(deb mtasts-socketmap)" |
     tar -xO ./usr/lib/systemd/system/mtasts-socketmap.service 2>/dev/null |
     grep -qx 'ExecStart=/usr/sbin/mtasts-socketmap -f -s /var/spool/postfix/mtasts/socketmap' &&
@@ -147,11 +155,12 @@ dpkg-deb -f "$(deb libmtasts-dev)" Depends |
 # --- hardening (dpkg-buildflags reached the Makefile) -------------------
 X=$T/x
 mkdir -p "$X"
-for p in mtasts mtasts-exim mtasts-opensmtpd mtasts-socketmap libmtasts0; do
+for p in mtasts mtasts-exim mtasts-opensmtpd mtasts-socketmap \
+    mtasts-tlsrptd libmtasts0; do
 	dpkg-deb -x "$(deb "$p")" "$X"
 done
 for f in usr/bin/mtasts usr/libexec/mtasts/filter-mtasts \
-    usr/sbin/mtasts-socketmap \
+    usr/sbin/mtasts-socketmap usr/sbin/mtasts-tlsrptd \
     usr/lib/exim4/mtasts.so usr/lib/$ma/libmtasts.so.$V; do
 	e=$X/$f
 	readelf -lW "$e" | grep -q GNU_RELRO &&

@@ -45,7 +45,7 @@ libcurl4-openssl-dev libevent-dev libdb5.3-dev db5.3-util libjansson-dev
 libcmocka-dev zlib1g-dev exim4-dev debhelper dpkg-dev fakeroot lintian
 mount procps iproute2 openssl nsd nginx-light bind9-dnsutils
 netcat-openbsd curl jq socat swaks ca-certificates libhiredis-dev redis-server
-unbound ldnsutils"
+unbound ldnsutils libtlsrpt0-dev"
 # The MTAs themselves conflict with each other (one mail-transport-agent
 # per system): the harnesses (tests/exim, tests/smtpd, tests/postfix)
 # run them from "dpkg -x" trees, and the root gets the libraries they
@@ -202,7 +202,10 @@ targets="all build/asan/mtasts"
     targets="$targets build/asan/tests/test_alloc_fail"
 # The ASan+UBSan programs the MTA suites run.
 targets="$targets build/asan/filter-mtasts build/asan/table-mtasts"
-targets="$targets build/asan/mtasts-socketmap"
+targets="$targets build/asan/mtasts-socketmap build/asan/mtasts-tlsrptd"
+# tlsrptd.sh's senders: byte for byte as libtlsrpt, and libtlsrpt itself.
+targets="$targets build/tests/tlsrptsend build/tests/tlsrptreal"
+targets="$targets build/tests/lockhold"
 for u in $units; do
 	targets="$targets build/tests/$u build/asan/tests/$u"
 done
@@ -251,7 +254,7 @@ echo "# tests: $(($(now) - t0)) s"
 # as they do for 12 on 12; deb.sh builds them and runs lintian, so the
 # packages are built here only when it does not run.
 MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim exim-cache tlsrpt
-postfix postfix310 deb packaged"}
+postfix postfix310 tlsrptd deb packaged"}
 case " $MTA_SUITES ${MTASTS_TRIXIE_QUICK:+quick} " in
 *" deb "*|*" quick "*) ;;
 *)

@@ -10,8 +10,11 @@
 # never contacted (RFC 8461 §4.1), a bad certificate is deferred, a good
 # one delivered; a testing domain and a domain whose policy fetch failed
 # are delivered as without MTA-STS (§5, §5.1).  The receivers are those
-# of tests/exim behind byte captures.  On Debian 12 (Postfix 3.7, which
-# refuses these attributes) it skips.  TAP.
+# of tests/exim behind byte captures.  Last, Postfix's own TLSRPT events
+# (smtp_tlsrpt_enable = yes) for those sessions, through mtasts-tlsrptd
+# into mtasts report show: success, certificate-host-mismatch, the
+# testing domain's session, sts-policy-fetch-error.  On Debian 12
+# (Postfix 3.7, which refuses these attributes) it skips.  TAP.
 set -u
 B=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,9 +41,10 @@ if ! sh "$here/fixture/start" "$S" >"$S.start.log" 2>&1; then
 	echo "Bail out! fixture did not start: $(tail -n 2 "$S.start.log")"
 	exit 1
 fi
-smpid=""
+smpid="" tdpid=""
 trap 'sh "$here/postfix/stop" "$S" >/dev/null 2>&1;
     [ -n "$smpid" ] && kill "$smpid" 2>/dev/null;
+    [ -n "$tdpid" ] && kill "$tdpid" 2>/dev/null;
     sh "$here/exim/stop" "$S" >/dev/null 2>&1;
     sh "$here/fixture/stop" "$S" >/dev/null 2>&1' EXIT
 trap 'exit 1' HUP INT TERM
@@ -52,10 +56,45 @@ fi
 . "$S/exim/env"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# --- TLSRPT (RFC 8460): Postfix's own events, through mtasts-tlsrptd
+# into the results store that mtasts report show reads.  Postfix reports
+# only for domains that publish a TLSRPT record: the fixture gives one to
+# exgood.test; the others get theirs here (nsd rereads a zone file whose
+# mtime changed).
+TD=$(pwd)/$B/asan/mtasts-tlsrptd
+MT=$(pwd)/$B/asan/mtasts
+TLSRPT_SOCK=$S/tlsrpt/tlsrpt.sock
+for d in exbadcert extesting exdynamic exmixed; do
+	zf=$S/nsd/zones/$d.test.zone
+	awk -v d="$d" '$2 == "SOA" { $5 = $5 + 1 } $1 == "_smtp._tls" { next }
+	    { print } END { printf "_smtp._tls\tTXT\t\"v=TLSRPTv1; rua=mailto:tlsrpt@%s.test\"\n", d }' \
+	    "$zf" >"$zf.new"
+	mv -f "$zf.new" "$zf"
+	touch -d "@$(($(date +%s) + 1))" "$zf"
+done
+kill -HUP "$(cat "$S/nsd/nsd.pid")"
+for d in exbadcert extesting exdynamic exmixed; do
+	if ! waitfor 100 sh -c "dig +short @$FIXTURE_DNS53 TXT _smtp._tls.$d.test |
+	    grep -q TLSRPTv1"; then
+		echo "Bail out! nsd does not serve _smtp._tls.$d.test"
+		exit 1
+	fi
+done
+mkdir -p "$S/tlsrpt"
+# Postfix's smtp runs as user postfix: the socket takes its datagrams.
+"$TD" -f -v -c "$FIXTURE_CONF" -s "$TLSRPT_SOCK" -m 0222 \
+    >"$S/tlsrptd.log" 2>&1 &
+tdpid=$!
+if ! waitfor 100 test -S "$TLSRPT_SOCK"; then
+	echo "Bail out! mtasts-tlsrptd did not start: $(tail -n 2 "$S/tlsrptd.log")"
+	exit 1
+fi
 MAP=socketmap:unix:mtasts/socketmap:QUERYwithTLSRPT
 if ! POSTFIX_TLS_POLICY_MAPS=$MAP \
     POSTFIX_MAIN_EXTRA="smtp_tls_enforce_sts_mx_patterns = yes
-smtp_tls_loglevel = 1, untrusted" \
+smtp_tls_loglevel = 1, untrusted
+smtp_tlsrpt_enable = yes
+smtp_tlsrpt_socket_name = $TLSRPT_SOCK" \
     sh "$here/postfix/start" "$B" "$S" >"$S.postfix.log" 2>&1; then
 	echo "Bail out! postfix harness did not start: $(tail -n 3 "$S.postfix.log")"
 	exit 1
@@ -170,6 +209,9 @@ echo "# a hostile policy line: Postfix still reads the answer"
 } >"$S/hostile.txt"
 sh "$here/fixture/set" "$S" exdynamic.test exdynhostile "$S/hostile.txt" \
     >/dev/null
+# The socketmap's resolver (c-ares 1.34 caches answers) may still hold
+# the old id for its TTL, 1 s, rounded up.
+sleep 3
 send exdynamic.test
 check "exdynamic: the hostile line escaped in its policy_string" \
     answered exdynamic.test '\{ policy_string = x-hostile: \?policy_string = x\? \?\? a,b=c d \?\? \}'
@@ -197,6 +239,50 @@ check "socketmap_tlsrpt = yes: attributes for map name postfix too" \
     grep -q 'servername=hostname policy_type=sts policy_domain=exgood.test'"
 sm_stop
 check "mtasts-socketmap: SIGTERM, exit 0 (no leak)" [ "$smrc" -eq 0 ]
+
+echo "# TLSRPT: Postfix's events, through mtasts-tlsrptd, in mtasts report show"
+DAY=$(date -u +%F)
+kill -TERM "$tdpid"
+wait "$tdpid"
+tdrc=$?
+tdpid=""
+check "mtasts-tlsrptd: SIGTERM, exit 0 (no leak)" [ "$tdrc" -eq 0 ]
+check "mtasts-tlsrptd counted sessions and refused no datagram" sh -c \
+    "grep -q ' sessions counted, 0 lost, 0 refused' '$S/tlsrptd.log' &&
+    ! grep -Eq ' [1-9][0-9]* (lost|refused)|Sanitizer' '$S/tlsrptd.log'"
+MTASTS_CONF=$FIXTURE_CONF "$MT" report show --json --date "$DAY" \
+    >"$S/report.json" 2>"$S/report.err"
+MTASTS_CONF=$FIXTURE_CONF "$MT" report show --date "$DAY" >"$S/report.txt" \
+    2>>"$S/report.err"
+# succ DOMAIN: successful sessions under the domain's sts policies.
+succ() {
+	jq -r --arg d "$1" '[.[$d].policies[]? |
+	    select(.policy."policy-type" == "sts") |
+	    .summary."total-successful-session-count"] | add // 0' \
+	    "$S/report.json"
+}
+# fails DOMAIN TYPE MX: failed sessions of TYPE at MX.
+fails() {
+	jq -r --arg d "$1" --arg t "$2" --arg m "$3" '[.[$d].policies[]? |
+	    ."failure-details"[]? | select(."result-type" == $t and
+	    ."receiving-mx-hostname" == $m) | ."failed-session-count"] |
+	    add // 0' "$S/report.json"
+}
+check "exgood: Postfix's session counted a success" \
+    [ "$(succ exgood.test)" -ge 1 ]
+check "exmixed: a success (mx2), nothing at all for mx1" sh -c \
+    "[ '$(succ exmixed.test)' -ge 1 ] && ! grep -q mx1.exmixed.test '$S/report.json'"
+check "exbadcert: counted as certificate-host-mismatch at mx.exbadcert.test" \
+    [ "$(fails exbadcert.test certificate-host-mismatch mx.exbadcert.test)" -ge 1 ]
+check "extesting: the testing policy's session counted, under its policy" sh -c \
+    "[ '$(succ extesting.test)' -ge 1 ] &&
+    jq -e '.[\"extesting.test\"].policies[].policy.\"policy-string\" |
+    index(\"mode: testing\")' '$S/report.json' >/dev/null"
+check "exdynamic: Postfix's session counted as sts-policy-fetch-error" \
+    [ "$(fails exdynamic.test sts-policy-fetch-error mx.exdynamic.test)" -ge 1 ]
+check "the day's report shows all five domains" sh -c \
+    "for d in exgood exmixed exbadcert extesting exdynamic; do
+    grep -q \"\$d.test\" '$S/report.txt' || exit 1; done"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

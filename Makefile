@@ -229,8 +229,10 @@ test_filter_SRCS = opensmtpd-filter/proto.c opensmtpd-filter/report.c \
 		  opensmtpd-filter/loglimit.c adapter/lograte.c
 # The adapters' limit on lines about hostile input, with a recorder.
 test_lograte_SRCS = adapter/lograte.c
-# The socketmap's netstring and request readers.
-test_socketmap_SRCS = socketmap/netstring.c socketmap/request.c
+# The socketmap's netstring and request readers, its answers' Postfix
+# 3.10 attributes.
+test_socketmap_SRCS = socketmap/netstring.c socketmap/request.c \
+		  socketmap/attr.c
 # mtasts report send's pure parts (cli/send.c): cli/mail.c (the report
 # mail, the mailto: address) and cli/sendstate.c (the per-report state).
 test_sendmail_SRCS = cli/mail.c cli/sendstate.c
@@ -260,6 +262,7 @@ fuzz_tabletext_SRCS = opensmtpd-filter/table/text.c \
 		  opensmtpd-filter/table/answer.c opensmtpd-filter/fields.c \
 		  opensmtpd-filter/loglimit.c adapter/lograte.c
 fuzz_netstring_SRCS = $(test_socketmap_SRCS)
+fuzz_smattr_SRCS = $(test_socketmap_SRCS)
 fuzz_mailto_SRCS = $(test_sendmail_SRCS)
 fuzz_sendstate_SRCS = $(test_sendmail_SRCS)
 fuzz_tlsrptd_SRCS = $(test_tlsrptd_SRCS)

@@ -46,6 +46,9 @@ static const struct config_key config_keys[] = {
 	 * dane-only never lets an MX host without TLSA go unverified. */
 	{ "socketmap_dane", T_DANELEVEL, "dane-only", 0, 0,
 	    OFF(socketmap_dane), SZ(socketmap_dane) },
+	/* Postfix 3.10's TLSRPT policy attributes in every socketmap
+	 * answer, whatever the map name (TLSRPT_README). */
+	{ "socketmap_tlsrpt", T_BOOL, "no", 0, 0, OFF(socketmap_tlsrpt), 0 },
 	/* mtasts-tlsrptd: where Postfix's libtlsrpt sends its datagrams
 	 * (smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock, relative to
 	 * the queue directory, so it works chrooted or not). */

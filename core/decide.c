@@ -209,6 +209,24 @@ decide_local_failure(void)
 	return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
 }
 
+/* The RFC 8460 §4.3.2.2 type of a failure to get the policy, for
+ * mtasts_result_policy_failure(); NULL for DNS trouble (no policy
+ * known to exist: no-policy-found). */
+static const char *
+decide_failure_type(int kind)
+{
+	switch (kind) {
+	case CACHE_FAIL_FETCH:
+		return "sts-policy-fetch-error";
+	case CACHE_FAIL_INVALID:
+		return "sts-policy-invalid";
+	case CACHE_FAIL_WEBPKI:
+		return "sts-webpki-invalid";
+	default:
+		return NULL;
+	}
+}
+
 static void
 decide_fail(struct decide_req *q, int kind, const char *type,
     const char *why)
@@ -240,6 +258,7 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 	}
 	log_msg(LOG_WARNING, "%s: %s: %s%s", q->domain, type, why,
 	    decide_cached_valid(q) ? " (keeping the cached policy)" : "");
+	q->res->failure = decide_failure_type(kind);
 	metrics_fetch(q->ctx, type);
 	if (decide_can_write(q)) {
 		cache_update(q->ctx->cache, q->domain, decide_on_fail_update,
@@ -646,6 +665,12 @@ decide_rate_limited(struct decide_req *q)
 	result_add_error(q->res, "rate-limited", "fetch of policy id %s "
 	    "failed; next attempt in %llds", q->id,
 	    (long long)(q->retry_at - q->now));
+	/* The failure that holds the fetch back is still why there is no
+	 * policy; another host's (the fleet's store) keeps no kind. */
+	if (q->have_cached && strcmp(q->cached.failed_id, q->id) == 0)
+		q->res->failure = decide_failure_type(q->cached.fail_kind);
+	if (q->res->failure == NULL)
+		q->res->failure = "sts-policy-fetch-error";
 	decide_fallback(q);
 }
 

@@ -40,12 +40,26 @@ result_set_policy(struct mtasts_result *r, const struct cache_entry *e,
 	r->fetched_at = e->fetched_at;
 	r->expires_at = e->expires_at;
 	strlist_clear(&r->mx);
+	util_free(r->text);
+	r->text = NULL;
+	r->text_len = 0;
 	for (i = 0; i < e->nmx; i++)
 		if ((rc = strlist_add(&r->mx, e->mx[i], strlen(e->mx[i])))
 		    != MTASTS_OK) {
 			result_fail(r, rc);
 			return rc;
 		}
+	/* The text (RFC 8460 §4.3 policy-string) last: without it the
+	 * decision stands, only marked incomplete. */
+	if (e->text != NULL) {
+		if ((r->text = util_malloc(e->text_len + 1)) == NULL) {
+			result_fail(r, MTASTS_ENOMEM);
+			return MTASTS_ENOMEM;
+		}
+		memcpy(r->text, e->text, e->text_len);
+		r->text[e->text_len] = '\0';
+		r->text_len = e->text_len;
+	}
 	return MTASTS_OK;
 }
 
@@ -104,7 +118,17 @@ result_fill(struct mtasts_result *dst, const struct mtasts_result *src)
 	strlist_clear(&dst->mx);
 	strlist_clear(&dst->err_types);
 	strlist_clear(&dst->err_details);
+	util_free(dst->text);
 	*dst = *src;
+	dst->text = NULL;
+	dst->text_len = 0;
+	if (src->text != NULL) {
+		if ((dst->text = util_malloc(src->text_len + 1)) != NULL) {
+			memcpy(dst->text, src->text, src->text_len + 1);
+			dst->text_len = src->text_len;
+		} else
+			result_fail(dst, MTASTS_ENOMEM);
+	}
 	memset(&dst->mx, 0, sizeof(dst->mx));
 	memset(&dst->err_types, 0, sizeof(dst->err_types));
 	memset(&dst->err_details, 0, sizeof(dst->err_details));
@@ -128,6 +152,7 @@ mtasts_result_free(struct mtasts_result *r)
 	strlist_clear(&r->mx);
 	strlist_clear(&r->err_types);
 	strlist_clear(&r->err_details);
+	util_free(r->text);
 	util_free(r);
 }
 
@@ -246,4 +271,21 @@ MTASTS_API int64_t
 mtasts_result_failed_at(const struct mtasts_result *r)
 {
 	return r->failed_at;
+}
+
+MTASTS_API const char *
+mtasts_result_policy_text(const struct mtasts_result *r, size_t *len)
+{
+	if (!r->has_policy || r->text == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	*len = r->text_len;
+	return r->text;
+}
+
+MTASTS_API const char *
+mtasts_result_policy_failure(const struct mtasts_result *r)
+{
+	return r->has_policy ? NULL : r->failure;
 }

@@ -19,6 +19,11 @@ struct mtasts_result {
 	char		 id[MTASTS_ID_MAX + 1];
 	uint32_t	 max_age;
 	struct strlist	 mx;
+	char		*text;		/* the policy as fetched, NUL
+					 * after text_len; NULL: none */
+	size_t		 text_len;
+	const char	*failure;	/* static: RFC 8460 type of a
+					 * failed fetch, or NULL */
 	enum mtasts_source source;
 	int64_t		 fetched_at;
 	int64_t		 expires_at;

@@ -380,6 +380,19 @@ MTASTS_API const char *mtasts_result_error_type(const struct mtasts_result *,
     size_t i);
 MTASTS_API const char *mtasts_result_error_detail(
     const struct mtasts_result *, size_t i);
+/* The policy in force as it was fetched (its exact bytes, RFC 8460
+ * §4.3 policy-string), NUL-terminated, *len bytes; valid while res
+ * is.  NULL (and *len 0) without a policy. */
+MTASTS_API const char *mtasts_result_policy_text(
+    const struct mtasts_result *res, size_t *len);
+/* Without a policy in force: why the domain has none when it is
+ * because its policy could not be had -- "sts-policy-fetch-error",
+ * "sts-policy-invalid" or "sts-webpki-invalid" (RFC 8460 §4.3.2.2),
+ * from this query's fetch or, while §3.3's retry_interval holds the
+ * next fetch back, from the last one.  NULL otherwise (no record, DNS
+ * trouble, a policy in force).  A static string. */
+MTASTS_API const char *mtasts_result_policy_failure(
+    const struct mtasts_result *res);
 
 /*
  * DANE (RFC 7672) beside MTA-STS (RFC 8461 §2).  With dane_resolver set

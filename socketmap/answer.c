@@ -1,26 +1,22 @@
 /*
- * answer.c - a policy decision as postfix-mta-sts-resolver answers it
- * for smtp_tls_policy_maps (its responder.py, version 1.1.2):
- *
- *   enforce	"OK secure match=P1:P2 servername=hostname", each mx
- *		pattern once, "*.example.com" written ".example.com"
- *   testing, none, no policy
- *		"NOTFOUND " (testing is enforce with strict_testing, which
- *		the core applies, D-strict in mtasts.conf(5))
- *
- * and, with dane_resolver in mtasts.conf (RFC 8461 §2: DANE, where
- * usable, wins; MTA-STS must never replace or weaken it), whatever the
- * policy:
+ * answer.c - a policy decision as a socketmap answer for Postfix's
+ * smtp_tls_policy_maps.  What the policy gives is attr.c's (with
+ * Postfix 3.10's TLSRPT attributes when asked); before it, with
+ * dane_resolver in mtasts.conf (RFC 8461 §2: DANE, where usable, wins;
+ * MTA-STS must never replace or weaken it), whatever the policy:
  *
  *   DANE usable	"OK dane-only" (socketmap_dane = dane: "OK dane"),
  *			so that Postfix does DANE itself, which a "secure"
  *			answer would turn off
  *   DANE temporary	"TEMP ...": never MTA-STS alone instead
  *
- * See docs/postfix.md for how Postfix's match= differs from RFC 8461
- * §4.1.  The memo keeps recent replies per domain for memo_ttl seconds
- * (never past the policy's expiry) so that a cache hit costs no
- * database read; the shared cache stays the truth.
+ * and "TEMP ..." for a decision the core could not complete or an
+ * enforce policy without mx patterns (§5.1: defer).  See
+ * docs/postfix.md for how Postfix's match= differs from RFC 8461 §4.1.
+ * The memo keeps recent replies per domain and kind of answer (with
+ * TLSRPT attributes or not) for memo_ttl seconds (never past the
+ * policy's expiry) so that a cache hit costs no database read; the
+ * shared cache stays the truth.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +26,7 @@
 
 #include <mtasts.h>
 
+#include "attr.h"
 #include "socketmap.h"
 
 #define MEMO_BUCKETS	4096
@@ -60,55 +57,35 @@ answer_dup(const char *s, size_t *len)
 	return p;
 }
 
-/* Has pattern i appeared before i in the policy? */
-static int
-answer_seen(const struct mtasts_result *res, size_t i)
-{
-	const char	*mx = mtasts_result_mx(res, i);
-	size_t		 j;
-
-	for (j = 0; j < i; j++)
-		if (strcmp(mtasts_result_mx(res, j), mx) == 0)
-			return 1;
-	return 0;
-}
-
+/* attr.c's answer for the policy part of the decision. */
 static char *
-answer_secure(const struct mtasts_result *res, size_t *len)
+answer_policy(const struct mtasts_result *res, int tlsrpt, size_t *len)
 {
-	static const char	 head[] = "OK secure match=";
-	static const char	 tail[] = " servername=hostname";
-	size_t			 i, n, size, off, l;
-	const char		*mx;
-	char			*p;
+	struct attr_policy	 p;
+	const char		**mx;
+	char			*reply;
+	size_t			 i;
 
-	n = mtasts_result_mx_count(res);
-	size = sizeof(head) + sizeof(tail);
-	for (i = 0; i < n; i++)
-		size += strlen(mtasts_result_mx(res, i)) + 1;
-	if ((p = malloc(size)) == NULL)
+	memset(&p, 0, sizeof(p));
+	p.domain = mtasts_result_domain(res);
+	p.has_policy = mtasts_result_has_policy(res);
+	p.mode = mtasts_result_mode(res);
+	p.nmx = mtasts_result_mx_count(res);
+	p.text = mtasts_result_policy_text(res, &p.text_len);
+	p.failure = mtasts_result_policy_failure(res);
+	if ((mx = calloc(p.nmx + 1, sizeof(*mx))) == NULL)
 		fatalx("out of memory");
-	memcpy(p, head, sizeof(head) - 1);
-	off = sizeof(head) - 1;
-	for (i = 0; i < n; i++) {
-		if (answer_seen(res, i))
-			continue;
-		mx = mtasts_result_mx(res, i);
-		if (mx[0] == '*')		/* "*.d": Postfix's ".d" */
-			mx++;
-		l = strlen(mx);
-		if (off > sizeof(head) - 1)
-			p[off++] = ':';
-		memcpy(p + off, mx, l);
-		off += l;
-	}
-	memcpy(p + off, tail, sizeof(tail));
-	*len = off + sizeof(tail) - 1;
-	return p;
+	for (i = 0; i < p.nmx; i++)
+		mx[i] = mtasts_result_mx(res, i);
+	p.mx = mx;
+	if ((reply = attr_reply(&p, tlsrpt, len)) == NULL)
+		fatalx("out of memory");
+	free(mx);
+	return reply;
 }
 
 char *
-answer_from_result(const struct mtasts_result *res, size_t *len)
+answer_from_result(const struct mtasts_result *res, int tlsrpt, size_t *len)
 {
 	char	buf[MTASTS_DOMAIN_MAX + 80];
 	int	status;
@@ -134,16 +111,15 @@ answer_from_result(const struct mtasts_result *res, size_t *len)
 		snprintf(buf, sizeof(buf), "OK %s", env.dane_level);
 		return answer_dup(buf, len);
 	}
-	if (!mtasts_result_has_policy(res) ||
-	    mtasts_result_mode(res) != MTASTS_MODE_ENFORCE)
-		return answer_dup("NOTFOUND ", len);
-	if (mtasts_result_mx_count(res) == 0) {
+	if (mtasts_result_has_policy(res) &&
+	    mtasts_result_mode(res) == MTASTS_MODE_ENFORCE &&
+	    mtasts_result_mx_count(res) == 0) {
 		/* Nothing may match: fail closed (§5.1: defer). */
 		snprintf(buf, sizeof(buf), "TEMP %s: enforce policy without "
 		    "mx patterns", mtasts_result_domain(res));
 		return answer_dup(buf, len);
 	}
-	return answer_secure(res, len);
+	return answer_policy(res, tlsrpt, len);
 }
 
 static time_t

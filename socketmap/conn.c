@@ -62,7 +62,9 @@ struct req {
 	char			*reply;		/* NULL until answered */
 	size_t			 len;
 	int64_t			 t0;		/* arrival, metrics_now() */
+	int			 tlsrpt;	/* with TLSRPT attributes */
 	char			 domain[MTASTS_DOMAIN_MAX + 1];
+	char			 key[MTASTS_DOMAIN_MAX + 8]; /* memo */
 };
 
 struct conn {
@@ -213,8 +215,8 @@ conn_on_result(struct mtasts_result *res, void *arg)
 
 	r->querying = 0;
 	env.npending--;
-	reply = answer_from_result(res, &len);
-	answer_memo_put(r->domain, res, reply, len);
+	reply = answer_from_result(res, r->tlsrpt, &len);
+	answer_memo_put(r->key, res, reply, len);
 	log_debug("%s: %s (%zu errors), DANE %s", r->domain,
 	    mtasts_result_mode_name(res), mtasts_result_error_count(res),
 	    mtasts_dane_name(mtasts_result_dane(res)));
@@ -240,7 +242,7 @@ conn_query(struct req *r)
 	const char	*memo;
 	char		 err[MTASTS_ERRLEN];
 
-	if ((memo = answer_memo_get(r->domain, &r->len)) != NULL) {
+	if ((memo = answer_memo_get(r->key, &r->len)) != NULL) {
 		if ((r->reply = malloc(r->len + 1)) == NULL)
 			fatalx("out of memory");
 		memcpy(r->reply, memo, r->len + 1);
@@ -291,6 +293,8 @@ conn_request(struct conn *c, const char *p, size_t len)
 	struct req	*r;
 	const char	*memo;
 	size_t		 mlen;
+	char		 key[MTASTS_DOMAIN_MAX + 8];
+	int		 tlsrpt;
 
 	switch (request_parse(p, len, &rq)) {
 	case REQUEST_BAD:
@@ -307,15 +311,22 @@ conn_request(struct conn *c, const char *p, size_t len)
 			conn_set_reply(conn_req_new(c), "NOTFOUND ");
 		break;
 	case REQUEST_DOMAIN:
+		/* The memo has each domain's two kinds of answer apart:
+		 * a domain name has no blank. */
+		tlsrpt = rq.tlsrpt || env.tlsrpt;
+		snprintf(key, sizeof(key), "%s%s", rq.domain,
+		    tlsrpt ? " tlsrpt" : "");
 		/* The common case: a memo hit with nothing pending. */
 		if (TAILQ_EMPTY(&c->reqs) &&
-		    (memo = answer_memo_get(rq.domain, &mlen)) != NULL) {
+		    (memo = answer_memo_get(key, &mlen)) != NULL) {
 			metrics_answer(memo, mlen, 0);
 			conn_put(c, memo, mlen);
 			break;
 		}
 		r = conn_req_new(c);
 		memcpy(r->domain, rq.domain, sizeof(r->domain));
+		memcpy(r->key, key, sizeof(r->key));
+		r->tlsrpt = tlsrpt;
 		conn_query(r);
 		break;
 	}

@@ -149,7 +149,8 @@ main_on_sweep(evutil_socket_t fd, short ev, void *arg)
 	conn_trim();
 }
 
-/* socketmap_dane (mtasts.conf(5)), checked by the core's parser. */
+/* socketmap_dane and socketmap_tlsrpt (mtasts.conf(5)), checked by
+ * the core's parser. */
 static void
 main_dane_level(const struct mtasts_config *cfg)
 {
@@ -163,6 +164,8 @@ main_dane_level(const struct mtasts_config *cfg)
 		if (strcmp(key, "socketmap_dane") == 0)
 			snprintf(env.dane_level, sizeof(env.dane_level), "%s",
 			    val);
+		else if (strcmp(key, "socketmap_tlsrpt") == 0)
+			env.tlsrpt = strcmp(val, "yes") == 0;
 }
 
 static void

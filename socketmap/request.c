@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "request.h"
 
@@ -102,6 +103,7 @@ request_parse(const char *p, size_t len, struct request *req)
 		return REQUEST_BAD;
 	}
 	memcpy(req->name, p, nlen);
+	req->tlsrpt = strcasecmp(req->name, REQUEST_NAME_TLSRPT) == 0;
 	request_host(key, klen, &h, &hlen);
 	if (hlen == 0)
 		return request_skip(req, "empty key");

@@ -9,6 +9,11 @@
 
 #include <mtasts.h>
 
+/* The map name that asks for Postfix 3.10's TLSRPT attributes, as
+ * postfix-tlspol names it (any case); socketmap_tlsrpt = yes asks for
+ * them whatever the name. */
+#define REQUEST_NAME_TLSRPT	"QUERYwithTLSRPT"
+
 /* Socketmap names longer than this are malformed requests. */
 #define REQUEST_NAME_MAX	64
 
@@ -20,6 +25,7 @@ enum request_kind {
 
 struct request {
 	char	name[REQUEST_NAME_MAX + 1];
+	int	tlsrpt;		/* name is REQUEST_NAME_TLSRPT */
 	char	domain[MTASTS_DOMAIN_MAX + 1];	/* REQUEST_DOMAIN only */
 	char	why[MTASTS_ERRLEN];			/* SKIP and BAD: the reason */
 };

@@ -7,6 +7,7 @@
  * conn.c	one client: netstring framing, pipelined requests in
  *		order, deadlines, backpressure
  * answer.c	a policy decision as a socketmap reply; the answer memo
+ * attr.c	the policy's part of it, Postfix 3.10 attributes (fuzzed)
  * netstring.c	the netstring reader (fuzzed)
  * request.c	"NAME KEY" and the policy domain in KEY (fuzzed)
  * metrics.c	GET /metrics (-M), answers and latency counted
@@ -80,6 +81,7 @@ struct sm_env {
 	int			 verbose;
 	int			 foreground;
 	char			 dane_level[16];	/* socketmap_dane */
+	int			 tlsrpt;	/* socketmap_tlsrpt */
 };
 
 extern struct sm_env	env;
@@ -112,10 +114,12 @@ void	conn_shutdown(void);
 void	conn_trim(void);
 
 /* answer.c: the reply text for a decision (malloc'd, caller frees),
- * and the memo of recent replies per domain. */
-char	*answer_from_result(const struct mtasts_result *res, size_t *len);
-const char *answer_memo_get(const char *domain, size_t *len);
-void	 answer_memo_put(const char *domain, const struct mtasts_result *,
+ * with TLSRPT attributes or not, and the memo of recent replies per
+ * key (the domain, and whether with attributes). */
+char	*answer_from_result(const struct mtasts_result *res, int tlsrpt,
+	    size_t *len);
+const char *answer_memo_get(const char *key, size_t *len);
+void	 answer_memo_put(const char *key, const struct mtasts_result *,
 	    const char *reply, size_t len);
 void	 answer_memo_sweep(void);
 void	 answer_memo_free(void);

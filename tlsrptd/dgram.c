@@ -3,8 +3,9 @@
  * input: any local process that may write to the socket can send one.
  *
  * The parser knows exactly the JSON libtlsrpt writes (tlsrptd.h): the
- * keys it uses, each once, in objects and arrays no deeper than its
- * own, strings and integers only.  Anything else is refused whole, so
+ * keys it uses, each once, strings and integers only, each object and
+ * array where libtlsrpt puts it.  It does not recurse: one function per
+ * level of that fixed shape, so no input can nest deeper.  Anything else is refused whole, so
  * that a datagram is counted entirely or not at all.  Every read is
  * checked against the end; decoded strings go to an arena the caller
  * sized from the datagram's length, so nothing grows.
@@ -25,6 +26,9 @@ struct cur {
 	size_t		 len, off;
 	struct dgram	*dg;
 };
+
+static int	dgram_fail(struct cur *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 static int
 dgram_fail(struct cur *c, const char *fmt, ...)

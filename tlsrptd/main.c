@@ -69,6 +69,9 @@ static struct lograte_state {
 static volatile sig_atomic_t	 stop_signals;
 static int			 stop_pipe[2] = { -1, -1 };
 
+static void	log_vmsg(int, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vmsg(int prio, const char *fmt, va_list ap)
 {

@@ -38,7 +38,6 @@ struct mtasts_ctx;
 #define DGRAM_STRINGS_MAX	1024	/* policy-string per policy */
 #define DGRAM_MX_MAX		1024	/* mx-host per policy */
 #define DGRAM_FAILURES_MAX	64	/* failure-details per policy */
-#define DGRAM_DEPTH_MAX		4	/* object, array, object, array */
 #define DGRAM_STRING_MAX	8192	/* one decoded string */
 
 /* libtlsrpt's tlsrpt_policy_type_t */

@@ -152,6 +152,32 @@ same "strict_testing = yes: testing.test is secure" \
 same "strict_testing = yes: none.test stays NOTFOUND" \
     "$(q $STRICT none.test)" "9:NOTFOUND ,"
 
+echo "# QUERYwithTLSRPT: Postfix 3.10's TLSRPT attributes"
+# t PORT KEY: the answer to "QUERYwithTLSRPT KEY", without its framing
+t() { ask "$1" "$(ns "QUERYwithTLSRPT $2")" | sed 's/^[0-9]*://; s/,$//'; }
+P="{ policy_string = version: STSv1 }"
+same "enforce.test: secure, the policy's type, domain, patterns, lines" \
+    "$(t $OURS enforce.test)" \
+    "OK secure match=mx1.enforce.test:.enforce.test servername=hostname policy_type=sts policy_domain=enforce.test mx_host_pattern=mx1.enforce.test mx_host_pattern=*.enforce.test $P { policy_string = mode: enforce } { policy_string = mx: mx1.enforce.test } { policy_string = mx: *.enforce.test } { policy_string = max_age: 604800 }"
+same "testing.test: may with the attributes (CRLF lines without CR)" \
+    "$(t $OURS testing.test)" \
+    "OK may policy_type=sts policy_domain=testing.test mx_host_pattern=mx1.testing.test mx_host_pattern=*.testing.test $P { policy_string = mode: testing } { policy_string = mx: mx1.testing.test } { policy_string = mx: *.testing.test } { policy_string = max_age: 604800 }"
+for x in http404:sts-policy-fetch-error bom:sts-policy-invalid \
+    wrongname:sts-webpki-invalid http404:sts-policy-fetch-error; do
+	d=${x%%:*}.test
+	same "$d (fetch failed): may, policy_failure=${x#*:}" \
+	    "$(t $OURS $d)" \
+	    "OK may policy_type=sts policy_domain=$d policy_failure=${x#*:}"
+done
+same "none.test: NOTFOUND" "$(t $OURS none.test)" "NOTFOUND "
+same "nxdomain.test: NOTFOUND" "$(t $OURS nxdomain.test)" "NOTFOUND "
+same "strict_testing = yes: testing.test secure, with its attributes" \
+    "$(t $STRICT testing.test | cut -d' ' -f1-6)" \
+    "OK secure match=mx1.testing.test:.testing.test servername=hostname policy_type=sts policy_domain=testing.test"
+same "after those, map name postfix: no attributes" \
+    "$(q $OURS enforce.test)" \
+    "66:OK secure match=mx1.enforce.test:.enforce.test servername=hostname,"
+
 echo "# the same requests to postfix-mta-sts-resolver"
 if [ -z "$theirs" ]; then
 	skip "mta-sts-daemon not installed or no FIXTURE_DNS53"

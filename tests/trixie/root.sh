@@ -254,7 +254,7 @@ echo "# tests: $(($(now) - t0)) s"
 # as they do for 12 on 12; deb.sh builds them and runs lintian, so the
 # packages are built here only when it does not run.
 MTA_SUITES=${MTASTS_TRIXIE_SUITES:-"smtpd smtpd-pin exim exim-cache tlsrpt
-fleet postfix dane tlsrptd deb packaged"}
+fleet postfix postfix310 dane tlsrptd deb packaged"}
 case " $MTA_SUITES ${MTASTS_TRIXIE_QUICK:+quick} " in
 *" deb "*|*" quick "*) ;;
 *)

@@ -49,6 +49,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->log_level, LOG_LVL_INFO);
 	assert_string_equal(cfg->dane_resolver, "");
 	assert_string_equal(cfg->socketmap_dane, "dane-only");
+	assert_int_equal(cfg->socketmap_tlsrpt, 0);
 	mtasts_config_free(cfg);
 }
 
@@ -70,6 +71,7 @@ test_every_key(void **state)
 	    "log_level = debug\n"
 	    "dane_resolver = 127.0.9.54\n"
 	    "socketmap_dane = dane\n"
+	    "socketmap_tlsrpt = yes\n"
 	    "\n   \n# end\n");
 
 	(void)state;
@@ -87,6 +89,7 @@ test_every_key(void **state)
 	assert_int_equal(cfg->log_level, LOG_LVL_DEBUG);
 	assert_string_equal(cfg->dane_resolver, "127.0.9.54:53");
 	assert_string_equal(cfg->socketmap_dane, "dane");
+	assert_int_equal(cfg->socketmap_tlsrpt, 1);
 	mtasts_config_free(cfg);
 }
 
@@ -108,6 +111,7 @@ static const struct bad bad_rows[] = {
 	{ "strict_testing = maybe\n", "expected yes or no" },
 	{ "log_level = verbose\n", "expected err, warning" },
 	{ "socketmap_dane = secure\n", "expected dane-only or dane" },
+	{ "socketmap_tlsrpt = sometimes\n", "expected yes or no" },
 	{ "socketmap_dane = dane-onl\n", "expected dane-only or dane" },
 	{ "socketmap_dane =\n", "expected dane-only or dane" },
 	{ "dane_resolver = unbound.local\n", "expected IP[:port]" },

@@ -4,7 +4,7 @@
 # memory figures of bench/socketmap.sh, next to the running fixture
 # (whose CA signs the certificates) and only inside the bench's network
 # namespace:
-#   nsd on 127.0.9.54:53, zone big.test: wildcard TXT, A and MX, so
+#   nsd on 127.0.9.64:53, zone big.test: wildcard TXT, A and MX, so
 #	_mta-sts.dN.big.test is "v=STSv1; id=bigv1;" and mta-sts.dN.big.test
 #	is 127.0.1.9 for any N;
 #   nginx on 127.0.1.9:443: one server block per 200 names, each with a
@@ -15,7 +15,7 @@
 # fleet bench counts fetches).  Root; exit 0 once DNS and HTTPS answer.
 set -eu
 cmd=$1 D=$2 F=$3 N=${4:-10000}
-IP_DNS=127.0.9.54
+IP_DNS=127.0.9.64
 IP_WEB=127.0.1.9
 die() { echo "bigzone: $*" >&2; exit 1; }
 stop() {

@@ -53,6 +53,19 @@ cli_parse_args(int argc, char **argv, int allowed, struct cli_args *a)
 			}
 			a->jobs = (int)n;
 			i++;
+		} else if ((allowed & CLI_OPT_PROCS) &&
+		    strcmp(s, "--procs") == 0) {
+			char *end;
+			long n;
+
+			if (i + 1 == argc || (n = strtol(argv[i + 1], &end,
+			    10)) < 1 || n > 64 || *end != '\0') {
+				fprintf(stderr, "mtasts: --procs needs a number "
+				    "from 1 to 64\n");
+				return -1;
+			}
+			a->procs = (int)n;
+			i++;
 		} else if ((allowed & CLI_OPT_PORT) &&
 		    strcmp(s, "--port") == 0) {
 			char *end;

@@ -25,6 +25,7 @@ struct cli_args {
 	int	  nocache;	/* --no-cache */
 	int	  all;		/* --all */
 	int	  jobs;		/* --jobs N */
+	int	  procs;	/* --procs N */
 	int	  port;		/* --port N */
 	char	 *cert;		/* --cert FILE */
 	char	 *date;		/* --date YYYY-MM-DD */
@@ -45,6 +46,7 @@ struct cli_args {
 #define CLI_OPT_PORT	0x40	/* --port N */
 #define CLI_OPT_OUTPUT	0x80	/* --output FILE */
 #define CLI_OPT_JITTER	0x100	/* --jitter SECONDS */
+#define CLI_OPT_PROCS	0x200	/* --procs N */
 
 struct mtasts_config;
 

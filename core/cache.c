@@ -61,7 +61,11 @@
  * Sharing: the directory and its files are created mode 0770/0660 and
  * take the group of the directory, so every MTA user in that group
  * (mtasts.conf(5) suggests "_mtasts", set-group-ID directory) can read
- * and write.  Logs are removed automatically once checkpointed.
+ * and write.  Logs are removed automatically once checkpointed; in a
+ * burst of writes a process asks for a checkpoint every 64 writes or
+ * every second (cache_checkpoint), so a reset replays at most that much
+ * of its writes more than the checkpoint policy (64 KB of log or a
+ * minute) alone would have it replay.
  */
 
 #include <sys/stat.h>
@@ -82,6 +86,8 @@
 #include "util.h"
 
 #define CACHE_BATCH	256	/* entries per cursor pass in foreach */
+#define CACHE_CKP_WRITES 64	/* a checkpoint asked at least every ... */
+#define CACHE_CKP_MS	1000	/* ... so many writes or ms (cache_checkpoint) */
 
 /* Attach now, so that a broken cache is reported (and repaired) when
  * the program starts; a cache that cannot be attached is still opened:
@@ -235,6 +241,30 @@ cache_update_load(struct cache *c, DB_TXN *txn, DBT *key,
 	return 0;
 }
 
+/*
+ * Checkpoints let DB_LOG_AUTO_REMOVE prune old logs, bound the work of a
+ * reset, and bring the files (what direct reads see) up to date: after
+ * 64 KB of log or a minute.  Even when there is nothing to do, asking
+ * reads the log and lists the log files (issue 16: 4 % of a refresh), so
+ * in a burst of writes a process asks at every CACHE_CKP_WRITES-th write
+ * or after CACHE_CKP_MS, whichever comes first; a write after a pause
+ * asks at once, as every write did.  That adds at most so many of one
+ * process's writes to what a reset replays and a direct reader misses.
+ */
+static void
+cache_checkpoint(struct cache *c)
+{
+	struct cache_env *ce = c->ce;
+	int64_t now = cache_now_ms();
+
+	if (ce->ckp_writes++ % CACHE_CKP_WRITES != 0 &&
+	    now - ce->ckp_ms < CACHE_CKP_MS)
+		return;
+	ce->ckp_ms = now;
+	ce->ckp_writes = 1;
+	ce->env->txn_checkpoint(ce->env, 64, 1, 0);
+}
+
 /* o->fn == NULL: store o->e as it is. */
 static int
 cache_write_once(struct cache *c, void *arg)
@@ -271,10 +301,7 @@ cache_write_once(struct cache *c, void *arg)
 	cache_entry_clear(&e);
 	util_free(enc);
 	r = cache_txn_commit(txn);
-	/* Checkpoints let DB_LOG_AUTO_REMOVE prune old logs, bound the
-	 * work of a reset, and bring the files (what direct reads see)
-	 * up to date. */
-	c->ce->env->txn_checkpoint(c->ce->env, 64, 1, 0);
+	cache_checkpoint(c);
 	return r;
 abort:
 	cache_entry_clear(&e);

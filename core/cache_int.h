@@ -43,6 +43,8 @@ struct cache_env {
 	int64_t		 retry_at;	/* ms: no attach before, after a
 					 * local failure (EMFILE) */
 	int		 said;		/* degraded state already logged */
+	int64_t		 ckp_ms;	/* last checkpoint asked (cache.c) */
+	unsigned int	 ckp_writes;	/* writes since */
 	char		 dberr[MTASTS_ERRLEN];	/* last message from BDB */
 	struct cache_env *next;
 };

@@ -4,8 +4,8 @@
 # RFC 8461 discovery, fetch and the §5.1 decision against the real
 # fixture (nsd + nginx + a throwaway CA, tests/fixture/README.md): every
 # scenario's decision, the §5.1 transitions on dynamic.test, one fetch
-# for 50 concurrent queries, 8 processes on 200 domains, and a refresh
-# killed with SIGKILL.  TAP on stdout.
+# for 50 concurrent queries, 8 processes on 200 domains, a refresh in
+# worker processes, and a refresh killed with SIGKILL.  TAP on stdout.
 set -u
 B=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -240,12 +240,41 @@ check "8 processes: 200 entries cached" test "$("$FAST" -c "$S/c8.conf" \
 check "8 processes: db_verify clean" \
     db5.3_verify -q -h "$S/c8" policies.db
 
+# Worker processes (issue 16) share the list: each domain refreshed
+# once, every policy stored, the counts added up.
+mkconf procs
+: >"$FIXTURE_NGINX_LOG"
+"$FAST" -c "$S/procs.conf" refresh --jobs 8 --procs 3 $bulk \
+    >"$S/procs.out" 2>>"$errlog"
+check "refresh --procs 3 of 200 domains: exit 0, all 200 fetched" \
+    test "$? $(cat "$S/procs.out")" = "0 200 due: 200 fetched, 0 kept \
+from the cache, 0 without policy, 0 failed, 0 alerts, 0 expiring"
+check "... each domain fetched once" test "$(awk \
+    '$1 ~ /^mta-sts\.bulk[0-9]+\.test$/ { n++; h[$1] = 1 }
+    END { print n + 0, length(h) }' "$FIXTURE_NGINX_LOG")" = "200 200"
+check "... 200 enforce policies cached" test "$("$FAST" -c "$S/procs.conf" \
+    cache list --json | jq '[.[] | select(.mode == "enforce")] | length')" \
+    = 200
+
 mkconf kill
-"$FAST" -c "$S/kill.conf" refresh --jobs 16 $bulk >/dev/null 2>&1 &
+"$FAST" -c "$S/kill.conf" refresh --jobs 16 --procs 2 $bulk >/dev/null 2>&1 &
 kp=$!
 sleep 0.3
+w=0
+until workers=$(pgrep -P $kp) || [ $w -ge 30 ]; do
+	sleep 0.1
+	w=$((w + 1))
+done
 kill -KILL $kp 2>/dev/null
 wait $kp 2>/dev/null
+w=0
+while [ -n "$workers" ] && ps -p "$(echo $workers | tr ' ' ,)" >/dev/null &&
+    [ $w -lt 50 ]; do
+	sleep 0.1
+	w=$((w + 1))
+done
+check "refresh SIGKILLed: its workers ($(echo $workers)) end with it" \
+    test -n "$workers" -a $w -lt 50
 q "$FAST" "$S/kill.conf" bulk199.test
 check "after a writer was SIGKILLed mid-refresh, the next process decides" \
     test "$qrc $(field .mode)" = "0 enforce"

@@ -21,7 +21,8 @@
 #define CONFIG_LINE_MAX	4096
 
 enum config_type { T_PATH, T_RESOLVER, T_DURATION, T_BOOL, T_LOGLEVEL,
-	T_TEXT, T_DANELEVEL, T_SHARED, T_MSEC, T_OPTPATH, T_TLSNAME };
+	T_TEXT, T_DANELEVEL, T_SHARED, T_MSEC, T_OPTPATH, T_TLSNAME,
+	T_TLSLEVEL };
 
 struct config_key {
 	const char	*name;
@@ -49,6 +50,12 @@ static const struct config_key config_keys[] = {
 	/* Postfix 3.10's TLSRPT policy attributes in every socketmap
 	 * answer, whatever the map name (TLSRPT_README). */
 	{ "socketmap_tlsrpt", T_BOOL, "no", 0, 0, OFF(socketmap_tlsrpt), 0 },
+	/* The Postfix level of those answers for testing domains and
+	 * failed fetches, which replaces smtp_tls_security_level for the
+	 * domain: the admin's own level, so that turning the attributes on
+	 * never weakens it (encrypt) nor drops DANE (dane). */
+	{ "socketmap_tlsrpt_level", T_TLSLEVEL, "may", 0, 0,
+	    OFF(socketmap_tlsrpt_level), SZ(socketmap_tlsrpt_level) },
 	/* mtasts-tlsrptd: where Postfix's libtlsrpt sends its datagrams
 	 * (smtp_tlsrpt_socket_name = run/tlsrpt/tlsrpt.sock, relative to
 	 * the queue directory, so it works chrooted or not). */
@@ -325,6 +332,15 @@ config_set(struct mtasts_config *cfg, const struct config_key *k,
 		memcpy(base, v, len);
 		base[len] = '\0';
 		return 0;
+	case T_TLSLEVEL:
+		if (!util_memeq(v, len, "may") &&
+		    !util_memeq(v, len, "encrypt") &&
+		    !util_memeq(v, len, "dane"))
+			return util_err(why, whylen, "expected may, encrypt "
+			    "or dane"), -1;
+		memcpy(base, v, len);
+		base[len] = '\0';
+		return 0;
 	case T_SHARED: {
 		struct redis_url u;
 
@@ -573,6 +589,7 @@ mtasts_config_item(const struct mtasts_config *cfg, size_t i,
 	case T_RESOLVER:
 	case T_TEXT:
 	case T_DANELEVEL:
+	case T_TLSLEVEL:
 	case T_TLSNAME:
 		snprintf(val, size, "%s", base);
 		break;

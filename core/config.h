@@ -24,6 +24,7 @@ struct mtasts_config {
 							 * DANE check */
 	char		socketmap_dane[16];	/* "dane-only" or "dane" */
 	int		socketmap_tlsrpt;	/* 3.10 attributes */
+	char		socketmap_tlsrpt_level[8]; /* may, encrypt, dane */
 	char		tlsrpt_socket[CONFIG_PATH_MAX];	/* mtasts-tlsrptd */
 	unsigned int	dns_timeout;		/* seconds, per query */
 	unsigned int	connect_timeout;	/* seconds, TCP + TLS */

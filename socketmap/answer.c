@@ -73,6 +73,7 @@ answer_policy(const struct mtasts_result *res, int tlsrpt, size_t *len)
 	p.nmx = mtasts_result_mx_count(res);
 	p.text = mtasts_result_policy_text(res, &p.text_len);
 	p.failure = mtasts_result_policy_failure(res);
+	p.level = env.tlsrpt_level;
 	if ((mx = calloc(p.nmx + 1, sizeof(*mx))) == NULL)
 		fatalx("out of memory");
 	for (i = 0; i < p.nmx; i++)

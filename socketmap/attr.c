@@ -22,7 +22,10 @@
  *		§4.1) and reports each session against the policy
  *   testing	"OK may" plus the attributes: delivered as without
  *		MTA-STS (§5: testing never stops delivery), each TLS
- *		session reported against the policy
+ *		session reported against the policy.  "may" here and
+ *		below is socketmap_tlsrpt_level: Postfix's own level
+ *		would be replaced, so an admin with "encrypt" or
+ *		"dane" says so and keeps it
  *   no policy because the fetch failed (RFC 8460 §4.3.2.2)
  *		"OK may policy_type=sts policy_domain=D policy_failure=T":
  *		delivered as without a policy (§5.1), and Postfix forces
@@ -224,6 +227,18 @@ attr_failure_ok(const char *f)
 	    strcmp(f, "sts-webpki-invalid") == 0);
 }
 
+/* The level for an answer that only carries attributes: Postfix
+ * takes it instead of smtp_tls_security_level, so it is the admin's
+ * (socketmap_tlsrpt_level), one of the words config.c lets through. */
+static const char *
+attr_level(const char *level)
+{
+	if (level != NULL && (strcmp(level, "encrypt") == 0 ||
+	    strcmp(level, "dane") == 0))
+		return level;
+	return "may";
+}
+
 char *
 attr_reply(const struct attr_policy *p, int tlsrpt, size_t *len)
 {
@@ -235,11 +250,11 @@ attr_reply(const struct attr_policy *p, int tlsrpt, size_t *len)
 	if (p->has_policy && p->mode == MTASTS_MODE_ENFORCE) {
 		attr_secure(&b, p);
 		sts = tlsrpt;
-	} else if (tlsrpt && p->has_policy && p->mode == MTASTS_MODE_TESTING) {
-		abuf_str(&b, "OK may");
-		sts = 1;
-	} else if (tlsrpt && !p->has_policy && attr_failure_ok(p->failure)) {
-		abuf_str(&b, "OK may");
+	} else if (tlsrpt && ((p->has_policy &&
+	    p->mode == MTASTS_MODE_TESTING) || (!p->has_policy &&
+	    attr_failure_ok(p->failure)))) {
+		abuf_str(&b, "OK ");
+		abuf_str(&b, attr_level(p->level));
 		sts = 1;
 	} else {
 		abuf_str(&b, "NOTFOUND ");

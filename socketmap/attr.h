@@ -27,6 +27,9 @@ struct attr_policy {
 	const char		*text;		/* policy as fetched */
 	size_t			 text_len;
 	const char		*failure;	/* RFC 8460 type */
+	/* Postfix level of an answer that only carries attributes
+	 * (testing, failed fetch): socketmap_tlsrpt_level, NULL "may". */
+	const char		*level;
 };
 
 /* The answer for p: "OK ..." or "NOTFOUND ", NUL-terminated, *len

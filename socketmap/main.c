@@ -149,8 +149,8 @@ main_on_sweep(evutil_socket_t fd, short ev, void *arg)
 	conn_trim();
 }
 
-/* socketmap_dane and socketmap_tlsrpt (mtasts.conf(5)), checked by
- * the core's parser. */
+/* socketmap_dane, socketmap_tlsrpt and socketmap_tlsrpt_level
+ * (mtasts.conf(5)), checked by the core's parser. */
 static void
 main_dane_level(const struct mtasts_config *cfg)
 {
@@ -159,6 +159,7 @@ main_dane_level(const struct mtasts_config *cfg)
 	size_t i;
 
 	snprintf(env.dane_level, sizeof(env.dane_level), "dane-only");
+	snprintf(env.tlsrpt_level, sizeof(env.tlsrpt_level), "may");
 	for (i = 0; mtasts_config_item(cfg, i, &key, val, sizeof(val)) ==
 	    MTASTS_OK; i++)
 		if (strcmp(key, "socketmap_dane") == 0)
@@ -166,6 +167,9 @@ main_dane_level(const struct mtasts_config *cfg)
 			    val);
 		else if (strcmp(key, "socketmap_tlsrpt") == 0)
 			env.tlsrpt = strcmp(val, "yes") == 0;
+		else if (strcmp(key, "socketmap_tlsrpt_level") == 0)
+			snprintf(env.tlsrpt_level, sizeof(env.tlsrpt_level),
+			    "%s", val);
 }
 
 static void

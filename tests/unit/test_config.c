@@ -50,6 +50,7 @@ test_defaults(void **state)
 	assert_string_equal(cfg->dane_resolver, "");
 	assert_string_equal(cfg->socketmap_dane, "dane-only");
 	assert_int_equal(cfg->socketmap_tlsrpt, 0);
+	assert_string_equal(cfg->socketmap_tlsrpt_level, "may");
 	mtasts_config_free(cfg);
 }
 
@@ -72,6 +73,7 @@ test_every_key(void **state)
 	    "dane_resolver = 127.0.9.54\n"
 	    "socketmap_dane = dane\n"
 	    "socketmap_tlsrpt = yes\n"
+	    "socketmap_tlsrpt_level = encrypt\n"
 	    "\n   \n# end\n");
 
 	(void)state;
@@ -90,6 +92,7 @@ test_every_key(void **state)
 	assert_string_equal(cfg->dane_resolver, "127.0.9.54:53");
 	assert_string_equal(cfg->socketmap_dane, "dane");
 	assert_int_equal(cfg->socketmap_tlsrpt, 1);
+	assert_string_equal(cfg->socketmap_tlsrpt_level, "encrypt");
 	mtasts_config_free(cfg);
 }
 
@@ -112,6 +115,9 @@ static const struct bad bad_rows[] = {
 	{ "log_level = verbose\n", "expected err, warning" },
 	{ "socketmap_dane = secure\n", "expected dane-only or dane" },
 	{ "socketmap_tlsrpt = sometimes\n", "expected yes or no" },
+	{ "socketmap_tlsrpt_level = none\n", "expected may, encrypt or dane" },
+	{ "socketmap_tlsrpt_level = secure\n", "expected may, encrypt" },
+	{ "socketmap_tlsrpt_level = mayy\n", "expected may, encrypt" },
 	{ "socketmap_dane = dane-onl\n", "expected dane-only or dane" },
 	{ "socketmap_dane =\n", "expected dane-only or dane" },
 	{ "dane_resolver = unbound.local\n", "expected IP[:port]" },

@@ -222,6 +222,8 @@ attr_check_syntax(const char *reply)
 		if (t == reply + 3 && *t != '{') {	/* the level */
 			assert_true(strncmp(t, "secure ", 7) == 0 ||
 			    strncmp(t, "may ", 4) == 0 ||
+			    strncmp(t, "encrypt ", 8) == 0 ||
+			    strncmp(t, "dane ", 5) == 0 ||
 			    strcmp(t, "may") == 0 || strcmp(t, "secure") == 0);
 			continue;
 		}
@@ -370,6 +372,58 @@ test_attr_reply(void **state)
 	}
 }
 
+/* socketmap_tlsrpt_level: an answer that only carries attributes
+ * (testing, failed fetch) replaces the admin's own level, so it is
+ * that level; an enforce answer stays "secure", no attributes
+ * "NOTFOUND" (Postfix's own level applies). */
+static void
+test_attr_level(void **state)
+{
+	static const char *const mx[] = { "mx.example.com" };
+	static const struct {
+		const char	*level;
+		int		 has_policy;
+		enum mtasts_mode mode;
+		int		 tlsrpt;
+		const char	*want;
+	} rows[] = {
+		{ NULL, 1, MTASTS_MODE_TESTING, 1, "OK may policy_type=sts " },
+		{ "may", 1, MTASTS_MODE_TESTING, 1, "OK may policy_type=sts " },
+		{ "encrypt", 1, MTASTS_MODE_TESTING, 1,
+		    "OK encrypt policy_type=sts " },
+		{ "dane", 1, MTASTS_MODE_TESTING, 1,
+		    "OK dane policy_type=sts " },
+		{ "encrypt", 0, MTASTS_MODE_NONE, 1,
+		    "OK encrypt policy_type=sts " },
+		{ "dane", 0, MTASTS_MODE_NONE, 1, "OK dane policy_type=sts " },
+		{ "dane", 1, MTASTS_MODE_ENFORCE, 1, "OK secure match=" },
+		{ "encrypt", 1, MTASTS_MODE_TESTING, 0, "NOTFOUND " },
+		{ "none", 1, MTASTS_MODE_TESTING, 1, "OK may policy_type=sts " },
+	};
+	struct attr_policy	 p;
+	size_t			 i, len;
+	char			*r;
+
+	(void)state;
+	for (i = 0; i < NROWS(rows); i++) {
+		memset(&p, 0, sizeof(p));
+		p.domain = "example.com";
+		p.has_policy = rows[i].has_policy;
+		p.mode = rows[i].mode;
+		p.mx = mx;
+		p.nmx = rows[i].has_policy ? 1 : 0;
+		p.failure = "sts-policy-fetch-error";
+		p.level = rows[i].level;
+		r = attr_reply(&p, rows[i].tlsrpt, &len);
+		assert_non_null(r);
+		if (strncmp(r, rows[i].want, strlen(rows[i].want)) != 0)
+			print_error("row %zu: got '%s'\n", i, r);
+		assert_memory_equal(r, rows[i].want, strlen(rows[i].want));
+		attr_check_syntax(r);
+		free(r);
+	}
+}
+
 /* Every byte value in a policy line, and a policy far over the
  * budget: the syntax holds and the strings stay within it. */
 static void
@@ -457,6 +511,7 @@ main(void)
 		cmocka_unit_test(test_request_parse),
 		cmocka_unit_test(test_request_tlsrpt),
 		cmocka_unit_test(test_attr_reply),
+		cmocka_unit_test(test_attr_level),
 		cmocka_unit_test(test_attr_hostile),
 		cmocka_unit_test(test_attr_escape),
 	};

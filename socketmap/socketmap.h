@@ -82,7 +82,7 @@ struct sm_env {
 	int			 foreground;
 	char			 dane_level[16];	/* socketmap_dane */
 	int			 tlsrpt;	/* socketmap_tlsrpt */
-	char			 tlsrpt_level[8]; /* socketmap_tlsrpt_level */
+	char			 tlsrpt_level[16]; /* socketmap_tlsrpt_level */
 };
 
 extern struct sm_env	env;

@@ -284,5 +284,24 @@ check "the day's report shows all five domains" sh -c \
     "for d in exgood exmixed exbadcert extesting exdynamic; do
     grep -q \"\$d.test\" '$S/report.txt' || exit 1; done"
 
+# socketmap_tlsrpt_level: an admin whose own level is encrypt keeps it
+# for the answers that carry only attributes (Postfix takes the
+# answer's level instead of smtp_tls_security_level).
+echo "# socketmap_tlsrpt_level = encrypt"
+cp "$FIXTURE_CONF" "$S/mtasts-level.conf"
+echo "socketmap_tlsrpt_level = encrypt" >>"$S/mtasts-level.conf"
+sm_start "$S/mtasts-level.conf"
+send extesting.test
+check "extesting: answered encrypt with the policy's attributes" \
+    answered extesting.test '^OK encrypt policy_type=sts policy_domain=extesting\.test mx_host_pattern='
+check "extesting: Postfix took encrypt and delivered over TLS" \
+    waitfor 150 got "$EXIM_RCV_WRONGNAME_DIR" "$mark"
+check "enforce answers stay secure" \
+    answered exgood.test '^OK secure match=mx\.exgood\.test '
+sm_stop
+check "mtasts-socketmap: SIGTERM, exit 0 (no leak)" [ "$smrc" -eq 0 ]
+check "Postfix accepted the encrypt answer (no policy table warning)" \
+    sh -c "! grep -q 'smtp_tls_policy_maps\|malformed attribute\|invalid attribute' '$LOG'"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -109,6 +109,68 @@ tlsresult_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The id of a TLSA RRset's text (its records sorted, one a line):
+ * "tlsa-" and 16 hex digits of its SHA-256, whoever counts under it
+ * (dane.c's note below, or an MTA naming the records to
+ * mtasts_tls_result_add), so one RRset is one policy in the report. */
+static int
+tlsresult_tlsa_id_of(const char *text, size_t len, char *id, size_t idsize)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t i;
+
+	if (idsize < 22 || EVP_Digest(text, len, md, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen < 8)
+		return MTASTS_ENOMEM;
+	snprintf(id, idsize, "tlsa-");
+	for (i = 0; i < 8; i++)
+		snprintf(id + 5 + 2 * i, 3, "%02x", md[i]);
+	return MTASTS_OK;
+}
+
+/* text's lines sorted (any RRset order), joined by '\n', in *out
+ * (util_free) of *outlen bytes. */
+static int
+tlsresult_tlsa_sorted(const char *text, size_t len, char **out,
+    size_t *outlen)
+{
+	char *copy, **v = NULL, *p, *e;
+	size_t n = 1, i, k = 0;
+	int r = MTASTS_ENOMEM;
+
+	for (i = 0; i < len; i++)
+		n += text[i] == '\n';
+	if ((copy = util_malloc(len + 1)) == NULL ||
+	    (v = util_calloc(n, sizeof(*v))) == NULL ||
+	    (*out = util_malloc(len + 1)) == NULL)
+		goto done;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (p = copy, n = 0; ; p = e + 1) {
+		if ((e = strchr(p, '\n')) != NULL)
+			*e = '\0';
+		v[n++] = p;
+		if (e == NULL)
+			break;
+	}
+	qsort(v, n, sizeof(*v), tlsresult_cmp);
+	for (i = 0; i < n; i++) {
+		if (v[i][0] == '\0')	/* blank lines are no records */
+			continue;
+		if (k > 0)
+			(*out)[k++] = '\n';
+		memcpy(*out + k, v[i], strlen(v[i]));
+		k += strlen(v[i]);
+	}
+	*outlen = k;
+	r = MTASTS_OK;
+done:
+	util_free(v);
+	util_free(copy);
+	return r;
+}
+
 void
 tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
     const char *host, char *const *v, size_t n)
@@ -116,7 +178,6 @@ tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
 	char key[MTASTS_DOMAIN_MAX + MTASTS_ID_MAX + 8];
 	char tkey[2 * MTASTS_DOMAIN_MAX + 8], id[MTASTS_ID_MAX + 1];
 	char *text = NULL, *have = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
 	const char **s = NULL;
 	size_t i, len = 0, hlen;
 	int k, t;
@@ -137,11 +198,8 @@ tlsresult_tlsa_note(struct mtasts_ctx *ctx, const char *domain,
 		text[len++] = '\n';
 	}
 	len--;				/* no newline after the last */
-	if (EVP_Digest(text, len, md, NULL, EVP_sha256(), NULL) != 1)
+	if (tlsresult_tlsa_id_of(text, len, id, sizeof(id)) != MTASTS_OK)
 		goto done;
-	snprintf(id, sizeof(id), "tlsa-");
-	for (i = 0; i < 8; i++)
-		snprintf(id + 5 + 2 * i, 3, "%02x", md[i]);
 	/* Each query with DANE comes here: the usual case, nothing
 	 * changed, costs one read and no write. */
 	k = snprintf(tkey, sizeof(tkey), "T\t%s\t%s", domain, host);
@@ -405,10 +463,12 @@ tlsresult_text_ok(const char *p, size_t len)
 	return 1;
 }
 
-/* The id results under text are counted under: the cache's, when it
- * holds this text for d (an MTA that fetched the same policy), else 32
- * hex digits of its SHA-256 (RFC 8461 §3.1 ids are 1*32 ALPHA/DIGIT,
- * and only the report builder sees them).  The text is noted once. */
+/* The id results under text are counted under: for sts, the cache's
+ * when it holds this text for d (an MTA that fetched the same policy),
+ * else 32 hex digits of its SHA-256 (RFC 8461 §3.1 ids are 1*32
+ * ALPHA/DIGIT, and only the report builder sees them); for tlsa, the
+ * records sorted and named as dane.c names them.  The text is noted
+ * once. */
 static int
 tlsresult_text_id(struct mtasts_ctx *ctx, const char *d, int sts,
     const char *text, size_t len, char *id, size_t idsize)
@@ -417,8 +477,24 @@ tlsresult_text_id(struct mtasts_ctx *ctx, const char *d, int sts,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
 	struct cache_entry e;
+	char *sorted = NULL;
+	size_t slen;
 	int n, r, found = 0;
 
+	if (!sts) {
+		if ((r = tlsresult_tlsa_sorted(text, len, &sorted, &slen)) !=
+		    MTASTS_OK || (r = tlsresult_tlsa_id_of(sorted, slen, id,
+		    idsize)) != MTASTS_OK) {
+			util_free(sorted);
+			return r;
+		}
+		n = snprintf(key, sizeof(key), "P\t%s\t%s", d, id);
+		if (n > 0 && (size_t)n < sizeof(key))
+			(void)cache_note_put(ctx->cache, key, (size_t)n,
+			    sorted, slen);
+		util_free(sorted);
+		return MTASTS_OK;
+	}
 	/* A cache that cannot say (ENOMEM, EIO) fails the call: counted
 	 * under another id, the sessions would split the policy. */
 	if (sts && (r = cache_get(ctx->cache, d, &e)) == MTASTS_OK) {

@@ -169,18 +169,23 @@ test_sts_cache_id(void **state)
 	assert_null(strstr(s.line[2], "20261202"));
 }
 
-/* tlsa with its TLSA RRs as text, without; no-policy-found ignores a
- * text. */
+/* tlsa with its TLSA RRs as text, in any order, without; no-policy-found
+ * ignores a text.  One RRset is one policy, named as dane.c names the
+ * RRsets it checks: "tlsa-" and 16 hex digits of the sorted records. */
 static void
 test_tlsa_none(void **state)
 {
 	struct mtasts_tls_tally t;
 	char err[MTASTS_ERRLEN], *text;
 	struct seen s;
-	size_t len;
+	size_t len, i;
 
 	(void)state;
 	clear();
+	t = tally("dane.example", "tlsa", "3 1 1 EF01\n3 1 1 ABCD",
+	    "tlsa-invalid", 1);
+	assert_int_equal(mtasts_tls_result_add(ctx, &t, err, sizeof(err)),
+	    MTASTS_OK);
 	t = tally("dane.example", "tlsa", "3 1 1 ABCD\n3 1 1 EF01",
 	    "tlsa-invalid", 1);
 	assert_int_equal(mtasts_tls_result_add(ctx, &t, err, sizeof(err)),
@@ -197,13 +202,17 @@ test_tlsa_none(void **state)
 	/* "-" sorts first. */
 	assert_string_equal(s.line[0], "dane.example tlsa - success "
 	    "- - - - 2");
-	assert_string_equal(s.line[1] + 18 + 32, " tlsa-invalid - - - - 1");
+	assert_memory_equal(s.line[1] + 18, "tlsa-", 5);
+	for (i = 0; i < 16; i++)
+		assert_non_null(strchr("0123456789abcdef", s.line[1][23 + i]));
+	assert_string_equal(s.line[1] + 18 + 21, " tlsa-invalid - - - - 2");
 	assert_string_equal(s.line[2], "none.example no-policy-found - "
 	    "starttls-not-supported - - - - 1");
-	s.line[1][18 + 32] = '\0';
+	s.line[1][18 + 21] = '\0';
 	assert_int_equal(mtasts_tls_policy_text(ctx, "dane.example",
 	    s.line[1] + 18, &text, &len), MTASTS_OK);
 	assert_int_equal(len, 21);
+	assert_memory_equal(text, "3 1 1 ABCD\n3 1 1 EF01", 21);
 	free(text);
 }
 

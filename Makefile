@@ -97,7 +97,7 @@ DEB_PKGS	= build-essential pkg-config libssl-dev libidn2-dev \
 # The programs: each from its sources (NAME_SRCS) and the core, with
 # its own libraries (NAME_LIBS).  opensmtpd-filter/loglimit.c is the
 # filter's, shared with the table: bad input logged without a flood.
-# adapter/: what the adapters share (their log, adapter/log.h).
+# adapter/: what the daemons share (their log, adapter/log.h).
 PROGS		= mtasts filter-mtasts table-mtasts mtasts-socketmap \
 		  mtasts-tlsrptd
 ADAPTER_SRCS	= $(sort $(wildcard adapter/*.c))
@@ -110,7 +110,7 @@ table-mtasts_SRCS = $(sort $(wildcard opensmtpd-filter/table/*.c)) \
 		  $(ADAPTER_SRCS)
 mtasts-socketmap_SRCS = $(sort $(wildcard socketmap/*.c)) $(ADAPTER_SRCS)
 # mtasts-tlsrptd(8): the collector of libtlsrpt's datagrams (Postfix 3.10).
-mtasts-tlsrptd_SRCS = $(sort $(wildcard tlsrptd/*.c))
+mtasts-tlsrptd_SRCS = $(sort $(wildcard tlsrptd/*.c)) $(ADAPTER_SRCS)
 
 all: $(LIB_A) $(LIB_PUB_A) $(B)/$(LIB_SONAME) $(PROGS:%=$(B)/%) \
     $(B)/exim/mtasts.so

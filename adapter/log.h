@@ -1,8 +1,8 @@
 /*
- * log.h - the adapters' log, shared by filter-mtasts, table-mtasts and
- * mtasts-socketmap (each compiles the adapter/ files in).  libmtasts never
- * prints (STYLE.md): the host program owns the sink, so this is
- * adapter code, not library API.
+ * log.h - the adapters' log, shared by filter-mtasts, table-mtasts,
+ * mtasts-socketmap and mtasts-tlsrptd (each compiles the adapter/ files
+ * in).  libmtasts never prints (STYLE.md): the host program owns the
+ * sink, so this is adapter code, not library API.
  *
  * log.c      the sink: stderr with a prefix, and/or syslog
  * lograte.c  lines about hostile input, at most LOGRATE_LINES of a

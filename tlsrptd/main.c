@@ -25,6 +25,7 @@
 
 #include <mtasts.h>
 
+#include "../adapter/log.h"
 #include "tlsrptd.h"
 
 /* Lines about bad datagrams: this many per kind and interval. */
@@ -54,12 +55,8 @@ static struct {
 	struct tally_stats	 st;
 } env = { .fd = -1 };
 
-static struct lograte_state {
-	const char	*what;
-	time_t		 start;
-	unsigned int	 lines;
-	unsigned long	 dropped;
-} lograte[LR_COUNT] = {
+/* Lines about hostile or failing input, by kind (tlsrptd.h). */
+static struct lograte lograte[LR_COUNT] = {
 	{ "lines about malformed datagrams", 0, 0, 0 },
 	{ "lines about unknown datagram versions", 0, 0, 0 },
 	{ "lines about oversized datagrams", 0, 0, 0 },
@@ -68,64 +65,6 @@ static struct lograte_state {
 };
 static volatile sig_atomic_t	 stop_signals;
 static int			 stop_pipe[2] = { -1, -1 };
-
-static void	log_vmsg(int, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-
-static void
-log_vmsg(int prio, const char *fmt, va_list ap)
-{
-	char	msg[1024];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (env.foreground)
-		fprintf(stderr, "mtasts-tlsrptd: %s\n", msg);
-	else
-		syslog(prio, "%s", msg);
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_INFO, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (!env.verbose)
-		return;
-	va_start(ap, fmt);
-	log_vmsg(LOG_DEBUG, fmt, ap);
-	va_end(ap);
-}
-
-static __attribute__((noreturn, format(printf, 1, 2))) void
-fatalx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_ERR, fmt, ap);
-	va_end(ap);
-	exit(1);
-}
 
 static time_t
 main_now(void)
@@ -136,39 +75,17 @@ main_now(void)
 	return ts.tv_sec;
 }
 
-static void
-log_rate_close(struct lograte_state *l, time_t now)
-{
-	if (l->dropped > 0)
-		log_warnx("%lu more %s not logged in the last %llds",
-		    l->dropped, l->what, (long long)(now - l->start));
-	l->start = now;
-	l->lines = 0;
-	l->dropped = 0;
-}
-
 void
-log_rate(enum lograte kind, const char *fmt, ...)
+log_rate(enum lograte_kind kind, const char *fmt, ...)
 {
-	struct lograte_state	*l = &lograte[kind];
-	time_t			 now = main_now();
-	va_list			 ap;
+	va_list	ap;
 
-	if (now - l->start >= LOGRATE_SECONDS)
-		log_rate_close(l, now);
-	if (l->lines >= LOGRATE_LINES) {
-		l->dropped++;
-		return;
-	}
-	l->lines++;
 	va_start(ap, fmt);
-	log_vmsg(LOG_WARNING, fmt, ap);
+	lograte_vlog(&lograte[kind], main_now(), fmt, ap);
 	va_end(ap);
-	if (l->lines == LOGRATE_LINES)
-		log_warnx("more %s in the next %ds are counted, not logged",
-		    l->what, LOGRATE_SECONDS - (int)(now - l->start));
 }
 
+/* From the timer, and at exit (force): the counts of ended intervals. */
 static void
 log_rate_flush(int force)
 {
@@ -176,20 +93,7 @@ log_rate_flush(int force)
 	size_t	i;
 
 	for (i = 0; i < LR_COUNT; i++)
-		if (force || now - lograte[i].start >= LOGRATE_SECONDS)
-			log_rate_close(&lograte[i], now);
-}
-
-static void
-main_on_log(int prio, const char *msg, void *arg)
-{
-	(void)arg;
-	if (prio <= LOG_NOTICE || env.verbose) {
-		if (env.foreground)
-			fprintf(stderr, "mtasts-tlsrptd: %s\n", msg);
-		else
-			syslog(prio, "%s", msg);
-	}
+		lograte_flush(&lograte[i], now, force);
 }
 
 /* The sums to the store, and what became of the datagrams to the
@@ -438,6 +342,7 @@ main(int argc, char *argv[])
 	unsigned long		 mode = 0220;
 	int			 ch;
 
+	log_init("mtasts-tlsrptd: ", LOG_TO_STDERR, LOG_MAIL);
 	while ((ch = getopt(argc, argv, "c:fm:s:v")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -468,7 +373,9 @@ main(int argc, char *argv[])
 		usage();
 	if (!env.foreground)
 		openlog("mtasts-tlsrptd", LOG_PID | LOG_NDELAY, LOG_MAIL);
-	mtasts_set_log(main_on_log, NULL);
+	log_init("mtasts-tlsrptd: ", (env.foreground ? LOG_TO_STDERR :
+	    LOG_TO_SYSLOG) | (env.verbose ? LOG_VERBOSE : 0), LOG_MAIL);
+	mtasts_set_log(log_on_core, NULL);
 	if (mtasts_config_load(conf, &cfg, err, sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
 	main_config_socket(cfg, path, sizeof(path));

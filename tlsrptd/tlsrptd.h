@@ -118,7 +118,7 @@ int		 tally_flush(struct tally *t, struct tally_stats *st);
 size_t		 tally_pending(const struct tally *t);
 
 /* main.c: logging, rate-limited per kind. */
-enum lograte {
+enum lograte_kind {
 	LR_MALFORMED,
 	LR_VERSION,
 	LR_OVERSIZED,
@@ -126,10 +126,7 @@ enum lograte {
 	LR_RECV,
 	LR_COUNT
 };
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_rate(enum lograte, const char *, ...)
+void	log_rate(enum lograte_kind, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 #endif /* TLSRPTD_H */

@@ -29,7 +29,7 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 void
-log_rate(enum lograte kind, const char *fmt, ...)
+log_rate(enum lograte_kind kind, const char *fmt, ...)
 {
 	(void)kind;
 	(void)fmt;

@@ -24,7 +24,7 @@ static char	 last_log[512];
 
 /* main.c's, recorded. */
 void
-log_rate(enum lograte kind, const char *fmt, ...)
+log_rate(enum lograte_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 

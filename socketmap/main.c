@@ -37,8 +37,6 @@ static struct lograte lograte[LR_COUNT] = {
 	{ "lines about TEMP answers (deadline, overload)", 0, 0, 0 },
 	{ "lines about accept errors", 0, 0, 0 },
 };
-static volatile sig_atomic_t	 stop_signals;
-static int			 stop_pipe[2] = { -1, -1 };
 
 static time_t
 main_now(void)
@@ -70,39 +68,9 @@ log_rate_flush(int force)
 		lograte_flush(&lograte[i], now, force);
 }
 
-/* SIGTERM, SIGINT: a plain handler, so that a busy loop cannot delay
- * the bound.  The loop is woken through a pipe; if the shutdown is not
- * over in SM_EXIT_SECONDS, SIGALRM ends it (pending requests are then
- * dropped: Postfix sees the connection close and defers).  A second
- * signal ends it at once. */
-static void
-main_on_alarm(int sig)
-{
-	static const char	msg[] = "mtasts-socketmap: shutdown took too "
-				    "long: exiting now\n";
-
-	(void)sig;
-	/* Nothing to do about a failed write here: the exit is the point
-	 * (and (void) does not quiet glibc's warn_unused_result). */
-	if (env.foreground && write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static void
-main_on_stop_signal(int sig)
-{
-	int	saved = errno;
-
-	if (stop_signals++ > 0)
-		main_on_alarm(sig);
-	alarm(SM_EXIT_SECONDS);
-	/* Full pipe: a wake-up is pending already; else alarm(2) acts. */
-	if (write(stop_pipe[1], "", 1) < 0)
-		errno = saved;
-	errno = saved;
-}
-
+/* SIGTERM, SIGINT (adapter/stop.c): if the shutdown is not over in
+ * SM_EXIT_SECONDS, pending requests are dropped: Postfix sees the
+ * connection close and defers. */
 static void
 main_on_stop(evutil_socket_t fd, short ev, void *arg)
 {
@@ -114,28 +82,6 @@ main_on_stop(evutil_socket_t fd, short ev, void *arg)
 	/* Not loopexit: that allocates, and SIGTERM must work when
 	 * memory has run out. */
 	event_base_loopbreak(env.base);
-}
-
-static void
-main_signals(void)
-{
-	struct sigaction	sa;
-
-	if (pipe(stop_pipe) == -1 ||
-	    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1)
-		fatalx("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = main_on_alarm;
-	if (sigaction(SIGALRM, &sa, NULL) == -1)
-		fatalx("sigaction: %s", strerror(errno));
-	sa.sa_handler = main_on_stop_signal;
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
-		fatalx("sigaction: %s", strerror(errno));
 }
 
 static void
@@ -322,8 +268,8 @@ main(int argc, char *argv[])
 	if (mtasts_ctx_new(env.base, cfg, 0, &env.mtasts, err,
 	    sizeof(err)) != MTASTS_OK)
 		fatalx("%s", err);
-	main_signals();
-	if ((stop = event_new(env.base, stop_pipe[0], EV_READ, main_on_stop,
+	if ((stop = event_new(env.base, stop_init("mtasts-socketmap",
+	    SM_EXIT_SECONDS, env.foreground), EV_READ, main_on_stop,
 	    NULL)) == NULL || event_add(stop, NULL) == -1)
 		fatalx("cannot handle signals");
 	sweep_tv.tv_sec = env.memo_ttl > 0 && env.memo_ttl < 10 ?

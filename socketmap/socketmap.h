@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "../adapter/log.h"
+#include "../adapter/stop.h"
 
 struct event_base;
 struct evconnlistener;

@@ -26,6 +26,7 @@
 #include <mtasts.h>
 
 #include "../adapter/log.h"
+#include "../adapter/stop.h"
 #include "tlsrptd.h"
 
 /* Lines about bad datagrams: this many per kind and interval. */
@@ -63,8 +64,6 @@ static struct lograte lograte[LR_COUNT] = {
 	{ "lines about results store failures", 0, 0, 0 },
 	{ "lines about receive errors", 0, 0, 0 },
 };
-static volatile sig_atomic_t	 stop_signals;
-static int			 stop_pipe[2] = { -1, -1 };
 
 static time_t
 main_now(void)
@@ -215,26 +214,6 @@ main_on_timer(evutil_socket_t fd, short ev, void *arg)
 }
 
 static void
-main_on_alarm(int sig)
-{
-	(void)sig;
-	_exit(1);
-}
-
-static void
-main_on_stop_signal(int sig)
-{
-	int	saved = errno;
-
-	if (stop_signals++ > 0)
-		main_on_alarm(sig);
-	alarm(EXIT_SECONDS);
-	if (write(stop_pipe[1], "", 1) < 0)
-		errno = saved;
-	errno = saved;
-}
-
-static void
 main_on_stop(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)fd;
@@ -242,28 +221,6 @@ main_on_stop(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	log_info("stop signal: writing the sums and exiting");
 	event_base_loopbreak(env.base);
-}
-
-static void
-main_signals(void)
-{
-	struct sigaction	sa;
-
-	if (pipe(stop_pipe) == -1 ||
-	    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(stop_pipe[1], F_SETFL, O_NONBLOCK) == -1)
-		fatalx("pipe: %s", strerror(errno));
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = main_on_alarm;
-	if (sigaction(SIGALRM, &sa, NULL) == -1)
-		fatalx("sigaction: %s", strerror(errno));
-	sa.sa_handler = main_on_stop_signal;
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1)
-		fatalx("sigaction: %s", strerror(errno));
 }
 
 /*
@@ -398,10 +355,10 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	if ((env.tally = tally_new(env.ctx)) == NULL)
 		fatalx("out of memory");
-	main_signals();
 	if ((rd = event_new(env.base, env.fd, EV_READ | EV_PERSIST,
 	    main_on_read, NULL)) == NULL || event_add(rd, NULL) == -1 ||
-	    (stop = event_new(env.base, stop_pipe[0], EV_READ, main_on_stop,
+	    (stop = event_new(env.base, stop_init("mtasts-tlsrptd",
+	    EXIT_SECONDS, env.foreground), EV_READ, main_on_stop,
 	    NULL)) == NULL || event_add(stop, NULL) == -1 ||
 	    (timer = event_new(env.base, -1, EV_PERSIST, main_on_timer,
 	    NULL)) == NULL || event_add(timer, &tv) == -1)

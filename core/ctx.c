@@ -29,6 +29,8 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 	if (out == NULL || cfg == NULL)
 		return MTASTS_EINVAL;
 	*out = NULL;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
 	/* libevent, c-ares and curl (its multi wakeup socketpair) open
 	 * descriptors of their own below: none may leak into a program the
 	 * MTA executes later. */
@@ -72,6 +74,10 @@ mtasts_ctx_new(struct event_base *base, const struct mtasts_config *cfg,
 	*out = ctx;
 	return MTASTS_OK;
 fail:
+	/* Whatever failed says why; a part that did not (an allocation
+	 * deep in it) still gets a reason, never an empty line. */
+	if (err != NULL && errlen > 0 && err[0] == '\0')
+		util_err(err, errlen, "context: %s", mtasts_strerror(r));
 	mtasts_ctx_free(ctx);
 	return r;
 }

@@ -13,6 +13,7 @@
 #   a socketmap request            build/asan/mtasts-socketmap
 #   a filter RCPT                  build/asan/filter-mtasts
 #   a table check and relayhost    build/asan/table-mtasts
+#   a datagram counted             build/asan/mtasts-tlsrptd
 #   an Exim ${dlfunc} mtasts_mx    Exim -be, module built with the hook
 #                                  (no ASan: Exim is not built with it)
 #
@@ -240,6 +241,61 @@ run_table() {
 	fi
 }
 
+# mtasts-tlsrptd: one datagram (an sts failure as Postfix's libtlsrpt
+# sends it), then SIGTERM.  "enforce" here is the session counted once;
+# "defer" is a session not counted that the collector said so of (a
+# line: not counted, lost, refused, out of memory), or a start that
+# failed (fatalx, exit 1).  Never counted twice, never gone unsaid.
+td_script() {
+	cat <<EOS
+rm -rf '$T/td'
+mkdir -p '$T/td/cache'
+printf 'cache_dir = %s\\n' '$T/td/cache' >'$T/td.conf'
+'$A/mtasts-tlsrptd' -f -c '$T/td.conf' -s '$T/td/s.sock' >'$T/err' 2>&1 &
+p=\$!
+i=0
+while [ ! -S '$T/td/s.sock' ] && kill -0 \$p 2>/dev/null && [ \$i -lt 100 ]; do
+	sleep 0.05; i=\$((i + 1))
+done
+if [ -S '$T/td/s.sock' ]; then
+	'$B/tests/tlsrptsend' '$T/td/s.sock' $D 'v=TLSRPTv1; rua=mailto:r@$D' \
+	    sts $D 1 's:version: STSv1' 's:mode: enforce' 's:mx: mx1.$D' \
+	    'm:mx1.$D' 'f:202|192.0.2.1|mx1.$D||198.51.100.25||' ';' \
+	    >/dev/null 2>&1
+	sleep 0.2
+	kill -TERM \$p 2>/dev/null
+fi
+i=0
+while kill -0 \$p 2>/dev/null && [ \$i -lt 240 ]; do
+	sleep 0.05; i=\$((i + 1))
+done
+if kill -0 \$p 2>/dev/null; then
+	echo 'torture: SIGTERM not honoured in 12 s' >>'$T/err'
+	kill -KILL \$p
+fi
+wait \$p
+EOS
+}
+
+run_td() {
+	alloc "$1" sh -c "$(td_script)"
+	cnt=$("$B/mtasts" -c "$T/td.conf" report counts --json \
+	    "$(date -u +%F)" 2>/dev/null | jq '[.[].count] | add // 0')
+	if sanitized "$T/err" || { [ "$rc" -ge 86 ] && [ "$rc" != 143 ]; }; then
+		res="BAD: crash or sanitizer (rc $rc): $(why "$T/err")"
+	elif grep -q 'SIGTERM not honoured' "$T/err"; then
+		res="BAD: SIGTERM not honoured in 12 s"
+	elif [ "$cnt" = 1 ] && [ "$rc" = 0 ]; then
+		res=enforce
+	elif [ "$cnt" = 0 ] && { [ "$rc" = 1 ] || [ "$rc" = 143 ] ||
+	    grep -q 'not counted\|[1-9][0-9]* lost\|[1-9][0-9]* refused\|out of memory\|malformed' \
+	    "$T/err"; }; then
+		res=defer
+	else
+		res="BAD: exit $rc, $cnt sessions counted: $(tail -n 1 "$T/err")"
+	fi
+}
+
 # Exim -be with the module built with the hook: the mtasts_mx
 # expansion for the domain and an MX list with one host its policy
 # does not allow.  A failed expansion defers the router.
@@ -316,6 +372,7 @@ torture "mtasts query" run_cli
 torture "mtasts-socketmap request" run_sm
 torture "filter-mtasts RCPT" run_filter
 torture "table-mtasts check+relayhost" run_table
+torture "mtasts-tlsrptd datagram" run_td
 
 # Debian's Exim from a dpkg -x tree (tests/exim/setup, as exim.sh).
 SO=$(pwd)/$B/alloc/exim/mtasts.so

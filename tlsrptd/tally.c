@@ -31,8 +31,19 @@ struct tally_entry {
 	uint64_t	 count;
 	size_t		 len;		/* of key[] */
 	size_t		 text_len;
+	size_t		 slot;		/* in slots[] */
 	char		 key[];
 };
+
+#ifdef MTASTS_ALLOC_TEST
+/* The tests' allocation failures (tlsrptd.h). */
+void	*(*tally_malloc)(size_t) = malloc;
+#else
+#define tally_malloc	malloc
+#endif
+
+/* Sessions one datagram may add: what tally_add undoes on failure. */
+#define TALLY_DGRAM_MAX	(DGRAM_POLICIES_MAX * (DGRAM_FAILURES_MAX + 1))
 
 struct tally {
 	struct mtasts_ctx	*ctx;
@@ -42,6 +53,9 @@ struct tally {
 	size_t			 bytes;
 	char			*scratch;	/* one key being built */
 	size_t			 scratch_size;
+	/* The datagram being added: entries counted up, to undo. */
+	struct tally_entry	*bumped[TALLY_DGRAM_MAX];
+	size_t			 nbumped;
 };
 
 struct tally *
@@ -88,6 +102,7 @@ tally_keep(struct tally *t, size_t from)
 		    k = (k + 1) % TALLY_SLOTS)
 			;
 		t->slots[k] = e;
+		e->slot = k;
 		t->order[t->n++] = e;
 		t->bytes += e->len;
 	}
@@ -165,19 +180,24 @@ tally_put(struct tally *t, size_t len, size_t text_len, int add)
 	    i = (i + 1) % TALLY_SLOTS)
 		if (e->hash == h && e->len == len &&
 		    memcmp(e->key, t->scratch, len) == 0) {
-			if (add)
+			if (add) {
+				if (t->nbumped == TALLY_DGRAM_MAX)
+					return -1;
 				e->count++;
+				t->bumped[t->nbumped++] = e;
+			}
 			return 0;
 		}
 	if (!add)
 		return 1;	/* a new one would be needed */
 	if (t->n == TALLY_KEYS_MAX || t->bytes + len > TALLY_BYTES_MAX ||
-	    (e = malloc(sizeof(*e) + len)) == NULL)
+	    (e = tally_malloc(sizeof(*e) + len)) == NULL)
 		return -1;
 	e->hash = h;
 	e->count = 1;
 	e->len = len;
 	e->text_len = text_len;
+	e->slot = i;
 	memcpy(e->key, t->scratch, len);
 	t->slots[i] = e;
 	t->order[t->n++] = e;
@@ -233,15 +253,42 @@ tally_walk(struct tally *t, const struct dgram *dg, int add, size_t *need,
 	return 0;
 }
 
+/* Undo what the datagram being added did: its counts, then its new
+ * entries, newest first (removing the latest insertions of a linear
+ * probe table leaves every older entry's probe chain whole). */
+static void
+tally_undo(struct tally *t, size_t n0, size_t bytes0)
+{
+	struct tally_entry	*e;
+
+	while (t->nbumped > 0)
+		t->bumped[--t->nbumped]->count--;
+	while (t->n > n0) {
+		e = t->order[--t->n];
+		t->slots[e->slot] = NULL;
+		free(e);
+	}
+	t->bytes = bytes0;
+}
+
 int
 tally_add(struct tally *t, const struct dgram *dg)
 {
-	size_t	 need = 0, bytes = 0;
+	size_t	 need = 0, bytes = 0, n0 = t->n, bytes0 = t->bytes;
 
 	(void)tally_walk(t, dg, 0, &need, &bytes);
 	if (t->n + need > TALLY_KEYS_MAX || t->bytes + bytes > TALLY_BYTES_MAX)
 		return -1;
-	return tally_walk(t, dg, 1, &need, &bytes);
+	/* Whole or not at all: an allocation failing half way must not
+	 * leave some sessions counted (they would be counted again when
+	 * the caller retries after a flush, or reported lost). */
+	t->nbumped = 0;
+	if (tally_walk(t, dg, 1, &need, &bytes) == -1) {
+		tally_undo(t, n0, bytes0);
+		return -1;
+	}
+	t->nbumped = 0;
+	return 0;
 }
 
 int

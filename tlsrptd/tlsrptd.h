@@ -117,6 +117,11 @@ int		 tally_add(struct tally *t, const struct dgram *dg);
 int		 tally_flush(struct tally *t, struct tally_stats *st);
 size_t		 tally_pending(const struct tally *t);
 
+#ifdef MTASTS_ALLOC_TEST
+/* The allocator of new tally entries, for the tests (ASan builds). */
+extern void	*(*tally_malloc)(size_t);
+#endif
+
 /* main.c: logging, rate-limited per kind. */
 enum lograte_kind {
 	LR_MALFORMED,

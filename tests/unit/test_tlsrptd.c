@@ -487,6 +487,64 @@ test_tally_sessions(void **state)
 	dg_free(dg);
 }
 
+#ifdef MTASTS_ALLOC_TEST
+static int alloc_left;
+
+static void *
+alloc_some(size_t n)
+{
+	return alloc_left-- > 0 ? malloc(n) : NULL;
+}
+
+/* Out of memory half way through a datagram (its second new entry):
+ * nothing of it stays counted, so the caller's retry after a flush
+ * counts each session once (was: the first counted twice). */
+static void
+test_tally_enomem(void **state)
+{
+	static const char dg2[] = HEAD "{\"policy-type\":2,"
+	    "\"failure-details\":[{\"c\":201,\"n\": \"mx1.e.org\"},"
+	    "{\"c\":201,\"n\": \"mx2.e.org\"}],\"t\":2,\"f\":0}]}";
+	struct tally_stats st;
+	struct tally *t;
+	struct dgram *dg = dg_new();
+	struct seen s;
+	size_t i;
+
+	(void)state;
+	assert_non_null(t = tally_new(ctx));
+	assert_int_equal(parse(dg, dg2), DGRAM_OK);
+	assert_int_equal(tally_add(t, dg), 0);
+	assert_int_equal(parse(dg, HEAD "{\"policy-type\":2,"
+	    "\"failure-details\":[{\"c\":201,\"n\": \"mx1.e.org\"},"
+	    "{\"c\":201,\"n\": \"mx3.e.org\"}],\"t\":2,\"f\":0}]}"),
+	    DGRAM_OK);
+	alloc_left = 0;				/* mx3's entry fails */
+	tally_malloc = alloc_some;
+	assert_int_equal(tally_add(t, dg), -1);
+	tally_malloc = malloc;
+	assert_int_equal(tally_pending(t), 3);	/* mx1, mx2, success */
+	assert_int_equal(tally_add(t, dg), 0);		/* the retry */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(tally_flush(t, &st), 0);
+	assert_int_equal(st.sessions, 6);
+	walk(&s);
+	/* e.org's only (an earlier test may leave example.com's) */
+	assert_true(s.n >= 4);
+	for (i = 4; i < s.n; i++)
+		assert_false(strncmp(s.line[i], "e.org ", 6) == 0);
+	assert_string_equal(s.line[0], "e.org sts starttls-not-supported "
+	    "mx1.e.org - - - 2");
+	assert_string_equal(s.line[1], "e.org sts starttls-not-supported "
+	    "mx2.e.org - - - 1");
+	assert_string_equal(s.line[2], "e.org sts starttls-not-supported "
+	    "mx3.e.org - - - 1");
+	assert_string_equal(s.line[3], "e.org sts success - - - - 2");
+	tally_free(t);
+	dg_free(dg);
+}
+#endif
+
 /* Full: tally_add() refuses the datagram whole; after a flush it is
  * taken. */
 static void
@@ -584,6 +642,9 @@ main(void)
 		cmocka_unit_test(test_tally_sessions),
 		cmocka_unit_test(test_tally_full),
 		cmocka_unit_test(test_tally_store_fails),
+#ifdef MTASTS_ALLOC_TEST
+		cmocka_unit_test(test_tally_enomem),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, tmpctx_setup, tmpctx_teardown);

@@ -266,6 +266,16 @@ attr_reply(const struct attr_policy *p, int tlsrpt, size_t *len)
 		free(b.p);
 		return NULL;
 	}
+	/* Postfix takes socketmap replies up to socketmap_max_reply_size
+	 * (100000 bytes) and defers the mail on a longer one: a policy
+	 * with thousands of mx lines must not turn a testing domain's
+	 * delivery or an enforce answer into a deferral for the sake of
+	 * its attributes.  Without them the answer is what it is without
+	 * TLSRPT (at most the "match=" list of a 64 KiB policy). */
+	if (tlsrpt && b.len > ATTR_REPLY_MAX) {
+		free(b.p);
+		return attr_reply(p, 0, len);
+	}
 	*len = b.len;
 	return b.p;
 }

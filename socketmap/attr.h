@@ -16,6 +16,9 @@
  * bytes; a padded one may be 64 KiB, and the memo holds up to 16384
  * answers (Postfix itself takes socketmap replies up to 100000). */
 #define ATTR_STRINGS_MAX	4096
+/* An answer with attributes longer than this is given without them
+ * (Postfix's socketmap_max_reply_size is 100000 by default). */
+#define ATTR_REPLY_MAX		(64 * 1024)
 
 /* A decision as answer.c takes it from a struct mtasts_result. */
 struct attr_policy {
@@ -34,8 +37,9 @@ struct attr_policy {
 
 /* The answer for p: "OK ..." or "NOTFOUND ", NUL-terminated, *len
  * bytes, malloc'd (the caller frees); NULL when out of memory.  tlsrpt:
- * with the attributes.  The caller has answered TEMP for an enforce
- * policy without mx patterns. */
+ * with the attributes (without them when they would make the answer
+ * longer than ATTR_REPLY_MAX).  The caller has answered TEMP for an
+ * enforce policy without mx patterns. */
 char	*attr_reply(const struct attr_policy *p, int tlsrpt, size_t *len);
 
 /* Append the attribute-safe form of s[0..len) to dst (size bytes,

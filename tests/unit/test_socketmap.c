@@ -424,6 +424,51 @@ test_attr_level(void **state)
 	}
 }
 
+/* A policy with thousands of mx lines (64 KiB allows ~6000): with the
+ * attributes the answer would pass Postfix's socketmap_max_reply_size
+ * (100000) and the mail be deferred; it is given without them, as
+ * without TLSRPT: testing never stops delivery (RFC 8461 §5), enforce
+ * keeps every pattern. */
+static void
+test_attr_big(void **state)
+{
+	static char		 names[6000][24];
+	static const char	*mx[6000];
+	struct attr_policy	 p;
+	size_t			 i, len;
+	char			*r;
+
+	(void)state;
+	for (i = 0; i < 6000; i++) {
+		/* "mx: m123.e.x" lines: 6000 fit in a 64 KiB policy */
+		snprintf(names[i], sizeof(names[i]), "m%zu.e.x", i);
+		mx[i] = names[i];
+	}
+	memset(&p, 0, sizeof(p));
+	p.domain = "example.com";
+	p.has_policy = 1;
+	p.mx = mx;
+	p.nmx = 6000;
+	p.mode = MTASTS_MODE_TESTING;
+	r = attr_reply(&p, 1, &len);
+	assert_non_null(r);
+	assert_string_equal(r, "NOTFOUND ");
+	free(r);
+	p.mode = MTASTS_MODE_ENFORCE;
+	r = attr_reply(&p, 1, &len);
+	assert_non_null(r);
+	assert_true(len <= ATTR_REPLY_MAX);
+	assert_memory_equal(r, "OK secure match=m0.e.x:m1.e.x:", 30);
+	assert_non_null(strstr(r, ":m5999.e.x servername=hostname"));
+	assert_null(strstr(r, "policy_type"));
+	attr_check_syntax(r);
+	free(r);
+	p.nmx = 3;			/* a usual policy keeps them */
+	r = attr_reply(&p, 1, &len);
+	assert_non_null(strstr(r, " policy_type=sts "));
+	free(r);
+}
+
 /* Every byte value in a policy line, and a policy far over the
  * budget: the syntax holds and the strings stay within it. */
 static void
@@ -512,6 +557,7 @@ main(void)
 		cmocka_unit_test(test_request_tlsrpt),
 		cmocka_unit_test(test_attr_reply),
 		cmocka_unit_test(test_attr_level),
+		cmocka_unit_test(test_attr_big),
 		cmocka_unit_test(test_attr_hostile),
 		cmocka_unit_test(test_attr_escape),
 	};

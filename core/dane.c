@@ -27,6 +27,7 @@
  * else usable if any host is, else none.  mtasts_result_apply() turns
  * that and the policy into what the sender applies.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,13 +98,34 @@ dane_on_result(struct mtasts_result *res, void *arg)
 
 /* "usage selector mtype HEX": DANE-TA(2) or DANE-EE(3), a known
  * selector and matching type (RFC 7672 §3.1: PKIX-TA and PKIX-EE are
- * unusable in SMTP, RFC 6698 §7.2-7.4). */
+ * unusable in SMTP, RFC 6698 §7.2-7.4), and data an MTA can match: a
+ * SHA2-256 digest of 32 bytes, a SHA2-512 one of 64, a full
+ * certificate or key of some bytes.  A record with a digest of the
+ * wrong length is unusable (RFC 7671 §5.1: the MTA ignores it), so it
+ * must not make DANE "usable" over an MTA-STS policy. */
 static int
 dane_usable(const char *rr)
 {
-	return strlen(rr) > 6 && (rr[0] == '2' || rr[0] == '3') &&
+	size_t	n, i;
+
+	if (!(strlen(rr) > 6 && (rr[0] == '2' || rr[0] == '3') &&
 	    rr[1] == ' ' && (rr[2] == '0' || rr[2] == '1') && rr[3] == ' ' &&
-	    (rr[4] == '0' || rr[4] == '1' || rr[4] == '2') && rr[5] == ' ';
+	    (rr[4] == '0' || rr[4] == '1' || rr[4] == '2') && rr[5] == ' '))
+		return 0;
+	for (i = 6; rr[i] != '\0'; i++)
+		if (!isxdigit((unsigned char)rr[i]))
+			return 0;
+	n = i - 6;
+	if (n % 2 != 0)
+		return 0;
+	switch (rr[4]) {
+	case '1':
+		return n == 64;
+	case '2':
+		return n == 128;
+	default:
+		return n >= 2;
+	}
 }
 
 struct dane_host {

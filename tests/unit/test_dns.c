@@ -138,14 +138,18 @@ put_mx(struct wbuf *w, unsigned int pref, unsigned int i)
  *	dane-insa.t	MX mx0 (AD), its A without AD, TLSA 3 1 1 (AD):
  *			none (RFC 7672 §2.2)
  *	dane-afail.t	MX mx0 (AD), its A SERVFAIL: temporary
- * Every other host's A is 192.0.2.1 (AD).
+ *	dane-short.t	MX mx0 (AD), its TLSA 3 1 1 with a 2-byte
+ *			"digest" (AD): none (RFC 7671 §5.1, ignored)
+ * Every other host's A is 192.0.2.1 (AD); a usable TLSA record's
+ * SHA2-256 digest is 32 bytes.
  */
 static int
 srv_dane(const char *name, unsigned int qtype, const unsigned char *q,
     struct wbuf *w, unsigned int *an)
 {
-	static const unsigned char ee[] = { 3, 1, 1, 0xab, 0xcd };
-	static const unsigned char pkix[] = { 1, 1, 1, 0xab, 0xcd };
+	static const unsigned char ee[35] = { 3, 1, 1, 0xab, 0xcd };
+	static const unsigned char pkix[35] = { 1, 1, 1, 0xab, 0xcd };
+	static const unsigned char shortee[] = { 3, 1, 1, 0xab, 0xcd };
 	unsigned char ad = q[3] & 0x20;
 
 	static const unsigned char a[] = { 192, 0, 2, 1 };
@@ -168,7 +172,12 @@ srv_dane(const char *name, unsigned int qtype, const unsigned char *q,
 	} else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-fail.t")
 	    == 0)
 		w->p[3] = (unsigned char)((w->p[3] & 0xf0) | 2);
-	else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-pkix.t")
+	else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-short.t")
+	    == 0) {
+		put_rr(w, 52, shortee, sizeof(shortee));
+		*an = 1;
+		w->p[3] |= ad;
+	} else if (qtype == 52 && strcmp(name, "_25._tcp.mx0.dane-pkix.t")
 	    == 0) {
 		put_rr(w, 52, pkix, sizeof(pkix));
 		*an = 1;
@@ -761,6 +770,9 @@ test_query_dane(void **state)
 		    "DNSSEC-authenticated)" },
 		{ "dane-afail.t", MTASTS_DANE_TEMPORARY, MTASTS_APPLY_DEFER,
 		    "mx0.dane-afail.t: address lookup failed: " },
+		{ "dane-short.t", MTASTS_DANE_NONE, MTASTS_APPLY_NONE,
+		    "no DNSSEC-authenticated usable TLSA record for 1 MX "
+		    "host" },
 	};
 	struct mtasts_config *cfg;
 	struct mtasts_ctx *ctx;

@@ -35,6 +35,7 @@
 /* Datagrams read per wake-up, so that the flush timer and signals are
  * served under a flood. */
 #define READ_BURST		512
+#define EXIT_BURSTS		64	/* at exit, 32768 datagrams at most */
 /* SIGTERM: exit within this, whatever the store does. */
 #define EXIT_SECONDS		10
 /* Kernel queue asked for: bursts wait there while sums are written. */
@@ -182,14 +183,14 @@ main_datagram(size_t n)
 	env.counted++;
 }
 
-static void
-main_on_read(evutil_socket_t fd, short ev, void *arg)
+/* Up to READ_BURST datagrams, then back to the loop; 1 if the socket
+ * may hold more. */
+static int
+main_read_burst(int fd)
 {
 	ssize_t	n;
 	int	i;
 
-	(void)ev;
-	(void)arg;
 	for (i = 0; i < READ_BURST; i++) {
 		/* MSG_TRUNC: the datagram's real length, to refuse it. */
 		n = recv(fd, env.buf, DGRAM_MAX + 1, MSG_TRUNC | MSG_DONTWAIT);
@@ -197,10 +198,19 @@ main_on_read(evutil_socket_t fd, short ev, void *arg)
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
 				log_rate(LR_RECV, "recv: %s", strerror(errno));
-			return;
+			return 0;
 		}
 		main_datagram((size_t)n);
 	}
+	return 1;
+}
+
+static void
+main_on_read(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	(void)main_read_burst(fd);
 }
 
 static void
@@ -297,7 +307,7 @@ main(int argc, char *argv[])
 	const char		*conf = NULL, *sock = NULL;
 	char			 err[MTASTS_ERRLEN], path[1024], *end;
 	unsigned long		 mode = 0220;
-	int			 ch;
+	int			 ch, i;
 
 	log_init("mtasts-tlsrptd: ", LOG_TO_STDERR, LOG_MAIL);
 	while ((ch = getopt(argc, argv, "c:fm:s:v")) != -1) {
@@ -367,8 +377,12 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(env.base);
 
-	/* What is queued in the socket is read and counted too. */
-	main_on_read(env.fd, EV_READ, NULL);
+	/* What is queued in the socket is read and counted too, not one
+	 * burst only: up to the kernel's queue many times over, and in
+	 * time to write the sums before the stop bound (a sender that
+	 * never stops must not make us lose what we hold). */
+	for (i = 0; i < EXIT_BURSTS && main_read_burst(env.fd); i++)
+		;
 	main_flush();
 	if (env.store_down)
 		log_warnx("exiting with %zu sums the results store did not "

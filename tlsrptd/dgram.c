@@ -33,12 +33,17 @@ static int	dgram_fail(struct cur *, const char *, ...)
 static int
 dgram_fail(struct cur *c, const char *fmt, ...)
 {
-	char	msg[128];
+	char	msg[128], *m;
 	va_list	ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* The reason goes to the log and may quote the datagram (a key, a
+	 * version): a newline there would forge a log line. */
+	for (m = msg; *m != '\0'; m++)
+		if ((unsigned char)*m < 0x20 || (unsigned char)*m >= 0x7f)
+			*m = '?';
 	snprintf(c->dg->why, sizeof(c->dg->why), "offset %zu: %s", c->off,
 	    msg);
 	return -1;

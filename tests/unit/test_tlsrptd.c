@@ -248,6 +248,10 @@ test_hostile(void **state)
 		{ "{\"d\": \"e.org\",\"d\": \"e.org\"}", DGRAM_EMALFORMED,
 		    "duplicate key \"d\"" },
 		{ "{\"x\": 1}", DGRAM_EMALFORMED, "unknown key \"x\"" },
+		/* A reason that quotes the datagram forges no log line. */
+		{ "{\"\nJan 1 h sshd: x\": 1}", DGRAM_EMALFORMED,
+		    "unknown key \"?Jan 1 h sshd: x\"" },
+		{ "{\"dpv\": \"\\n2\"}", DGRAM_EVERSION, "version \"?2\"" },
 		{ "{\"d\\u0022\": 1}", DGRAM_EMALFORMED, "bad key" },
 		{ "{\"d\": \"e.org", DGRAM_EMALFORMED, "unterminated" },
 		{ "{\"d\": \"e\x01.org\"}", DGRAM_EMALFORMED, "control byte" },

@@ -386,7 +386,7 @@ static int
 refresh_fork(const struct cli_global *g, struct refresh *rf, int procs)
 {
 	struct pollfd pfd[REFRESH_PROCS_MAX];
-	pid_t pid[REFRESH_PROCS_MAX];
+	pid_t pid[REFRESH_PROCS_MAX], w;
 	size_t got[REFRESH_PROCS_MAX], share;
 	int ended[REFRESH_PROCS_MAX], k, left = procs, st, rc = EXIT_VALID;
 
@@ -412,9 +412,12 @@ refresh_fork(const struct cli_global *g, struct refresh *rf, int procs)
 	for (k = 0; k < procs; k++) {
 		if (pfd[k].fd >= 0)
 			close(pfd[k].fd);
-		while (waitpid(pid[k], &st, 0) == -1 && errno == EINTR)
+		st = 0;
+		while ((w = waitpid(pid[k], &st, 0)) == -1 && errno == EINTR)
 			;
-		if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE)
+		/* ECHILD (SIGCHLD ignored by whoever started us): no
+		 * status to read; its totals, if any, came by the pipe. */
+		if (w != -1 && WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE)
 			rc = EXIT_USAGE;
 		if (ended[k])
 			continue;

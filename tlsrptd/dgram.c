@@ -612,7 +612,7 @@ dgram_policy(struct cur *c, struct dgram_policy *pol)
 			break;
 		case 2:
 			if (dgram_strings(c, pol->strings, DGRAM_STRINGS_MAX,
-			    &pol->nstrings, DGRAM_STRING_MAX, 1) == -1)
+			    &pol->nstrings, DGRAM_PSTRING_MAX, 1) == -1)
 				return -1;
 			break;
 		case 3:

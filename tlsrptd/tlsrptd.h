@@ -39,6 +39,10 @@ struct mtasts_ctx;
 #define DGRAM_MX_MAX		1024	/* mx-host per policy */
 #define DGRAM_FAILURES_MAX	64	/* failure-details per policy */
 #define DGRAM_STRING_MAX	8192	/* one decoded string */
+/* One policy-string: a TLSA record of a full certificate ("3 0 0" and
+ * its hex) passes 8 KB; all of them together stay within the store's
+ * MTASTS_POLICY_MAX anyway. */
+#define DGRAM_PSTRING_MAX	(MTASTS_POLICY_MAX - 1)
 
 /* libtlsrpt's tlsrpt_policy_type_t */
 #define DGRAM_POLICY_TLSA	1

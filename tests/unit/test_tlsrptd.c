@@ -363,11 +363,19 @@ test_bounds(void **state)
 
 	(void)state;
 	assert_non_null(s = malloc(DGRAM_MAX + 1));
-	/* A policy-string of DGRAM_STRING_MAX bytes. */
+	/* A TLSA record of a full 10 KB certificate is one policy-string
+	 * of 20 KB: taken. */
+	n = (size_t)snprintf(s, DGRAM_MAX, HEAD "{\"policy-type\":1,"
+	    "\"policy-string\":[\"3 0 0 ");
+	memset(s + n, 'A', 20000);
+	snprintf(s + n + 20000, 64, "\"],\"t\":0,\"f\":0}]}");
+	assert_int_equal(parse(dg, s), DGRAM_OK);
+	/* One of DGRAM_PSTRING_MAX + 1 bytes is not. */
 	n = (size_t)snprintf(s, DGRAM_MAX, HEAD "{\"policy-type\":2,"
 	    "\"policy-string\":[\"");
-	memset(s + n, 'a', DGRAM_STRING_MAX);
-	snprintf(s + n + DGRAM_STRING_MAX, 64, "\"],\"t\":0,\"f\":0}]}");
+	memset(s + n, 'a', DGRAM_PSTRING_MAX + 1);
+	snprintf(s + n + DGRAM_PSTRING_MAX + 1, 64,
+	    "\"],\"t\":0,\"f\":0}]}");
 	assert_int_equal(parse(dg, s), DGRAM_EMALFORMED);
 	assert_non_null(strstr(dg->why, "string longer than"));
 	/* DGRAM_FAILURES_MAX + 1 failures. */

@@ -241,16 +241,18 @@ decide_fail(struct decide_req *q, int kind, const char *type,
 		decide_fallback(q);
 		return;
 	}
-	if (decide_local_failure()) {
-		/* Out of descriptors here, not a failure of the domain:
-		 * nothing is recorded against it (no retry_interval, no
-		 * TLSRPT count), and without a cached policy the answer is
-		 * incomplete, so the MTA defers (§5.1). */
-		log_msg(LOG_ERR, "%s: %s: %s (no socket can be opened here: "
-		    "a local failure, not the domain's)", q->domain, type,
-		    why);
-		result_add_error(q->res, "internal-error", "no socket can be "
-		    "opened (out of descriptors)");
+	if ((kind == CACHE_FAIL_DNS && dns_why_local(why)) ||
+	    decide_local_failure()) {
+		/* Out of memory or descriptors here, not a failure of the
+		 * domain: nothing is recorded against it (no
+		 * retry_interval, no TLSRPT count), and without a cached
+		 * policy the answer is incomplete, so the MTA defers
+		 * (§5.1): our failure never reads as "no policy". */
+		log_msg(LOG_ERR, "%s: %s: %s (a local failure, not the "
+		    "domain's)", q->domain, type, why);
+		result_add_error(q->res, "internal-error", "%s",
+		    dns_why_local(why) ? "out of memory" : "no socket can "
+		    "be opened (out of descriptors)");
 		if (!decide_cached_valid(q))
 			result_fail(q->res, MTASTS_EIO);
 		decide_fallback(q);

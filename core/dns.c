@@ -247,6 +247,12 @@ dns_free(struct dns *d)
 	ares_library_cleanup();
 }
 
+int
+dns_why_local(const char *why)
+{
+	return why != NULL && strcmp(why, DNS_WHY_ENOMEM) == 0;
+}
+
 static int
 dns_classify(int status, char *why, size_t whylen)
 {
@@ -261,6 +267,9 @@ dns_classify(int status, char *why, size_t whylen)
 		util_err(why, whylen, "%s", status == ARES_ENODATA ?
 		    "no record (NODATA)" : "no such name (NXDOMAIN)");
 		return DNS_NODATA;
+	case ARES_ENOMEM:
+		util_err(why, whylen, DNS_WHY_ENOMEM);
+		return DNS_TEMP;
 	default:
 		/* SERVFAIL, REFUSED, timeouts, bad answers: not a "no". */
 		util_err(why, whylen, "temporary DNS failure: %s",
@@ -620,7 +629,7 @@ dns_on_answer(struct dns_req *q, int status, const unsigned char *msg,
 		if (r != 0) {
 			q->status = DNS_TEMP;
 			util_err(q->why, sizeof(q->why), "%s",
-			    r == DNS_ENOMEM ? "out of memory" :
+			    r == DNS_ENOMEM ? DNS_WHY_ENOMEM :
 			    "malformed DNS answer");
 		}
 	}
@@ -739,7 +748,7 @@ dns_on_addr(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 	q->status = dns_classify(status, q->why, sizeof(q->why));
 	if (q->status == DNS_OK && dns_items_alloc(q, DNS_ADDR_MAX) != 0) {
 		q->status = DNS_TEMP;
-		util_err(q->why, sizeof(q->why), "out of memory");
+		util_err(q->why, sizeof(q->why), DNS_WHY_ENOMEM);
 	}
 	for (n = ai ? ai->nodes : NULL; q->status == DNS_OK && n != NULL;
 	    n = n->ai_next) {
@@ -799,13 +808,13 @@ dns_fail_deliver(struct dns *d, size_t n)
 	for (i = 0; i < n; i++)
 		if (f[i].kind == DNS_K_TXT)
 			((dns_txt_cb)f[i].cb)(DNS_TEMP, NULL, 0,
-			    "out of memory", f[i].arg);
+			    DNS_WHY_ENOMEM, f[i].arg);
 		else if (DNS_SEC(f[i].kind))
 			((dns_sec_cb)f[i].cb)(DNS_TEMP, 0, NULL, 0,
-			    "out of memory", f[i].arg);
+			    DNS_WHY_ENOMEM, f[i].arg);
 		else
 			((dns_list_cb)f[i].cb)(DNS_TEMP, NULL, 0,
-			    "out of memory", f[i].arg);
+			    DNS_WHY_ENOMEM, f[i].arg);
 }
 
 static void

@@ -23,6 +23,12 @@ enum dns_status {
 	DNS_TEMP,		/* SERVFAIL, timeout, refused: try later */
 };
 
+/* The why of a DNS_TEMP that is ours, not the domain's (out of memory
+ * here, in c-ares or in reading the answer): a caller must not record
+ * it against the domain, nor decide "no policy" on it. */
+#define DNS_WHY_ENOMEM	"out of memory"
+int	dns_why_local(const char *why);
+
 /* TXT: one mtasts_rr per RR of the whole RRset, in message order, its
  * strings concatenated (RFC 8461 §3.1, D17).  The array and data are
  * valid only during the callback. */

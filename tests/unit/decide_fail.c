@@ -52,12 +52,14 @@ struct waiter {
 	int	has_policy;
 	int	mode;
 	size_t	nmx;
+	int	dns_oom;	/* a TXT lookup of ours ran out of memory */
 };
 
 static void
 on_result(struct mtasts_result *res, void *arg)
 {
 	struct waiter *w = arg;
+	size_t i;
 
 	assert_non_null(res);
 	w->calls++;
@@ -65,6 +67,12 @@ on_result(struct mtasts_result *res, void *arg)
 	w->has_policy = mtasts_result_has_policy(res);
 	w->mode = mtasts_result_mode(res);
 	w->nmx = mtasts_result_mx_count(res);
+	for (i = 0; i < mtasts_result_error_count(res); i++)
+		if (strcmp(mtasts_result_error_type(res, i),
+		    "dns-temporary") == 0 && strstr(
+		    mtasts_result_error_detail(res, i), "out of memory") !=
+		    NULL)
+			w->dns_oom = 1;
 	mtasts_result_free(res);
 }
 
@@ -221,6 +229,7 @@ struct responder {
 	int	fd;
 	int	answered_a;
 	int	dropped_aaaa;
+	int	aaaa_empty;	/* answer AAAA with no record, not drop it */
 };
 
 static void
@@ -246,8 +255,15 @@ on_dns(evutil_socket_t fd, short what, void *arg)
 		return;
 	off += 5;			/* root label, QTYPE, QCLASS */
 	qtype = (unsigned int)buf[off - 4] << 8 | buf[off - 3];
-	if (qtype == 28) {		/* AAAA */
+	if (qtype == 28 && !rs->aaaa_empty) {	/* AAAA */
 		rs->dropped_aaaa = 1;
+		return;
+	}
+	if (qtype == 28) {		/* NODATA */
+		buf[2] = 0x84 | (buf[2] & 0x01);
+		buf[3] = 0;
+		memset(buf + 6, 0, 6);
+		sendto(fd, buf, off, 0, (struct sockaddr *)&from, flen);
 		return;
 	}
 	if (qtype == 1) {
@@ -278,7 +294,7 @@ test_teardown_half_answered(void **state)
 {
 	struct sockaddr_in sin;
 	socklen_t slen = sizeof(sin);
-	struct responder rs = { -1, 0, 0 };
+	struct responder rs = { -1, 0, 0, 0 };
 	struct mtasts_config *c;
 	struct mtasts_ctx *ctx;
 	struct event *ev, *deadline;
@@ -332,6 +348,81 @@ test_teardown_half_answered(void **state)
 	mtasts_config_free(c);
 }
 
+/* No cached policy, and the n-th allocation fails while the TXT
+ * answer is read (c-ares' or ours): that is our failure, never the
+ * domain's "no policy" -- the answer is incomplete and the MTA defers
+ * (§5.1 allows "no policy" for the domain's DNS trouble only).  The
+ * domain's own later failures (the policy host refuses: no HTTPS
+ * server here) may still end in "no policy", as they should. */
+static void
+test_dns_enomem_uncached(void **state)
+{
+	struct sockaddr_in sin;
+	socklen_t slen = sizeof(sin);
+	struct responder rs = { -1, 0, 0, 1 };
+	struct mtasts_config *c;
+	struct mtasts_ctx *ctx;
+	struct event *ev;
+	struct waiter w;
+	char conf[256], err[MTASTS_ERRLEN], d[64];
+	unsigned long n;
+	int r, oom = 0, spins;
+	time_t t0;
+
+	(void)state;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((rs.fd = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	assert_int_equal(bind(rs.fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(getsockname(rs.fd, (struct sockaddr *)&sin, &slen),
+	    0);
+	snprintf(conf, sizeof(conf), "cache_dir = %s\nresolver = "
+	    "127.0.0.1:%u\ndns_timeout = 2s\nconnect_timeout = 1s\n"
+	    "fetch_timeout = 2s\n", dir, (unsigned int)ntohs(sin.sin_port));
+	assert_int_equal(mtasts_config_parse(conf, strlen(conf), "test", &c,
+	    err, sizeof(err)), MTASTS_OK);
+	assert_int_equal(mtasts_ctx_new(base, c, 0, &ctx, err, sizeof(err)),
+	    MTASTS_OK);
+	ev = event_new(base, rs.fd, EV_READ | EV_PERSIST, on_dns, &rs);
+	assert_non_null(ev);
+	event_add(ev, NULL);
+	/* The TXT answer is read within the first allocations of a
+	 * query (n = 6..12 when this was written).  Not further: n = 21
+	 * fails an allocation in the fetch after which the query waits
+	 * on nothing (an open bug, in the stop note). */
+	for (n = 1; n <= 20; n++) {
+		/* A new domain each time: nothing cached, no retry_interval. */
+		snprintf(d, sizeof(d), "nc%lu.example", n);
+		memset(&w, 0, sizeof(w));
+		util_alloc_fail_at(n);
+		r = mtasts_query(ctx, d, 0, on_result, &w, NULL, 0);
+		if (r != MTASTS_OK) {
+			util_alloc_fail_at(0);
+			assert_int_equal(r, MTASTS_ENOMEM);
+			continue;
+		}
+		t0 = time(NULL);
+		for (spins = 0; w.calls == 0 && time(NULL) - t0 < 10; spins++)
+			event_base_loop(base, EVLOOP_ONCE);
+		util_alloc_fail_at(0);
+		assert_int_equal(w.calls, 1);
+		if (w.dns_oom) {
+			oom++;
+			if (w.status == MTASTS_OK && !w.has_policy)
+				fail_msg("n=%lu: out of memory reading the "
+				    "TXT answer decided \"no policy\"", n);
+		}
+	}
+	/* The hook reached the TXT answer at least once. */
+	assert_true(oom > 0);
+	event_free(ev);
+	mtasts_ctx_free(ctx);
+	close(rs.fd);
+	mtasts_config_free(c);
+}
+
 /* libevent's allocations fail in turn too (timers that cannot be
  * armed): through util.c's hook. */
 static void *
@@ -352,6 +443,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide_enomem),
 		cmocka_unit_test(test_teardown_half_answered),
+		cmocka_unit_test(test_dns_enomem_uncached),
 	};
 
 	event_set_mem_functions(ev_malloc, ev_realloc, free);

@@ -11,6 +11,7 @@
 #
 #   mtasts query --json            build/asan/mtasts
 #   a socketmap request            build/asan/mtasts-socketmap
+#     (map names postfix and QUERYwithTLSRPT)
 #   a filter RCPT                  build/asan/filter-mtasts
 #   a table check and relayhost    build/asan/table-mtasts
 #   a datagram counted             build/asan/mtasts-tlsrptd
@@ -120,7 +121,7 @@ while [ ! -S '$T/sm.sock' ] && kill -0 \$p 2>/dev/null && [ \$i -lt 100 ]; do
 	sleep 0.05; i=\$((i + 1))
 done
 if [ -S '$T/sm.sock' ]; then
-	printf '%d:%s,' $((8 + ${#D})) 'postfix $D' |
+	printf '%d:%s,' $((${#SMNAME} + 1 + ${#D})) '$SMNAME $D' |
 	    nc -N -U -w 8 '$T/sm.sock' >'$T/reply' 2>/dev/null
 	kill -TERM \$p 2>/dev/null
 fi
@@ -369,7 +370,12 @@ check "the filter's enforce table holds $D" sh -c \
     "db5.3_dump -p '$T/enforce.db.seed' | grep -q '^ $D\\\\00\$'"
 
 torture "mtasts query" run_cli
+SMNAME=postfix
 torture "mtasts-socketmap request" run_sm
+# The same with Postfix 3.10's TLSRPT attributes (the policy's text
+# and patterns in the answer, socketmap/attr.c).
+run_smt() { SMNAME=QUERYwithTLSRPT; run_sm "$1"; SMNAME=postfix; }
+torture "mtasts-socketmap QUERYwithTLSRPT request" run_smt
 torture "filter-mtasts RCPT" run_filter
 torture "table-mtasts check+relayhost" run_table
 torture "mtasts-tlsrptd datagram" run_td

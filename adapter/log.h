@@ -15,6 +15,7 @@
 #define ADAPTER_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <time.h>
 
 #define LOG_TO_STDERR	0x01	/* to stderr, after the prefix */
@@ -56,5 +57,9 @@ void	lograte_vlog(struct lograte *l, time_t now, const char *,
  * only counted, and start a new one.  Call it from a timer or for each
  * input, so the count comes even when the bad input stopped. */
 void	lograte_flush(struct lograte *l, time_t now, int force);
+/* The daemons' clock for the above: CLOCK_MONOTONIC seconds. */
+time_t	lograte_now(void);
+/* lograte_flush() of each of the n kinds of a daemon's table, now. */
+void	lograte_flush_all(struct lograte *l, size_t n, int force);
 
 #endif /* ADAPTER_LOG_H */

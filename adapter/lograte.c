@@ -53,3 +53,22 @@ lograte_log(struct lograte *l, time_t now, const char *fmt, ...)
 	lograte_vlog(l, now, fmt, ap);
 	va_end(ap);
 }
+
+time_t
+lograte_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+void
+lograte_flush_all(struct lograte *l, size_t n, int force)
+{
+	time_t	now = lograte_now();
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		lograte_flush(&l[i], now, force);
+}

@@ -38,22 +38,13 @@ static struct lograte lograte[LR_COUNT] = {
 	{ "lines about accept errors", 0, 0, 0 },
 };
 
-static time_t
-main_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 void
 log_rate(enum lograte_kind kind, const char *fmt, ...)
 {
 	va_list	ap;
 
 	va_start(ap, fmt);
-	lograte_vlog(&lograte[kind], main_now(), fmt, ap);
+	lograte_vlog(&lograte[kind], lograte_now(), fmt, ap);
 	va_end(ap);
 }
 
@@ -61,11 +52,7 @@ log_rate(enum lograte_kind kind, const char *fmt, ...)
 void
 log_rate_flush(int force)
 {
-	time_t	now = main_now();
-	size_t	i;
-
-	for (i = 0; i < LR_COUNT; i++)
-		lograte_flush(&lograte[i], now, force);
+	lograte_flush_all(lograte, LR_COUNT, force);
 }
 
 /* SIGTERM, SIGINT (adapter/stop.c): if the shutdown is not over in

@@ -29,9 +29,6 @@
 #include "../adapter/stop.h"
 #include "tlsrptd.h"
 
-/* Lines about bad datagrams: this many per kind and interval. */
-#define LOGRATE_LINES		10
-#define LOGRATE_SECONDS		60
 /* Datagrams read per wake-up, so that the flush timer and signals are
  * served under a flood. */
 #define READ_BURST		512
@@ -66,22 +63,13 @@ static struct lograte lograte[LR_COUNT] = {
 	{ "lines about receive errors", 0, 0, 0 },
 };
 
-static time_t
-main_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 void
 log_rate(enum lograte_kind kind, const char *fmt, ...)
 {
 	va_list	ap;
 
 	va_start(ap, fmt);
-	lograte_vlog(&lograte[kind], main_now(), fmt, ap);
+	lograte_vlog(&lograte[kind], lograte_now(), fmt, ap);
 	va_end(ap);
 }
 
@@ -89,11 +77,7 @@ log_rate(enum lograte_kind kind, const char *fmt, ...)
 static void
 log_rate_flush(int force)
 {
-	time_t	now = main_now();
-	size_t	i;
-
-	for (i = 0; i < LR_COUNT; i++)
-		lograte_flush(&lograte[i], now, force);
+	lograte_flush_all(lograte, LR_COUNT, force);
 }
 
 /* The sums to the store, and what became of the datagrams to the
